@@ -1,0 +1,20 @@
+// The start-up banner, in the reference's shape ("WebSocket server settings:" and one
+// "  - " line per setting), describing what is actually bound.
+
+import type net from 'node:net';
+import { formatHostPort } from '../config/address.js';
+import type { ResolvedOptions } from '../config/options.js';
+import { describeTarget } from '../targets/target.js';
+
+export function bannerLines(options: ResolvedOptions, address: net.AddressInfo): string[] {
+  const listen = formatHostPort(address.address, address.port);
+  const target =
+    options.targetDescription === 'dynamic' ? 'targets chosen per connection' : describeTarget(options.targetDescription);
+  const lines = ['WebSocket server settings:', `  - Listen on ${listen}`, '  - No SSL/TLS support'];
+  if (options.runOnce) lines.push('  - Exit after the first WebSocket connection (--run-once)');
+  if (options.timeoutMs > 0) lines.push(`  - Stop accepting after ${options.timeoutMs / 1000} s (--timeout)`);
+  if (options.idleTimeoutMs > 0) lines.push(`  - Exit after ${options.idleTimeoutMs / 1000} s without connections`);
+  if (options.heartbeatMs > 0) lines.push(`  - Heartbeat ping every ${options.heartbeatMs / 1000} s`);
+  lines.push(`  - proxying from ${listen} to ${target}`);
+  return lines;
+}

@@ -1,0 +1,72 @@
+// Every command-line option of the Python reference (and ours), as one table: name, alias,
+// type, help text, and for options whose feature is not built yet, which feature that is. The
+// parser and --help are generated from it, so an option cannot be listed but silently ignored.
+
+export interface CliOption {
+  name: string;
+  alias?: string;
+  type: 'boolean' | 'string';
+  metavar?: string;
+  describe: string;
+  group: string;
+  /** Set while the feature is missing: the option is recognised and refused with exit 2. */
+  notYet?: string;
+  /** Recognised for compatibility with the reference; has no effect here (says so at start). */
+  compatOnly?: string;
+}
+
+const G_LISTEN = 'Listening and targets:';
+const G_TLS = 'TLS:';
+const G_WEB = 'Web server:';
+const G_PLUGINS = 'Tokens and auth:';
+const G_WRAP = 'Wrapping a program:';
+const G_LOG = 'Logging and recording:';
+const G_LIFE = 'Lifetime:';
+const G_DEPLOY = 'Deployment:';
+
+export const CLI_OPTIONS: readonly CliOption[] = [
+  { name: 'prefer-ipv6', alias: '6', type: 'boolean', group: G_LISTEN, describe: 'prefer IPv6 when resolving the listen address (a bare port listens on dual-stack ::)' },
+  { name: 'unix-target', type: 'string', metavar: 'FILE', group: G_LISTEN, describe: 'connect to a unix domain stream socket instead of a TCP target' },
+  { name: 'ssl-target', type: 'boolean', group: G_LISTEN, describe: 'connect to the target with TLS', notYet: 'TLS' },
+  { name: 'max-message-size', type: 'string', metavar: 'BYTES', group: G_LISTEN, describe: 'largest message accepted from a client; larger ones close with 1009 (default 16777216)' },
+  { name: 'libserver', type: 'boolean', group: G_LISTEN, describe: 'accepted for compatibility; this implementation has a single engine', compatOnly: 'this implementation has a single engine; --libserver has no effect' },
+
+  { name: 'cert', type: 'string', metavar: 'CERT', group: G_TLS, describe: 'TLS certificate file (default self.pem)', notYet: 'TLS' },
+  { name: 'key', type: 'string', metavar: 'KEY', group: G_TLS, describe: 'TLS key file, if not in the certificate file', notYet: 'TLS' },
+  { name: 'key-password', type: 'string', metavar: 'PASSWORD', group: G_TLS, describe: 'passphrase of the TLS key', notYet: 'TLS' },
+  { name: 'ssl-only', type: 'boolean', group: G_TLS, describe: 'refuse connections that are not TLS', notYet: 'TLS' },
+  { name: 'verify-client', type: 'boolean', group: G_TLS, describe: 'require a client certificate', notYet: 'TLS' },
+  { name: 'cafile', type: 'string', metavar: 'FILE', group: G_TLS, describe: 'CA bundle for client certificates', notYet: 'TLS' },
+  { name: 'ssl-version', type: 'string', metavar: 'VERSION', group: G_TLS, describe: 'minimum TLS version: default, tlsv1_1, tlsv1_2, tlsv1_3', notYet: 'TLS' },
+  { name: 'ssl-ciphers', type: 'string', metavar: 'LIST', group: G_TLS, describe: 'OpenSSL cipher list', notYet: 'TLS' },
+
+  { name: 'web', type: 'string', metavar: 'DIR', group: G_WEB, describe: 'serve static files from DIR on the same port', notYet: 'the web server' },
+  { name: 'file-only', type: 'boolean', group: G_WEB, describe: 'no directory listings', notYet: 'the web server' },
+  { name: 'web-auth', type: 'boolean', group: G_WEB, describe: 'run the auth plugin on web requests too', notYet: 'auth plugins' },
+
+  { name: 'token-plugin', type: 'string', metavar: 'CLASS', group: G_PLUGINS, describe: 'choose targets per connection with a token plugin', notYet: 'token plugins' },
+  { name: 'token-source', type: 'string', metavar: 'ARG', group: G_PLUGINS, describe: 'argument of the token plugin', notYet: 'token plugins' },
+  { name: 'host-token', type: 'boolean', group: G_PLUGINS, describe: 'take the token from the Host header', notYet: 'token plugins' },
+  { name: 'target-config', type: 'string', metavar: 'FILE', group: G_PLUGINS, describe: 'deprecated: same as --token-plugin TokenFile --token-source FILE', notYet: 'token plugins' },
+  { name: 'auth-plugin', type: 'string', metavar: 'CLASS', group: G_PLUGINS, describe: 'authenticate connections with an auth plugin', notYet: 'auth plugins' },
+  { name: 'auth-source', type: 'string', metavar: 'ARG', group: G_PLUGINS, describe: 'argument of the auth plugin', notYet: 'auth plugins' },
+
+  { name: 'wrap-mode', type: 'string', metavar: 'MODE', group: G_WRAP, describe: 'when the wrapped program exits: exit, ignore or respawn', notYet: 'wrapping a program' },
+
+  { name: 'verbose', alias: 'v', type: 'boolean', group: G_LOG, describe: 'per-connection log lines' },
+  { name: 'traffic', type: 'boolean', group: G_LOG, describe: 'per-frame traffic symbols on stdout' },
+  { name: 'record', type: 'string', metavar: 'FILE', group: G_LOG, describe: 'record sessions to FILE.N', notYet: 'session recording' },
+  { name: 'log-file', type: 'string', metavar: 'FILE', group: G_LOG, describe: 'also log to FILE', notYet: 'log files' },
+  { name: 'syslog', type: 'string', metavar: 'SERVER', group: G_LOG, describe: 'also log to syslog (host:port or socket path)', notYet: 'syslog' },
+  { name: 'legacy-syslog', type: 'boolean', group: G_LOG, describe: 'old syslog header format', notYet: 'syslog' },
+
+  { name: 'run-once', type: 'boolean', group: G_LIFE, describe: 'exit after the first WebSocket connection ends' },
+  { name: 'timeout', type: 'string', metavar: 'SECONDS', group: G_LIFE, describe: 'stop accepting after SECONDS, exit when connections end' },
+  { name: 'idle-timeout', type: 'string', metavar: 'SECONDS', group: G_LIFE, describe: 'exit after SECONDS without connections' },
+  { name: 'heartbeat', type: 'string', metavar: 'SECONDS', group: G_LIFE, describe: 'ping clients every SECONDS; drop those that answer none of two' },
+
+  { name: 'daemon', alias: 'D', type: 'boolean', group: G_DEPLOY, describe: 'run in the background', notYet: 'daemon mode' },
+  { name: 'unix-listen', type: 'string', metavar: 'FILE', group: G_DEPLOY, describe: 'listen on a unix domain socket', notYet: 'unix socket listening' },
+  { name: 'unix-listen-mode', type: 'string', metavar: 'MODE', group: G_DEPLOY, describe: 'permissions of the --unix-listen socket (default 0600)', notYet: 'unix socket listening' },
+  { name: 'inetd', type: 'boolean', group: G_DEPLOY, describe: 'accept on the listening socket passed as fd 0', notYet: 'inetd mode' },
+];

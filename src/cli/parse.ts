@@ -1,0 +1,175 @@
+// Turns the command line into a CliConfig: yargs for the flags (generated from the option
+// table), then the reference's positional rules and option-dependency checks, then refusal of
+// options whose feature does not exist yet. Every error is a UsageError (exit status 2).
+
+import yargs, { type Argv } from 'yargs';
+import { parseListenSpec, parseTargetSpec, type HostPort } from '../config/address.js';
+import { ConfigError } from '../config/errors.js';
+import type { WebsockifyOptions } from '../config/options.js';
+import type { TargetSpec } from '../targets/target.js';
+import { CLI_OPTIONS } from './options-table.js';
+
+export class UsageError extends ConfigError {
+  override readonly name = 'UsageError';
+}
+
+export const USAGE = [
+  '$0 [options] [source_addr:]source_port target_addr:target_port',
+  '$0 [options] --token-plugin=CLASS [source_addr:]source_port',
+  '$0 [options] --unix-target=FILE [source_addr:]source_port',
+  '$0 [options] [source_addr:]source_port -- WRAP_COMMAND_LINE',
+].join('\n');
+
+export type CliConfig =
+  | { kind: 'help'; text: string }
+  | { kind: 'version' }
+  | {
+      kind: 'run';
+      options: WebsockifyOptions & { listen: { host?: string; port: number }; target: TargetSpec };
+      verbose: boolean;
+      /** Notices to print at start (compatibility-only options). */
+      notices: string[];
+    };
+
+type Parsed = Record<string, unknown> & { _: (string | number)[]; '--'?: (string | number)[] };
+
+const flag = (name: string): string => (name.length === 1 ? `-${name}` : `--${name}`);
+
+/** Rewrites yargs' messages so they name flags as typed: "Unknown argument: bogus" -> "--bogus". */
+function flagMessage(message: string): string {
+  const unknown = /^Unknown arguments?: (.*)$/.exec(message);
+  if (unknown) return `unknown option ${unknown[1]!.split(', ').map(flag).join(', ')}`;
+  const missing = /^Not enough arguments following: (.*)$/.exec(message);
+  if (missing) return `option ${flag(missing[1]!)} needs a value`;
+  return message;
+}
+
+function buildParser(args: string[]): Argv {
+  let parser = yargs(args)
+    .scriptName('websockify')
+    .usage(USAGE)
+    .parserConfiguration({
+      'populate--': true,
+      'parse-positional-numbers': false,
+      'parse-numbers': false,
+      'boolean-negation': false,
+      'duplicate-arguments-array': false,
+      'strip-aliased': true,
+    })
+    .strictOptions()
+    .help(false)
+    .version(false)
+    .exitProcess(false)
+    .wrap(Math.min(100, process.stdout.columns || 100))
+    .fail((message, err) => {
+      throw err instanceof UsageError ? err : new UsageError(flagMessage(message || err?.message || 'invalid arguments'));
+    });
+  for (const o of CLI_OPTIONS) {
+    parser = parser.option(o.name, {
+      type: o.type,
+      describe: o.notYet ? `${o.describe} [not supported yet]` : o.describe,
+      group: o.group,
+      requiresArg: o.type === 'string',
+      ...(o.alias ? { alias: o.alias } : {}),
+      ...(o.metavar ? { nargs: 1 } : {}),
+    });
+  }
+  return parser
+    .option('help', { alias: 'h', type: 'boolean', describe: 'show this help and exit', group: 'Other:' })
+    .option('version', { type: 'boolean', describe: 'show the version and exit', group: 'Other:' })
+    .epilog('Options marked [not supported yet] are recognised and refused with exit status 2.');
+}
+
+function given(argv: Parsed, name: string): boolean {
+  const v = argv[name];
+  return v !== undefined && v !== false;
+}
+
+function seconds(argv: Parsed, name: string): number | undefined {
+  const v = argv[name];
+  if (v === undefined) return undefined;
+  const text = String(v);
+  if (!/^\d+(\.\d+)?$/.test(text)) {
+    throw new UsageError(`option --${name}: expected a number of seconds, got '${text}'`, `--${name}`);
+  }
+  return Number(text);
+}
+
+/** The reference's option-dependency rules, with its messages. */
+function checkDependencies(argv: Parsed): void {
+  const rules: [string, string][] = [
+    ['token-source', 'token-plugin'],
+    ['host-token', 'token-plugin'],
+    ['auth-source', 'auth-plugin'],
+    ['web-auth', 'auth-plugin'],
+    ['web-auth', 'web'],
+    ['legacy-syslog', 'syslog'],
+  ];
+  for (const [option, needs] of rules) {
+    if (given(argv, option) && !given(argv, needs)) {
+      throw new UsageError(`You must use --${needs} to use --${option}`, `--${option}`);
+    }
+  }
+}
+
+/** Parses the arguments after the program name. Throws UsageError on any problem. */
+export async function parseCommandLine(args: string[]): Promise<CliConfig> {
+  const parser = buildParser(args);
+  const argv = (await parser.parseAsync()) as Parsed;
+  if (argv.help) return { kind: 'help', text: await parser.getHelp() };
+  if (argv.version) return { kind: 'version' };
+
+  checkDependencies(argv);
+  const positionals = argv._.map(String);
+  const wrapCommand = argv['--']?.map(String);
+  const wrap = wrapCommand !== undefined && wrapCommand.length > 0;
+  if (!wrap && args.includes('--')) throw new UsageError('no command given after --', '--');
+  for (const o of CLI_OPTIONS) {
+    if (o.notYet && given(argv, o.name)) {
+      throw new UsageError(`option --${o.name} is not supported yet (${o.notYet})`, `--${o.name}`);
+    }
+  }
+  if (wrap) throw new UsageError('wrapping a program (-- COMMAND) is not supported yet', '--');
+
+  if (positionals.length === 0) throw new UsageError('Too few arguments: the listen port is missing', 'listen');
+  const listen: HostPort = parseListenSpec(positionals[0]!);
+  let target: TargetSpec;
+  if (typeof argv['unix-target'] === 'string') {
+    if (positionals.length > 1) throw new UsageError('Too many arguments: --unix-target replaces the target', 'target');
+    target = { kind: 'unix', path: argv['unix-target'] };
+  } else {
+    if (positionals.length < 2) throw new UsageError('Too few arguments: the target is missing', 'target');
+    if (positionals.length > 2) {
+      throw new UsageError(`Too many arguments: unexpected '${positionals[2]}'`, 'arguments');
+    }
+    const { host, port } = parseTargetSpec(positionals[1]!);
+    target = { kind: 'tcp', host, port };
+  }
+
+  let maxMessageSize: number | undefined;
+  if (argv['max-message-size'] !== undefined) {
+    const text = String(argv['max-message-size']);
+    maxMessageSize = Number(text);
+    if (!/^\d+$/.test(text) || maxMessageSize <= 0) {
+      throw new UsageError(`option --max-message-size: expected a positive number of bytes, got '${text}'`, '--max-message-size');
+    }
+  }
+
+  const notices = CLI_OPTIONS.filter((o) => o.compatOnly && given(argv, o.name)).map((o) => `note: ${o.compatOnly}`);
+  return {
+    kind: 'run',
+    verbose: given(argv, 'verbose'),
+    notices,
+    options: {
+      listen: listen.host === undefined ? { port: listen.port } : { host: listen.host, port: listen.port },
+      preferIpv6: given(argv, 'prefer-ipv6'),
+      target,
+      runOnce: given(argv, 'run-once'),
+      timeout: seconds(argv, 'timeout'),
+      idleTimeout: seconds(argv, 'idle-timeout'),
+      heartbeat: seconds(argv, 'heartbeat'),
+      maxMessageSize,
+      traffic: given(argv, 'traffic'),
+    },
+  };
+}

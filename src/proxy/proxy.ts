@@ -1,0 +1,193 @@
+// The proxy core, independent of how connections arrive: it takes HTTP upgrade requests (from
+// our own listener or from an application's http/https server), negotiates the subprotocol,
+// resolves the target, completes the WebSocket handshake with `ws`, and runs one ProxySession
+// per client. It also owns graceful shutdown of those sessions.
+
+import { EventEmitter } from 'node:events';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type ServerOptions, type WebSocket } from 'ws';
+import type { Logger } from '../log/logger.js';
+import { writeHttpError } from '../protocol/http-response.js';
+import { selectSubprotocol, type DataEncoding } from '../protocol/subprotocol.js';
+import type { TargetResolver, TargetSpec } from '../targets/target.js';
+import { ProxySession, type SessionStats } from './session.js';
+import type { TrafficTap } from './traffic.js';
+
+export interface ProxyCoreOptions {
+  resolveTarget: TargetResolver;
+  logger: Logger;
+  traffic: TrafficTap | undefined;
+  heartbeatMs: number;
+  maxMessageSize: number;
+  highWaterMark: number;
+  /** How long a closing handshake or a target's final flush may take. */
+  closeTimeoutMs: number;
+}
+
+/** An error a target resolver may throw to refuse an upgrade with a given HTTP status. */
+export class UpgradeRefused extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'UpgradeRefused';
+  }
+}
+
+const kEncoding = Symbol('websockify.encoding');
+type TaggedRequest = IncomingMessage & { [kEncoding]?: DataEncoding };
+
+export interface ProxyCoreEvents {
+  /** A WebSocket handshake completed and its session started. */
+  upgrade: [stats: SessionStats];
+  /** A session ended (both sides closed). */
+  'session-end': [stats: SessionStats];
+}
+
+export class ProxyCore extends EventEmitter<ProxyCoreEvents> {
+  private readonly wss: WebSocketServer;
+  private readonly sessions = new Set<ProxySession>();
+  /** Sockets between the upgrade request and the 101 (target lookups may be slow). */
+  private readonly handshaking = new Set<Duplex>();
+  private nextId = 1;
+  private stopping = false;
+
+  constructor(private readonly opts: ProxyCoreOptions) {
+    super();
+    const serverOptions: ServerOptions & { closeTimeout: number } = {
+      noServer: true,
+      clientTracking: false,
+      perMessageDeflate: false,
+      maxPayload: opts.maxMessageSize,
+      // Newer than @types/ws: how long ws waits for the client's answering close frame.
+      closeTimeout: opts.closeTimeoutMs,
+      handleProtocols: (_offered, req) => (req as TaggedRequest)[kEncoding] ?? false,
+    };
+    this.wss = new WebSocketServer(serverOptions);
+  }
+
+  /** Number of live WebSocket sessions. */
+  get sessionCount(): number {
+    return this.sessions.size;
+  }
+
+  /** Allocates a connection number (used in log prefixes and, later, recording names). */
+  allocateId(): number {
+    return this.nextId++;
+  }
+
+  /**
+   * Handles one upgrade request. `id` is the connection number when the caller has one.
+   * Never throws: every failure becomes an HTTP error response or a closed socket.
+   */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, id = this.allocateId()): void {
+    socket.on('error', (err) => this.opts.logger.debug(`${id}: socket error: ${err.message}`));
+    const peer = req.socket.remoteAddress ?? 'unknown';
+    if (this.stopping) {
+      writeHttpError(socket, 503, 'Server is shutting down');
+      return;
+    }
+    const choice = selectSubprotocol(req.headers['sec-websocket-protocol']);
+    if (!choice.ok) {
+      this.opts.logger.info(`${id}: ${peer}: refused upgrade: ${choice.reason}`);
+      writeHttpError(socket, 400, choice.reason);
+      return;
+    }
+    (req as TaggedRequest)[kEncoding] = choice.protocol;
+    this.handshaking.add(socket);
+    const done = (): boolean => this.handshaking.delete(socket) && !socket.destroyed;
+    Promise.resolve()
+      .then(() => this.opts.resolveTarget(req))
+      .then(
+        (target) => {
+          if (!done()) return;
+          this.wss.handleUpgrade(req, socket, head, (ws) =>
+            this.startSession(ws, socket, req, id, peer, choice.encoding, target),
+          );
+        },
+        (err: unknown) => {
+          if (!done()) return;
+          const status = err instanceof UpgradeRefused ? err.status : 502;
+          const message = err instanceof Error ? err.message : String(err);
+          this.opts.logger.info(`${id}: ${peer}: refused upgrade: ${message}`);
+          writeHttpError(socket, status, message);
+        },
+      );
+  }
+
+  private startSession(
+    ws: WebSocket,
+    socket: Duplex,
+    req: IncomingMessage,
+    id: number,
+    peer: string,
+    encoding: DataEncoding,
+    target: TargetSpec,
+  ): void {
+    const session = new ProxySession(ws, socket, {
+      id,
+      peer,
+      path: req.url ?? '/',
+      encoding,
+      target,
+      logger: this.opts.logger,
+      traffic: this.opts.traffic,
+      heartbeatMs: this.opts.heartbeatMs,
+      highWaterMark: this.opts.highWaterMark,
+      lingerMs: this.opts.closeTimeoutMs,
+      onEnd: (s) => this.endSession(s),
+    });
+    this.sessions.add(session);
+    const { stats } = session;
+    this.opts.logger.debug(
+      `${id}: ${peer}: WebSocket connection on ${stats.path} (${encoding}), proxying to ${stats.target}`,
+    );
+    session.start();
+    this.emit('upgrade', stats);
+    if (this.stopping) session.shutdown();
+  }
+
+  private endSession(session: ProxySession): void {
+    this.sessions.delete(session);
+    const s = session.stats;
+    if (this.opts.logger.verbose) {
+      const seconds = ((Date.now() - s.startedAt) / 1000).toFixed(3);
+      this.opts.logger.debug(
+        `${s.id}: ${s.peer}: closed ${s.path} (${s.encoding}) to ${s.target}: ` +
+          `${s.bytesToTarget} bytes to target, ${s.bytesToClient} bytes to client, ` +
+          `${seconds} s, code ${s.closeCode}`,
+      );
+    }
+    this.emit('session-end', s);
+  }
+
+  /**
+   * Closes every session with 1001 "Going away" and ends their targets; sessions still open
+   * after `graceMs` are dropped. Resolves when all are gone.
+   */
+  async shutdown(graceMs = this.opts.closeTimeoutMs): Promise<void> {
+    this.stopping = true;
+    for (const socket of this.handshaking) socket.destroy();
+    this.handshaking.clear();
+    if (this.sessions.size === 0) return;
+    await new Promise<void>((resolve) => {
+      const finish = (): void => {
+        clearTimeout(timer);
+        this.off('session-end', onEnd);
+        resolve();
+      };
+      const onEnd = (): void => {
+        if (this.sessions.size === 0) finish();
+      };
+      const timer = setTimeout(() => {
+        for (const session of [...this.sessions]) session.terminate();
+        // Terminated sessions end on their sockets' close events; do not wait for them longer.
+        setImmediate(finish);
+      }, graceMs);
+      this.on('session-end', onEnd);
+      for (const session of [...this.sessions]) session.shutdown();
+    });
+  }
+}

@@ -1,0 +1,50 @@
+// Mounting the proxy on an application's own http/https server (Express, Fastify, plain Node):
+// upgrade requests on the chosen path become proxy sessions; everything else is left alone.
+
+import type http from 'node:http';
+import type { Duplex } from 'node:stream';
+import { resolveOptions, type WebsockifyOptions } from '../config/options.js';
+import { ProxyCore } from '../proxy/proxy.js';
+
+export interface AttachOptions extends Omit<WebsockifyOptions, 'listen' | 'preferIpv6' | 'runOnce' | 'timeout' | 'idleTimeout'> {
+  /**
+   * Only upgrades whose path (without the query) equals this are proxied; others are left to
+   * the server's other 'upgrade' listeners. Default: every upgrade.
+   */
+  path?: string;
+}
+
+export interface AttachedWebsockify {
+  /** Live WebSocket sessions. */
+  readonly sessionCount: number;
+  /** Stops taking upgrades and closes every session with 1001 "Going away". */
+  close(): Promise<void>;
+}
+
+export function attachWebsockify(server: http.Server, options: AttachOptions): AttachedWebsockify {
+  const { path, ...rest } = options;
+  const o = resolveOptions(rest);
+  const core = new ProxyCore({
+    resolveTarget: o.resolveTarget,
+    logger: o.logger,
+    traffic: o.traffic,
+    heartbeatMs: o.heartbeatMs,
+    maxMessageSize: o.maxMessageSize,
+    highWaterMark: o.highWaterMark,
+    closeTimeoutMs: o.closeTimeoutMs,
+  });
+  const onUpgrade = (req: http.IncomingMessage, socket: Duplex, head: Buffer): void => {
+    if (path !== undefined && (req.url ?? '/').split('?')[0] !== path) return;
+    core.handleUpgrade(req, socket, head);
+  };
+  server.on('upgrade', onUpgrade);
+  return {
+    get sessionCount() {
+      return core.sessionCount;
+    },
+    close: async () => {
+      server.off('upgrade', onUpgrade);
+      await core.shutdown();
+    },
+  };
+}

@@ -1,0 +1,172 @@
+// A standalone websockify server: listener -> HTTP front end -> proxy core, plus the lifetime
+// rules (--run-once, --timeout, --idle-timeout) and graceful close. The CLI is a thin layer over
+// this class; applications can use it directly or use attachWebsockify() instead.
+
+import { EventEmitter } from 'node:events';
+import type http from 'node:http';
+import type net from 'node:net';
+import { resolveOptions, type ResolvedOptions, type WebsockifyOptions } from '../config/options.js';
+import { ProxyCore } from '../proxy/proxy.js';
+import type { SessionStats } from '../proxy/session.js';
+import { createHttpFrontend } from './http-frontend.js';
+import { createListener, listen, resolveListenHost } from './listener.js';
+
+export interface WebsockifyServerEvents {
+  upgrade: [stats: SessionStats];
+  'session-end': [stats: SessionStats];
+  /** The server stopped by itself (--run-once, --timeout, --idle-timeout) and is now closed. */
+  done: [reason: string];
+}
+
+export class WebsockifyServer extends EventEmitter<WebsockifyServerEvents> {
+  readonly options: ResolvedOptions;
+  private readonly core: ProxyCore;
+  private readonly http: http.Server;
+  private readonly listener: net.Server;
+  private readonly connectionIds = new WeakMap<object, number>();
+  private openConnections = 0;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private lifetimeTimer: NodeJS.Timeout | undefined;
+  private accepting = false;
+  private closing: Promise<void> | undefined;
+  private upgradedOnce = false;
+  /** Set once --timeout fired: why the server will finish when its sessions end. */
+  private lifetimeReason: string | undefined;
+
+  constructor(options: WebsockifyOptions) {
+    super();
+    this.options = resolveOptions(options);
+    const o = this.options;
+    this.core = new ProxyCore({
+      resolveTarget: o.resolveTarget,
+      logger: o.logger,
+      traffic: o.traffic,
+      heartbeatMs: o.heartbeatMs,
+      maxMessageSize: o.maxMessageSize,
+      highWaterMark: o.highWaterMark,
+      closeTimeoutMs: o.closeTimeoutMs,
+    });
+    this.core.on('upgrade', (stats) => this.onUpgrade(stats));
+    this.core.on('session-end', (stats) => this.onSessionEnd(stats));
+    this.http = createHttpFrontend({
+      handshakeTimeoutMs: o.handshakeTimeoutMs,
+      maxHeaderSize: o.maxHeaderSize,
+      logger: o.logger,
+      onUpgrade: (req, socket, head) =>
+        this.core.handleUpgrade(req, socket, head, this.connectionIds.get(req.socket)),
+    });
+    this.listener = createListener((socket) => this.onConnection(socket));
+  }
+
+  /** Binds the listen address. Rejects with the OS error (e.g. EADDRINUSE) on failure. */
+  async listen(): Promise<net.AddressInfo> {
+    const o = this.options;
+    const host = await resolveListenHost(o.listen.host, o.preferIpv6);
+    await listen(this.listener, host, o.listen.port);
+    this.accepting = true;
+    if (o.timeoutMs > 0) {
+      this.lifetimeTimer = setTimeout(() => this.stopAccepting(`--timeout ${o.timeoutMs / 1000}`), o.timeoutMs);
+    }
+    this.armIdleTimer();
+    return this.address();
+  }
+
+  address(): net.AddressInfo {
+    return this.listener.address() as net.AddressInfo;
+  }
+
+  /** Live WebSocket sessions. */
+  get sessionCount(): number {
+    return this.core.sessionCount;
+  }
+
+  /**
+   * Stops accepting, closes every client with 1001 "Going away", ends the targets and resolves
+   * when everything is closed (sessions still open after the close timeout are dropped).
+   */
+  close(): Promise<void> {
+    this.closing ??= this.doClose();
+    return this.closing;
+  }
+
+  private async doClose(): Promise<void> {
+    clearTimeout(this.lifetimeTimer);
+    clearTimeout(this.idleTimer);
+    const listenerClosed = this.closeListener();
+    this.http.closeAllConnections();
+    await this.core.shutdown();
+    await listenerClosed;
+  }
+
+  private closeListener(): Promise<void> {
+    this.accepting = false;
+    if (!this.listener.listening) return Promise.resolve();
+    return new Promise((resolve) => this.listener.close(() => resolve()));
+  }
+
+  private onConnection(socket: net.Socket): void {
+    if (!this.accepting) {
+      socket.destroy();
+      return;
+    }
+    this.connectionIds.set(socket, this.core.allocateId());
+    this.openConnections += 1;
+    clearTimeout(this.idleTimer);
+    socket.once('close', () => {
+      this.openConnections -= 1;
+      this.armIdleTimer();
+    });
+    this.http.emit('connection', socket);
+  }
+
+  private onUpgrade(stats: SessionStats): void {
+    this.emit('upgrade', stats);
+    if (this.options.runOnce && !this.upgradedOnce) {
+      this.upgradedOnce = true;
+      // One WebSocket connection only: refuse any further ones from now on.
+      void this.closeListener();
+    }
+  }
+
+  private onSessionEnd(stats: SessionStats): void {
+    this.emit('session-end', stats);
+    if (this.options.runOnce && this.upgradedOnce) {
+      this.options.logger.info(`${stats.id}: ${stats.peer}: exiting due to --run-once`);
+      this.finish('--run-once');
+    } else if (!this.accepting && this.core.sessionCount === 0 && this.lifetimeReason) {
+      this.finish(this.lifetimeReason);
+    }
+  }
+
+  /** --timeout: the port stops accepting at once; the server is done when sessions end. */
+  private stopAccepting(what: string): void {
+    this.lifetimeReason = `listener exit due to ${what}`;
+    this.options.logger.info(this.lifetimeReason);
+    void this.closeListener();
+    this.http.closeIdleConnections();
+    if (this.core.sessionCount === 0) this.finish(this.lifetimeReason);
+  }
+
+  private armIdleTimer(): void {
+    const ms = this.options.idleTimeoutMs;
+    if (ms === 0 || this.openConnections > 0 || !this.accepting) return;
+    clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => {
+      const reason = `listener exit due to --idle-timeout ${ms / 1000}`;
+      this.options.logger.info(reason);
+      this.finish(reason);
+    }, ms);
+  }
+
+  private finish(reason: string): void {
+    if (this.closing) return;
+    void this.close().then(() => this.emit('done', reason));
+  }
+}
+
+/** Creates a server from options and starts listening. */
+export async function startWebsockify(options: WebsockifyOptions): Promise<WebsockifyServer> {
+  const server = new WebsockifyServer(options);
+  await server.listen();
+  return server;
+}
