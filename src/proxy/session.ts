@@ -103,10 +103,17 @@ export class ProxySession {
     target.on('close', this.onTargetClose);
   }
 
-  /** Server shutdown: close the client with 1001 and end the target. */
+  /**
+   * Server shutdown: close the client with 1001 and end the target. The target is not given
+   * the usual linger: it is closed as soon as everything queued for it has been written.
+   */
   shutdown(): void {
     this.closeClient(CloseCode.goingAway, CloseReason.goingAway);
-    this.target?.end();
+    const target = this.target;
+    if (!target || this.targetClosed) return;
+    target.end();
+    if (target.writableFinished) target.destroy();
+    else target.once('finish', () => target.destroy());
   }
 
   /** Drops both sides at once (used when a graceful close takes too long). */

@@ -1,0 +1,95 @@
+// WebSocket and raw-TCP clients for tests, with promise helpers that always time out.
+
+import net from 'node:net';
+import WebSocket from 'ws';
+
+export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([
+    promise,
+    new Promise<T>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+export interface OpenClient {
+  ws: WebSocket;
+  /** All messages received so far, as received (Buffer for binary, string for text). */
+  messages: (Buffer | string)[];
+  /** Resolves with the close code and reason. */
+  closed: Promise<{ code: number; reason: string }>;
+  /** Concatenation of every binary message received. */
+  bytes(): Buffer;
+  /** Waits until at least n bytes have arrived in binary messages. */
+  waitForBytes(n: number, ms?: number): Promise<Buffer>;
+}
+
+/** Opens a WebSocket and resolves once it is open (rejects on an HTTP error). */
+export function openClient(url: string, protocols?: string | string[], ms = 5000): Promise<OpenClient> {
+  const ws = new WebSocket(url, protocols);
+  const messages: (Buffer | string)[] = [];
+  let total = 0;
+  let waiters: { n: number; resolve: () => void }[] = [];
+  ws.on('message', (data: Buffer, isBinary: boolean) => {
+    messages.push(isBinary ? data : data.toString());
+    if (isBinary) total += data.length;
+    waiters = waiters.filter((w) => (total >= w.n ? (w.resolve(), false) : true));
+  });
+  ws.on('error', () => {});
+  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+    ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })),
+  );
+  const bytes = (): Buffer => Buffer.concat(messages.filter((m): m is Buffer => Buffer.isBuffer(m)));
+  const client: OpenClient = {
+    ws,
+    messages,
+    closed,
+    bytes,
+    waitForBytes: (n, wait = 10000) =>
+      withTimeout(
+        new Promise<void>((resolve) => (total >= n ? resolve() : waiters.push({ n, resolve }))),
+        wait,
+        `${n} bytes (have ${total})`,
+      ).then(bytes),
+  };
+  return withTimeout(
+    new Promise<OpenClient>((resolve, reject) => {
+      ws.once('open', () => resolve(client));
+      ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
+      ws.once('error', reject);
+    }),
+    ms,
+    `open ${url}`,
+  );
+}
+
+/** Sends raw bytes on a TCP connection and collects the whole response until the peer closes. */
+export function rawExchange(port: number, request: string | Buffer, ms = 5000, host = '127.0.0.1'): Promise<string> {
+  return withTimeout(
+    new Promise<string>((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      const s = net.connect(port, host, () => s.write(request));
+      s.on('data', (d) => chunks.push(d));
+      s.on('close', () => resolve(Buffer.concat(chunks).toString('latin1')));
+      s.on('error', (e: NodeJS.ErrnoException) => (e.code === 'ECONNRESET' ? undefined : reject(e)));
+    }),
+    ms,
+    'raw exchange',
+  );
+}
+
+/** A valid RFC 6455 upgrade request with optional extra header lines. */
+export function upgradeRequest(path = '/', extra: string[] = []): string {
+  return [
+    `GET ${path} HTTP/1.1`,
+    'Host: 127.0.0.1',
+    'Upgrade: websocket',
+    'Connection: Upgrade',
+    'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==',
+    'Sec-WebSocket-Version: 13',
+    ...extra,
+    '',
+    '',
+  ].join('\r\n');
+}

@@ -1,0 +1,78 @@
+// Starting the proxy under test: in-process through the library API, or as the real CLI
+// (bin/websockify, compiled dist/) in a child process that is always killed afterwards.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { startWebsockify, type WebsockifyOptions, type WebsockifyServer } from '../../src/index.js';
+import { withTimeout } from './clients.js';
+
+export const BIN = fileURLToPath(new URL('../../bin/websockify', import.meta.url));
+
+export async function startProxy(options: WebsockifyOptions): Promise<{ server: WebsockifyServer; url: string; port: number }> {
+  const server = await startWebsockify({ listen: { host: '127.0.0.1', port: 0 }, ...options });
+  const { port } = server.address();
+  return { server, port, url: `ws://127.0.0.1:${port}` };
+}
+
+export interface CliProcess {
+  child: ChildProcess;
+  stdout(): string;
+  stderr(): string;
+  /** Resolves with the exit code (or 128+signal) when the process ends. */
+  exited: Promise<number>;
+  /** Waits until stderr matches. */
+  waitForStderr(pattern: RegExp, ms?: number): Promise<RegExpMatchArray>;
+  /** Kills the process (SIGKILL) if it is still running, and waits for it. */
+  kill(): Promise<void>;
+}
+
+const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
+
+export function runCli(args: string[], env: NodeJS.ProcessEnv = process.env): CliProcess {
+  const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  const watchers: (() => void)[] = [];
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => {
+    err += d;
+    for (const w of [...watchers]) w();
+  });
+  const exited = new Promise<number>((resolve) =>
+    child.on('exit', (code, signal) => resolve(code ?? 128 + (SIGNALS[signal ?? ''] ?? 0))),
+  );
+  return {
+    child,
+    stdout: () => out,
+    stderr: () => err,
+    exited,
+    waitForStderr: (pattern, ms = 5000) =>
+      withTimeout(
+        new Promise<RegExpMatchArray>((resolve, reject) => {
+          const check = (): void => {
+            const m = err.match(pattern);
+            if (m) {
+              watchers.splice(watchers.indexOf(check), 1);
+              resolve(m);
+            }
+          };
+          watchers.push(check);
+          check();
+          void exited.then(() => setImmediate(() => reject(new Error(`exited before ${pattern}; stderr:\n${err}`))));
+        }),
+        ms,
+        `stderr ${pattern}; stderr so far:\n${err}`,
+      ),
+    kill: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
+/** Starts the CLI and waits for its banner; returns the port it listens on. */
+export async function startCli(args: string[]): Promise<CliProcess & { port: number }> {
+  const cli = runCli(args);
+  const m = await cli.waitForStderr(/Listen on (?:\[[^\]]+\]|[^\s:]+):(\d+)/);
+  return Object.assign(cli, { port: Number(m[1]) });
+}

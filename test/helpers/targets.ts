@@ -1,0 +1,93 @@
+// Real TCP/unix targets for tests: echo, sink (records everything), source (sends bytes then
+// optionally closes). Each returns its address and a close() that ends every connection.
+
+import net from 'node:net';
+
+export interface TestTarget {
+  port: number;
+  /** Unix socket path when listening on one. */
+  path?: string;
+  /** Every connection accepted so far. */
+  connections: net.Socket[];
+  close(): Promise<void>;
+}
+
+function serve(handler: (c: net.Socket) => void, listen: { host?: string; path?: string }): Promise<TestTarget> {
+  const connections: net.Socket[] = [];
+  const server = net.createServer({ allowHalfOpen: true }, (c) => {
+    connections.push(c);
+    c.on('error', () => {});
+    handler(c);
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    const onListening = (): void => {
+      const addr = server.address();
+      resolve({
+        port: typeof addr === 'object' && addr ? addr.port : 0,
+        ...(listen.path ? { path: listen.path } : {}),
+        connections,
+        close: () =>
+          new Promise<void>((r) => {
+            for (const c of connections) c.destroy();
+            server.close(() => r());
+          }),
+      });
+    };
+    if (listen.path) server.listen(listen.path, onListening);
+    else server.listen(0, listen.host ?? '127.0.0.1', onListening);
+  });
+}
+
+/** Echoes every byte back; ends its side when the peer ends. */
+export function echoTarget(listen: { host?: string; path?: string } = {}): Promise<TestTarget> {
+  return serve((c) => c.pipe(c), listen);
+}
+
+/**
+ * Collects what each connection sends. `received(i)` concatenates connection `i`; `ended(i)`
+ * resolves when connection `i` (waiting for it to arrive if need be) has ended its side.
+ * Like most servers, it ends its own side when the peer does.
+ */
+export async function sinkTarget(): Promise<TestTarget & { received(i?: number): Buffer; ended(i?: number): Promise<void> }> {
+  const chunks: Buffer[][] = [];
+  const ends: { promise: Promise<void>; resolve: () => void }[] = [];
+  const endOf = (i: number): { promise: Promise<void>; resolve: () => void } => {
+    while (ends.length <= i) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => (resolve = r));
+      ends.push({ promise, resolve });
+    }
+    return ends[i]!;
+  };
+  const t = await serve((c) => {
+    const i = chunks.length;
+    chunks.push([]);
+    c.on('data', (d) => chunks[i]!.push(d));
+    c.on('end', () => {
+      endOf(i).resolve();
+      c.end();
+    });
+  }, {});
+  return Object.assign(t, {
+    received: (i = 0) => Buffer.concat(chunks[i] ?? []),
+    ended: (i = 0) => endOf(i).promise,
+  });
+}
+
+/** Sends `data` on each connection, then ends it when `end` is true. */
+export function sourceTarget(data: Buffer, end = true): Promise<TestTarget> {
+  return serve((c) => {
+    c.write(data);
+    if (end) c.end();
+  }, {});
+}
+
+/** A port on 127.0.0.1 that nothing listens on (bound then released). */
+export async function unusedPort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+  const port = (s.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
