@@ -38,9 +38,7 @@ async function roundTrip(c: OpenClient, data: Buffer, base64: boolean): Promise<
     (async () => {
       for (;;) {
         const got = c.messages.slice(before);
-        const bytes = Buffer.concat(
-          got.map((m) => (typeof m === 'string' ? Buffer.from(m, 'base64') : m)),
-        );
+        const bytes = Buffer.concat(got.map((m) => (typeof m === 'string' ? Buffer.from(m, 'base64') : m)));
         if (bytes.length >= data.length) return bytes;
         await new Promise((r) => setTimeout(r, 5));
       }

@@ -44,7 +44,9 @@ describe('subprotocol negotiation', () => {
     expect(response).toMatch(/^HTTP\/1\.1 101 /);
     const header = /\r\nSec-WebSocket-Protocol: ([^\r]*)\r\n/i.exec(response);
     expect(header?.[1] ?? '').toBe(expected);
-    const accept = createHash('sha1').update('dGhlIHNhbXBsZSBub25jZQ==258EAFA5-E914-47DA-95CA-C5AB0DC85B11').digest('base64');
+    const accept = createHash('sha1')
+      .update('dGhlIHNhbXBsZSBub25jZQ==258EAFA5-E914-47DA-95CA-C5AB0DC85B11')
+      .digest('base64');
     expect(response).toContain(`Sec-WebSocket-Accept: ${accept}\r\n`);
   });
 
@@ -202,7 +204,9 @@ describe('base64 mode', () => {
     const data = Buffer.from([0, 1, 2, 250, 255, 10, 13]);
     c.ws.send(data.toString('base64'));
     const reply = await withTimeout(
-      new Promise<string>((resolve) => c.ws.once('message', (d, isBinary) => resolve(isBinary ? 'binary!' : d.toString()))),
+      new Promise<string>((resolve) =>
+        c.ws.once('message', (d, isBinary) => resolve(isBinary ? 'binary!' : d.toString())),
+      ),
       5000,
       'reply',
     );

@@ -9,7 +9,9 @@ import { describeTarget } from '../targets/target.js';
 export function bannerLines(options: ResolvedOptions, address: net.AddressInfo): string[] {
   const listen = formatHostPort(address.address, address.port);
   const target =
-    options.targetDescription === 'dynamic' ? 'targets chosen per connection' : describeTarget(options.targetDescription);
+    options.targetDescription === 'dynamic'
+      ? 'targets chosen per connection'
+      : describeTarget(options.targetDescription);
   const lines = ['WebSocket server settings:', `  - Listen on ${listen}`, '  - No SSL/TLS support'];
   if (options.runOnce) lines.push('  - Exit after the first WebSocket connection (--run-once)');
   if (options.timeoutMs > 0) lines.push(`  - Stop accepting after ${options.timeoutMs / 1000} s (--timeout)`);

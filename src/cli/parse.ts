@@ -62,7 +62,9 @@ function buildParser(args: string[]): Argv {
     .exitProcess(false)
     .wrap(Math.min(100, process.stdout.columns || 100))
     .fail((message, err) => {
-      throw err instanceof UsageError ? err : new UsageError(flagMessage(message || err?.message || 'invalid arguments'));
+      throw err instanceof UsageError
+        ? err
+        : new UsageError(flagMessage(message || err?.message || 'invalid arguments'));
     });
   for (const o of CLI_OPTIONS) {
     parser = parser.option(o.name, {
@@ -151,7 +153,10 @@ export async function parseCommandLine(args: string[]): Promise<CliConfig> {
     const text = String(argv['max-message-size']);
     maxMessageSize = Number(text);
     if (!/^\d+$/.test(text) || maxMessageSize <= 0) {
-      throw new UsageError(`option --max-message-size: expected a positive number of bytes, got '${text}'`, '--max-message-size');
+      throw new UsageError(
+        `option --max-message-size: expected a positive number of bytes, got '${text}'`,
+        '--max-message-size',
+      );
     }
   }
 

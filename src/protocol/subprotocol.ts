@@ -5,8 +5,7 @@
 export type DataEncoding = 'binary' | 'base64';
 
 export type SubprotocolChoice =
-  | { ok: true; encoding: DataEncoding; protocol: DataEncoding | undefined }
-  | { ok: false; reason: string };
+  { ok: true; encoding: DataEncoding; protocol: DataEncoding | undefined } | { ok: false; reason: string };
 
 /**
  * Chooses the subprotocol for a `Sec-WebSocket-Protocol` header value (undefined when absent).

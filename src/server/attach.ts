@@ -6,7 +6,10 @@ import type { Duplex } from 'node:stream';
 import { resolveOptions, type WebsockifyOptions } from '../config/options.js';
 import { ProxyCore } from '../proxy/proxy.js';
 
-export interface AttachOptions extends Omit<WebsockifyOptions, 'listen' | 'preferIpv6' | 'runOnce' | 'timeout' | 'idleTimeout'> {
+export interface AttachOptions extends Omit<
+  WebsockifyOptions,
+  'listen' | 'preferIpv6' | 'runOnce' | 'timeout' | 'idleTimeout'
+> {
   /**
    * Only upgrades whose path (without the query) equals this are proxied; others are left to
    * the server's other 'upgrade' listeners. Default: every upgrade.

@@ -52,8 +52,7 @@ export class WebsockifyServer extends EventEmitter<WebsockifyServerEvents> {
       handshakeTimeoutMs: o.handshakeTimeoutMs,
       maxHeaderSize: o.maxHeaderSize,
       logger: o.logger,
-      onUpgrade: (req, socket, head) =>
-        this.core.handleUpgrade(req, socket, head, this.connectionIds.get(req.socket)),
+      onUpgrade: (req, socket, head) => this.core.handleUpgrade(req, socket, head, this.connectionIds.get(req.socket)),
     });
     this.listener = createListener((socket) => this.onConnection(socket));
   }

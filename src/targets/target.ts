@@ -5,9 +5,7 @@ import net from 'node:net';
 import type { IncomingMessage } from 'node:http';
 import { formatHostPort } from '../config/address.js';
 
-export type TargetSpec =
-  | { kind: 'tcp'; host: string; port: number }
-  | { kind: 'unix'; path: string };
+export type TargetSpec = { kind: 'tcp'; host: string; port: number } | { kind: 'unix'; path: string };
 
 /**
  * Chooses the target for an upgrade request. Fixed targets ignore the request; token plugins

@@ -8,7 +8,9 @@ import { withTimeout } from './clients.js';
 
 export const BIN = fileURLToPath(new URL('../../bin/websockify', import.meta.url));
 
-export async function startProxy(options: WebsockifyOptions): Promise<{ server: WebsockifyServer; url: string; port: number }> {
+export async function startProxy(
+  options: WebsockifyOptions,
+): Promise<{ server: WebsockifyServer; url: string; port: number }> {
   const server = await startWebsockify({ listen: { host: '127.0.0.1', port: 0 }, ...options });
   const { port } = server.address();
   return { server, port, url: `ws://127.0.0.1:${port}` };

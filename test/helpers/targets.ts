@@ -49,7 +49,9 @@ export function echoTarget(listen: { host?: string; path?: string } = {}): Promi
  * resolves when connection `i` (waiting for it to arrive if need be) has ended its side.
  * Like most servers, it ends its own side when the peer does.
  */
-export async function sinkTarget(): Promise<TestTarget & { received(i?: number): Buffer; ended(i?: number): Promise<void> }> {
+export async function sinkTarget(): Promise<
+  TestTarget & { received(i?: number): Buffer; ended(i?: number): Promise<void> }
+> {
   const chunks: Buffer[][] = [];
   const ends: { promise: Promise<void>; resolve: () => void }[] = [];
   const endOf = (i: number): { promise: Promise<void>; resolve: () => void } => {
