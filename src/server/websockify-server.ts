@@ -6,6 +6,7 @@ import { EventEmitter } from 'node:events';
 import type http from 'node:http';
 import type net from 'node:net';
 import { resolveOptions, type ResolvedOptions, type WebsockifyOptions } from '../config/options.js';
+import { writeHttpError } from '../protocol/http-response.js';
 import { ProxyCore } from '../proxy/proxy.js';
 import type { SessionStats } from '../proxy/session.js';
 import { createHttpFrontend } from './http-frontend.js';
@@ -52,7 +53,14 @@ export class WebsockifyServer extends EventEmitter<WebsockifyServerEvents> {
       handshakeTimeoutMs: o.handshakeTimeoutMs,
       maxHeaderSize: o.maxHeaderSize,
       logger: o.logger,
-      onUpgrade: (req, socket, head) => this.core.handleUpgrade(req, socket, head, this.connectionIds.get(req.socket)),
+      onUpgrade: (req, socket, head) => {
+        if (this.upgradedOnce && o.runOnce) {
+          // --run-once serves one WebSocket session; a kept-alive HTTP connection gets no second.
+          writeHttpError(socket, 503, 'This server handles a single WebSocket connection (--run-once)');
+          return;
+        }
+        this.core.handleUpgrade(req, socket, head, this.connectionIds.get(req.socket));
+      },
     });
     this.listener = createListener((socket) => this.onConnection(socket));
   }
