@@ -8,7 +8,7 @@ import type { WebSocket } from 'ws';
 import type { Logger } from '../log/logger.js';
 import { CloseCode, CloseReason } from '../protocol/close-codes.js';
 import type { DataEncoding } from '../protocol/subprotocol.js';
-import { connectTarget, describeTarget, type TargetSpec } from '../targets/target.js';
+import { describeTarget, openTarget, type TargetSpec } from '../targets/target.js';
 import { codecFor, isDecodeFailure, type Codec } from './codec.js';
 import { startHeartbeat } from './heartbeat.js';
 import type { TrafficTap } from './traffic.js';
@@ -59,6 +59,8 @@ export class ProxySession {
   private ended = false;
   private stopHeartbeat: (() => void) | undefined;
   private lingerTimer: NodeJS.Timeout | undefined;
+  /** Cancels a connection attempt still in progress (shutdown, terminate). */
+  private readonly connecting = new AbortController();
 
   constructor(
     private readonly ws: WebSocket,
@@ -93,14 +95,7 @@ export class ProxySession {
       });
     }
     this.log('debug', `connecting to target ${this.stats.target}`);
-    const target = connectTarget(opts.target);
-    this.target = target;
-    target.on('connect', this.onTargetConnect);
-    target.on('data', this.onTargetData);
-    target.on('drain', this.onTargetDrain);
-    target.on('end', this.onTargetEnd);
-    target.on('error', this.onTargetError);
-    target.on('close', this.onTargetClose);
+    openTarget(opts.target, this.connecting.signal).then(this.onTargetConnect, this.onTargetConnectFailed);
   }
 
   /**
@@ -110,6 +105,7 @@ export class ProxySession {
   shutdown(): void {
     this.closeClient(CloseCode.goingAway, CloseReason.goingAway);
     const target = this.target;
+    if (!target) this.connecting.abort(new Error('shutting down'));
     if (!target || this.targetClosed) return;
     target.end();
     if (target.writableFinished) target.destroy();
@@ -119,6 +115,7 @@ export class ProxySession {
   /** Drops both sides at once (used when a graceful close takes too long). */
   terminate(): void {
     this.ws.terminate();
+    this.connecting.abort(new Error('terminated'));
     this.target?.destroy();
   }
 
@@ -164,8 +161,13 @@ export class ProxySession {
     }
   };
 
-  private readonly onTargetConnect = (): void => {
-    const target = this.target!;
+  private readonly onTargetConnect = (target: net.Socket): void => {
+    this.target = target;
+    target.on('data', this.onTargetData);
+    target.on('drain', this.onTargetDrain);
+    target.on('end', this.onTargetEnd);
+    target.on('error', this.onTargetError);
+    target.on('close', this.onTargetClose);
     this.targetConnected = true;
     this.log('debug', `connected to target ${this.stats.target}`);
     const pending = this.pending;
@@ -186,7 +188,7 @@ export class ProxySession {
     this.stats.closeCode = code;
     this.stopHeartbeat?.();
     this.log('debug', `client closed (${code})`);
-    if (this.targetConnected || this.targetClosed) this.endTarget();
+    if (this.targetConnected) this.endTarget();
     this.maybeEnd();
   };
 
@@ -231,14 +233,16 @@ export class ProxySession {
     this.closeClient(CloseCode.normal, CloseReason.targetClosed);
   };
 
+  private readonly onTargetConnectFailed = (err: NodeJS.ErrnoException): void => {
+    this.log('info', `failed to connect to ${this.stats.target}: ${err.code ?? err.message}`);
+    this.targetClosed = true;
+    this.closeClient(CloseCode.internalError, CloseReason.connectFailed);
+    this.maybeEnd();
+  };
+
   private readonly onTargetError = (err: NodeJS.ErrnoException): void => {
-    if (!this.targetConnected) {
-      this.log('info', `failed to connect to ${this.stats.target}: ${err.code ?? err.message}`);
-      this.closeClient(CloseCode.internalError, CloseReason.connectFailed);
-    } else {
-      this.log('info', `target error: ${err.code ?? err.message}`);
-      this.closeClient(CloseCode.internalError, CloseReason.targetError);
-    }
+    this.log('info', `target error: ${err.code ?? err.message}`);
+    this.closeClient(CloseCode.internalError, CloseReason.targetError);
   };
 
   private readonly onTargetClose = (): void => {

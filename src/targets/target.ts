@@ -1,11 +1,17 @@
 // Where a session's bytes go: the TargetSpec type, how it is described in logs, and opening the
-// socket to it (TCP with TCP_NODELAY and keepalive, or a unix-domain stream socket).
+// socket to it: TCP (TCP_NODELAY, keepalive), a unix-domain stream socket, or a wrapped
+// program's moved port on loopback (127.0.0.1 or ::1, waiting a bounded time while it starts).
 
 import net from 'node:net';
 import type { IncomingMessage } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { formatHostPort } from '../config/address.js';
 
-export type TargetSpec = { kind: 'tcp'; host: string; port: number } | { kind: 'unix'; path: string };
+export type TargetSpec =
+  | { kind: 'tcp'; host: string; port: number }
+  | { kind: 'unix'; path: string }
+  /** A wrapped program's port: tried on 127.0.0.1 and [::1] until it answers or `waitMs` passes. */
+  | { kind: 'loopback'; port: number; waitMs: number };
 
 /**
  * Chooses the target for an upgrade request. Fixed targets ignore the request; token plugins
@@ -14,20 +20,70 @@ export type TargetSpec = { kind: 'tcp'; host: string; port: number } | { kind: '
 export type TargetResolver = (req: IncomingMessage) => TargetSpec | Promise<TargetSpec>;
 
 export function describeTarget(target: TargetSpec): string {
-  return target.kind === 'tcp' ? formatHostPort(target.host, target.port) : target.path;
+  switch (target.kind) {
+    case 'tcp':
+      return formatHostPort(target.host, target.port);
+    case 'unix':
+      return target.path;
+    case 'loopback':
+      return `wrapped program (port ${target.port})`;
+  }
 }
 
-/**
- * Starts connecting to the target. The socket is half-open capable: the target may stop
- * sending and still receive what the client has queued.
- */
-export function connectTarget(target: TargetSpec): net.Socket {
-  if (target.kind === 'unix') return net.connect({ path: target.path, allowHalfOpen: true });
-  return net.connect({
-    host: target.host,
-    port: target.port,
-    allowHalfOpen: true,
-    noDelay: true,
-    keepAlive: true,
+const RETRY_INTERVAL_MS = 100;
+
+/** One connection attempt; the socket is half-open capable (the target may stop sending first). */
+function connectOnce(options: net.NetConnectOpts, signal: AbortSignal): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ ...options, allowHalfOpen: true });
+    const onAbort = (): void => {
+      socket.destroy();
+      reject(signal.reason as Error);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    socket.once('connect', () => {
+      signal.removeEventListener('abort', onAbort);
+      socket.removeAllListeners('error');
+      resolve(socket);
+    });
+    socket.once('error', (err) => {
+      signal.removeEventListener('abort', onAbort);
+      socket.destroy();
+      reject(err);
+    });
   });
+}
+
+function tcpOptions(host: string, port: number): net.NetConnectOpts {
+  return { host, port, noDelay: true, keepAlive: true };
+}
+
+/** Tries 127.0.0.1 then ::1, again every 100 ms while both refuse, until `waitMs` has passed. */
+async function connectLoopback(port: number, waitMs: number, signal: AbortSignal): Promise<net.Socket> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    let lastError: Error | undefined;
+    for (const host of ['127.0.0.1', '::1']) {
+      try {
+        return await connectOnce(tcpOptions(host, port), signal);
+      } catch (err) {
+        if (signal.aborted) throw err;
+        lastError = err as Error;
+      }
+    }
+    if (Date.now() + RETRY_INTERVAL_MS > deadline) throw lastError!;
+    await sleep(RETRY_INTERVAL_MS, undefined, { signal });
+  }
+}
+
+/** Opens a connected socket to the target; rejects with the last connection error or on abort. */
+export function openTarget(target: TargetSpec, signal: AbortSignal): Promise<net.Socket> {
+  switch (target.kind) {
+    case 'tcp':
+      return connectOnce(tcpOptions(target.host, target.port), signal);
+    case 'unix':
+      return connectOnce({ path: target.path }, signal);
+    case 'loopback':
+      return connectLoopback(target.port, target.waitMs, signal);
+  }
 }
