@@ -1,0 +1,403 @@
+// Benchmark clients. Forked by bench/run.js for each measurement so the client never
+// shares an event loop with the harness; also usable by hand:
+//
+//   node bench/clients.js '{"kind":"rtt","endpoint":{"proto":"ws","host":"127.0.0.1","port":8080},"count":2000}'
+//
+// An endpoint is {proto:'ws'|'tcp', host, port, path?, subprotocols?}. 'ws' speaks
+// WebSocket (binary frames, ws library, no compression); 'tcp' is plain TCP for the raw
+// relay. Jobs: up, down, rtt, rate, memory, probe. While a job runs the client can send
+// {type:'mark', name, wait} to the parent, which records CPU/memory snapshots and, for
+// wait marks, answers {type:'continue'}.
+import crypto from 'node:crypto';
+import net from 'node:net';
+import WebSocket from 'ws';
+
+const now = () => process.hrtime.bigint();
+const seconds = (a, b) => Number(b - a) / 1e9;
+const micros = (a, b) => Number(b - a) / 1e3;
+
+let bufferutilLoaded = false;
+try {
+  await import('bufferutil');
+  bufferutilLoaded = !process.env.WS_NO_BUFFER_UTIL;
+} catch {
+  bufferutilLoaded = false;
+}
+
+// ------------------------------------------------------------------ connections
+
+const WS_MAX_PENDING = 16; // un-flushed 64 KiB sends allowed before waiting
+
+class WsConn {
+  constructor(ws) {
+    this.ws = ws;
+    this.onData = null;
+    this.error = null;
+    this.pending = 0;
+    this.waiter = null;
+    this.closed = new Promise((resolve) => ws.once('close', resolve));
+    ws.on('message', (data) => {
+      if (this.onData) this.onData(data);
+    });
+    ws.on('error', (err) => {
+      this.error = err;
+    });
+    this.sent = (err) => {
+      this.pending--;
+      if (err && !this.error) this.error = err;
+      if (this.waiter && (this.pending <= WS_MAX_PENDING / 2 || err)) {
+        const w = this.waiter;
+        this.waiter = null;
+        w();
+      }
+    };
+  }
+
+  /** Queue bytes; false means "wait for drained() before writing more". */
+  write(buf) {
+    this.pending++;
+    this.ws.send(buf, { binary: true }, this.sent);
+    return this.pending < WS_MAX_PENDING;
+  }
+
+  drained() {
+    if (this.pending <= WS_MAX_PENDING / 2) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.waiter = resolve;
+    });
+  }
+
+  async close(timeoutMs = 5000) {
+    if (this.ws.readyState === WebSocket.CLOSED) return;
+    if (this.ws.readyState !== WebSocket.CLOSING) this.ws.close(1000);
+    const timer = setTimeout(() => this.ws.terminate(), timeoutMs);
+    await this.closed;
+    clearTimeout(timer);
+  }
+
+  destroy() {
+    this.ws.terminate();
+  }
+}
+
+class TcpConn {
+  constructor(sock) {
+    this.sock = sock;
+    this.onData = null;
+    this.error = null;
+    this.closed = new Promise((resolve) => sock.once('close', resolve));
+    sock.on('data', (data) => {
+      if (this.onData) this.onData(data);
+    });
+    sock.on('error', (err) => {
+      this.error = err;
+    });
+  }
+
+  write(buf) {
+    return this.sock.write(buf);
+  }
+
+  drained() {
+    return Promise.race([new Promise((resolve) => this.sock.once('drain', resolve)), this.closed]);
+  }
+
+  async close(timeoutMs = 5000) {
+    if (this.sock.destroyed) return;
+    this.sock.end();
+    const timer = setTimeout(() => this.sock.destroy(), timeoutMs);
+    await this.closed;
+    clearTimeout(timer);
+  }
+
+  destroy() {
+    this.sock.destroy();
+  }
+}
+
+function open(ep, timeoutMs = 15000) {
+  if (ep.proto === 'tcp') {
+    return new Promise((resolve, reject) => {
+      const sock = net.connect({ host: ep.host, port: ep.port, noDelay: true });
+      const timer = setTimeout(() => {
+        sock.destroy();
+        reject(new Error('tcp connect timeout'));
+      }, timeoutMs);
+      sock.once('error', (err) => {
+        clearTimeout(timer);
+        reject(err);
+      });
+      sock.once('connect', () => {
+        clearTimeout(timer);
+        sock.removeAllListeners('error');
+        resolve(new TcpConn(sock));
+      });
+    });
+  }
+  return new Promise((resolve, reject) => {
+    const host = ep.host.includes(':') ? `[${ep.host}]` : ep.host;
+    const url = `ws://${host}:${ep.port}${ep.path || '/'}`;
+    const options = {
+      perMessageDeflate: false,
+      maxPayload: 0,
+      skipUTF8Validation: true,
+      handshakeTimeout: timeoutMs,
+    };
+    const ws = ep.subprotocols?.length ? new WebSocket(url, ep.subprotocols, options) : new WebSocket(url, options);
+    ws.binaryType = 'nodebuffer';
+    const fail = (err) => {
+      ws.removeAllListeners('open');
+      ws.terminate();
+      reject(err);
+    };
+    ws.once('error', fail);
+    ws.once('unexpected-response', (req, res) => {
+      req.destroy();
+      fail(new Error(`unexpected HTTP ${res.statusCode} on upgrade`));
+    });
+    ws.once('open', () => {
+      ws.removeListener('error', fail);
+      ws.on('socket-error', () => {});
+      const conn = new WsConn(ws);
+      if (ws._socket) ws._socket.setNoDelay(true);
+      resolve(conn);
+    });
+  });
+}
+
+function expectBytes(conn, n) {
+  return new Promise((resolve, reject) => {
+    let got = 0;
+    const onClose = () => reject(conn.error || new Error(`connection closed after ${got}/${n} bytes`));
+    conn.closed.then(onClose);
+    conn.onData = (data) => {
+      got += data.length;
+      if (got >= n) {
+        conn.onData = null;
+        resolve(got);
+      }
+    };
+  });
+}
+
+async function echoOnce(conn, payload) {
+  const p = expectBytes(conn, payload.length);
+  conn.write(payload);
+  await p;
+}
+
+// ------------------------------------------------------------------ harness link
+
+function mark(name, wait = false, extra = {}) {
+  if (!process.send) return Promise.resolve();
+  process.send({ type: 'mark', name, wait, ...extra });
+  if (!wait) return Promise.resolve();
+  return new Promise((resolve) => {
+    const onMsg = (msg) => {
+      if (msg && msg.type === 'continue' && msg.name === name) {
+        process.off('message', onMsg);
+        resolve();
+      }
+    };
+    process.on('message', onMsg);
+  });
+}
+
+// ------------------------------------------------------------------ jobs
+
+/** Client -> target: stream `bytes` to the sink in `chunk`-sized messages, wait for its ack. */
+async function upOnce(ep, bytes, chunkSize, markNames) {
+  const buf = crypto.randomBytes(chunkSize);
+  const conn = await open(ep);
+  const acked = expectBytes(conn, 1);
+  acked.catch(() => {});
+  const header = Buffer.alloc(8);
+  header.writeBigUInt64BE(BigInt(bytes));
+  if (markNames) await mark(markNames[0]);
+  const t0 = now();
+  conn.write(header);
+  let sent = 0;
+  while (sent < bytes) {
+    const n = Math.min(chunkSize, bytes - sent);
+    sent += n;
+    if (!conn.write(n === chunkSize ? buf : buf.subarray(0, n))) await conn.drained();
+    if (conn.error) throw conn.error;
+  }
+  await acked;
+  const t1 = now();
+  if (markNames) await mark(markNames[1]);
+  await conn.close();
+  return { bytes, seconds: seconds(t0, t1) };
+}
+
+/** Target -> client: the source sends on connect; count `bytes`, then close. */
+async function downOnce(ep, bytes, markNames) {
+  const conn = await open(ep);
+  const got = expectBytes(conn, bytes);
+  got.catch(() => {});
+  if (markNames) await mark(markNames[0]);
+  const t0 = now();
+  await got;
+  const t1 = now();
+  if (markNames) await mark(markNames[1]);
+  await conn.close(2000);
+  return { bytes, seconds: seconds(t0, t1) };
+}
+
+const jobs = {
+  async probe({ endpoint }) {
+    const conn = await open(endpoint);
+    await echoOnce(conn, Buffer.from('websockify-bench-probe'));
+    await conn.close();
+    return { ok: true };
+  },
+
+  async up({ endpoint, bytes, chunk = 65536, warmupBytes = 0 }) {
+    if (warmupBytes) await upOnce(endpoint, warmupBytes, chunk, null);
+    const r = await upOnce(endpoint, bytes, chunk, ['start', 'end']);
+    return { ...r, mibPerSec: bytes / 1048576 / r.seconds };
+  },
+
+  async down({ endpoint, bytes, warmupBytes = 0 }) {
+    if (warmupBytes) {
+      await downOnce(endpoint, warmupBytes, null);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const r = await downOnce(endpoint, bytes, ['start', 'end']);
+    return { ...r, mibPerSec: bytes / 1048576 / r.seconds };
+  },
+
+  async rtt({ endpoint, count = 2000, warmup = 200, size = 32 }) {
+    const payload = crypto.randomBytes(size);
+    const conn = await open(endpoint);
+    for (let i = 0; i < warmup; i++) await echoOnce(conn, payload);
+    const samples = new Float64Array(count);
+    for (let i = 0; i < count; i++) {
+      const t0 = now();
+      await echoOnce(conn, payload);
+      samples[i] = micros(t0, now());
+    }
+    await conn.close();
+    const sorted = Array.from(samples).sort((a, b) => a - b);
+    const pct = (p) => sorted[Math.min(count - 1, Math.max(0, Math.ceil((p / 100) * count) - 1))];
+    return {
+      count,
+      p50: pct(50),
+      p90: pct(90),
+      p99: pct(99),
+      min: sorted[0],
+      max: sorted[count - 1],
+      mean: sorted.reduce((a, b) => a + b, 0) / count,
+    };
+  },
+
+  async rate({ endpoint, count = 2000, concurrency = 8, maxSeconds = 10, warmup = 100 }) {
+    const payload = crypto.randomBytes(32);
+    const run = async (total, limitSec, latencies) => {
+      let started = 0;
+      let done = 0;
+      let errors = 0;
+      let lastError = null;
+      const t0 = now();
+      const deadline = t0 + BigInt(Math.round(limitSec * 1e9));
+      const worker = async () => {
+        while (started < total && now() < deadline) {
+          started++;
+          const c0 = now();
+          try {
+            const conn = await open(endpoint, 10000);
+            await echoOnce(conn, payload);
+            await conn.close();
+            done++;
+            if (latencies) latencies.push(micros(c0, now()));
+          } catch (err) {
+            errors++;
+            lastError = String(err?.message || err);
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: concurrency }, worker));
+      return { done, errors, lastError, seconds: seconds(t0, now()) };
+    };
+    if (warmup) await run(warmup, maxSeconds, null);
+    const latencies = [];
+    await mark('start');
+    const r = await run(count, maxSeconds, latencies);
+    await mark('end');
+    latencies.sort((a, b) => a - b);
+    const pct = (p) =>
+      latencies.length ? latencies[Math.min(latencies.length - 1, Math.ceil((p / 100) * latencies.length) - 1)] : null;
+    return {
+      ...r,
+      concurrency,
+      perSec: r.done / r.seconds,
+      latencyP50: pct(50),
+      latencyP99: pct(99),
+    };
+  },
+
+  async memory({ endpoint, steps = [1000, 5000], concurrency = 32, warmup = 20 }) {
+    const payload = crypto.randomBytes(32);
+    for (let i = 0; i < warmup; i++) {
+      const conn = await open(endpoint);
+      await echoOnce(conn, payload);
+      await conn.close();
+    }
+    await mark('baseline', true);
+    const conns = [];
+    let errors = 0;
+    let lastError = null;
+    const reached = [];
+    for (const step of steps) {
+      let next = conns.length;
+      const t0 = now();
+      const worker = async () => {
+        while (next < step && errors < 50) {
+          next++;
+          try {
+            const conn = await open(endpoint, 20000);
+            await echoOnce(conn, payload);
+            conns.push(conn);
+          } catch (err) {
+            errors++;
+            lastError = String(err?.message || err);
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: concurrency }, worker));
+      const alive = conns.filter((c) => !c.error).length;
+      reached.push({ step, open: alive, seconds: seconds(t0, now()) });
+      await mark(`open-${step}`, true, { open: alive });
+      if (errors >= 50) break;
+    }
+    // Close everything, `concurrency` at a time.
+    let idx = 0;
+    const closer = async () => {
+      while (idx < conns.length) await conns[idx++].close(3000);
+    };
+    await Promise.all(Array.from({ length: concurrency }, closer));
+    return { reached, errors, lastError };
+  },
+};
+
+async function runJob(job) {
+  const fn = jobs[job.kind];
+  if (!fn) throw new Error(`unknown job kind ${job.kind}`);
+  return fn(job);
+}
+
+if (process.send) {
+  process.on('message', (msg) => {
+    if (!msg || msg.type !== 'job') return;
+    runJob(msg.job).then(
+      (result) => process.send({ type: 'result', ok: true, result: { ...result, bufferutilLoaded } }),
+      (err) => process.send({ type: 'result', ok: false, error: String(err?.stack || err) }),
+    );
+  });
+  process.on('disconnect', () => process.exit(0));
+  process.send({ type: 'hello', pid: process.pid });
+} else if (process.argv[2]) {
+  const result = await runJob(JSON.parse(process.argv[2]));
+  process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+  process.exit(0);
+}
