@@ -6,12 +6,14 @@ import { formatHostPort } from '../config/address.js';
 import type { ResolvedOptions } from '../config/options.js';
 import { describeTarget } from '../targets/target.js';
 
-export function bannerLines(options: ResolvedOptions, address: net.AddressInfo): string[] {
+/** `targetLabel` overrides the target description (a wrapped program's command line). */
+export function bannerLines(options: ResolvedOptions, address: net.AddressInfo, targetLabel?: string): string[] {
   const listen = formatHostPort(address.address, address.port);
-  const target =
+  const described =
     options.targetDescription === 'dynamic'
       ? 'targets chosen per connection'
       : describeTarget(options.targetDescription);
+  const target = targetLabel ?? described;
   const lines = ['WebSocket server settings:', `  - Listen on ${listen}`, '  - No SSL/TLS support'];
   if (options.runOnce) lines.push('  - Exit after the first WebSocket connection (--run-once)');
   if (options.timeoutMs > 0) lines.push(`  - Stop accepting after ${options.timeoutMs / 1000} s (--timeout)`);

@@ -1,19 +1,100 @@
-// The `websockify` command: parse the command line, start the server, print the banner, and
-// turn signals and lifetime rules into an exit status. All behaviour lives in the library.
+// The `websockify` command: parse the command line, start the server (and the wrapped program),
+// print the banner, and turn signals, the program's exit and lifetime rules into an exit
+// status. All behaviour lives in the library and in wrap/.
 
 import { ConfigError } from '../config/errors.js';
-import { createLogger } from '../log/logger.js';
+import { createLogger, type Logger } from '../log/logger.js';
 import { WebsockifyServer } from '../server/websockify-server.js';
 import { VERSION } from '../version.js';
+import { WrapCommandError } from '../wrap/command.js';
+import { pickFreeLoopbackPort } from '../wrap/free-port.js';
+import { locateRebindLibrary, RebindUnavailableError } from '../wrap/rebind-library.js';
+import { WrapSupervisor } from '../wrap/supervisor.js';
 import { bannerLines } from './banner.js';
-import { parseCommandLine } from './parse.js';
+import { parseCommandLine, type CliConfig, type WrapSpec } from './parse.js';
 
 const SIGNAL_NUMBERS = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 } as const;
+type HandledSignal = keyof typeof SIGNAL_NUMBERS;
+
+/** How long a client waits for a wrapped program that is starting or respawning. */
+const WRAPPED_TARGET_WAIT_MS = 5000;
 
 function usageFailure(message: string): number {
   process.stderr.write(`websockify: error: ${message}\nTry 'websockify --help' for more information.\n`);
   return 2;
 }
+
+/** The failures that end start-up with a message instead of a stack trace, and their status. */
+function startupFailure(err: unknown, logger: Logger): number {
+  if (err instanceof ConfigError) return usageFailure(err.message);
+  if (err instanceof WrapCommandError) {
+    logger.error(`websockify: ${err.message}`);
+    return err.exitStatus;
+  }
+  if (err instanceof RebindUnavailableError) {
+    logger.error(`websockify: ${err.message}`);
+    return 1;
+  }
+  throw err;
+}
+
+interface Wrapped {
+  supervisor: WrapSupervisor;
+  movedPort: number;
+}
+
+/** Prepares wrap mode before listening: finds rebind.so, picks the moved port, checks the command. */
+async function prepareWrap(spec: WrapSpec, listenPort: number, logger: Logger): Promise<Wrapped> {
+  const rebindLibrary = await locateRebindLibrary();
+  const movedPort = await pickFreeLoopbackPort();
+  const supervisor = new WrapSupervisor({
+    command: spec.command,
+    mode: spec.mode,
+    programPort: spec.programPort ?? listenPort,
+    movedPort,
+    rebindLibrary,
+    logger,
+  });
+  return { supervisor, movedPort };
+}
+
+type RunConfig = Extract<CliConfig, { kind: 'run' }>;
+
+async function start(config: RunConfig, logger: Logger): Promise<{ server: WebsockifyServer; wrapped?: Wrapped }> {
+  const { wrap } = config;
+  if (wrap && wrap.programPort === undefined && config.options.listen.port === 0) {
+    throw new ConfigError('a wrapped program needs a fixed listen port, or --wrap-port', 'listen');
+  }
+  const wrapped = wrap ? await prepareWrap(wrap, config.options.listen.port, logger) : undefined;
+  const target = wrapped
+    ? { kind: 'loopback' as const, port: wrapped.movedPort, waitMs: WRAPPED_TARGET_WAIT_MS }
+    : config.options.target;
+  const server = new WebsockifyServer({ ...config.options, target, logger });
+  for (const notice of config.notices) logger.warn(notice);
+  let address;
+  try {
+    address = await server.listen();
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    const e = err as NodeJS.ErrnoException;
+    throw new ListenError(`Opening socket failed: ${e.code ?? ''} ${e.message}`.trim());
+  }
+  const targetLabel = wrap
+    ? `'${wrap.command.join(' ')}' (port ${wrap.programPort ?? address.port}, moved to ${wrapped!.movedPort})`
+    : undefined;
+  for (const line of bannerLines(server.options, address, targetLabel)) logger.info(line);
+  if (wrapped) {
+    try {
+      await wrapped.supervisor.start();
+    } catch (err) {
+      await server.close();
+      throw new WrapCommandError(`cannot start '${wrap!.command[0]}': ${(err as Error).message}`, 127);
+    }
+  }
+  return wrapped ? { server, wrapped } : { server };
+}
+
+class ListenError extends Error {}
 
 /** Runs the command with `args` (without node and script); resolves to the exit status. */
 export async function main(args: string[]): Promise<number> {
@@ -34,38 +115,42 @@ export async function main(args: string[]): Promise<number> {
   }
 
   const logger = createLogger({ verbose: config.verbose });
-  let server: WebsockifyServer;
+  let started;
   try {
-    server = new WebsockifyServer({ ...config.options, logger });
+    started = await start(config, logger);
   } catch (err) {
-    if (err instanceof ConfigError) return usageFailure(err.message);
-    throw err;
+    if (err instanceof ListenError) {
+      logger.error(err.message);
+      return 1;
+    }
+    return startupFailure(err, logger);
   }
-  for (const notice of config.notices) logger.warn(notice);
-  try {
-    const address = await server.listen();
-    for (const line of bannerLines(server.options, address)) logger.info(line);
-  } catch (err) {
-    if (err instanceof ConfigError) return usageFailure(err.message);
-    const e = err as NodeJS.ErrnoException;
-    logger.error(`Opening socket failed: ${e.code ?? ''} ${e.message}`.trim());
-    return 1;
-  }
+  const { server, wrapped } = started;
 
   return new Promise<number>((resolve) => {
-    let signalled = false;
-    const onSignal = (signal: keyof typeof SIGNAL_NUMBERS): void => {
-      if (signalled) {
+    let stopping = false;
+    /** Closes clients, stops the program; ends with its status in wrap mode, else `status`. */
+    const stop = async (status: number): Promise<void> => {
+      if (stopping) return;
+      stopping = true;
+      const [, programStatus] = await Promise.all([server.close(), wrapped?.supervisor.stop()]);
+      resolve(wrapped && programStatus !== undefined && status === 0 ? programStatus : status);
+    };
+    const onSignal = (signal: HandledSignal): void => {
+      if (stopping) {
         logger.info(`${signal} again: exiting at once`);
         resolve(128 + SIGNAL_NUMBERS[signal]);
         return;
       }
-      signalled = true;
       logger.info(`${signal} received: closing connections`);
-      void server.close().then(() => resolve(0));
+      void stop(0);
     };
-    process.on('SIGINT', () => onSignal('SIGINT'));
-    process.on('SIGTERM', () => onSignal('SIGTERM'));
-    server.on('done', () => resolve(0));
+    for (const signal of Object.keys(SIGNAL_NUMBERS) as HandledSignal[]) process.on(signal, () => onSignal(signal));
+    server.on('done', () => void stop(0));
+    wrapped?.supervisor.on('exit', (status) => {
+      if (stopping) return;
+      stopping = true;
+      void server.close().then(() => resolve(status));
+    });
   });
 }

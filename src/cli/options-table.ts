@@ -176,8 +176,14 @@ export const CLI_OPTIONS: readonly CliOption[] = [
     type: 'string',
     metavar: 'MODE',
     group: G_WRAP,
-    describe: 'when the wrapped program exits: exit, ignore or respawn',
-    notYet: 'wrapping a program',
+    describe: 'when the wrapped program exits: exit (default; websockify exits with its status), ignore, respawn',
+  },
+  {
+    name: 'wrap-port',
+    type: 'string',
+    metavar: 'PORT',
+    group: G_WRAP,
+    describe: 'the port the wrapped program binds, when it is not the listen port',
   },
 
   { name: 'verbose', alias: 'v', type: 'boolean', group: G_LOG, describe: 'per-connection log lines' },

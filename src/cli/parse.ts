@@ -3,10 +3,11 @@
 // options whose feature does not exist yet. Every error is a UsageError (exit status 2).
 
 import yargs, { type Argv } from 'yargs';
-import { parseListenSpec, parseTargetSpec, type HostPort } from '../config/address.js';
+import { parseListenSpec, parsePort, parseTargetSpec, type HostPort } from '../config/address.js';
 import { ConfigError } from '../config/errors.js';
 import type { WebsockifyOptions } from '../config/options.js';
 import type { TargetSpec } from '../targets/target.js';
+import { WRAP_MODES, type WrapMode } from '../wrap/supervisor.js';
 import { CLI_OPTIONS } from './options-table.js';
 
 export class UsageError extends ConfigError {
@@ -25,11 +26,20 @@ export type CliConfig =
   | { kind: 'version' }
   | {
       kind: 'run';
-      options: WebsockifyOptions & { listen: { host?: string; port: number }; target: TargetSpec };
+      options: WebsockifyOptions & { listen: { host?: string; port: number }; target?: TargetSpec };
+      /** Present in wrap mode (`PORT -- COMMAND`); the target is then the moved port. */
+      wrap?: WrapSpec;
       verbose: boolean;
       /** Notices to print at start (compatibility-only options). */
       notices: string[];
     };
+
+export interface WrapSpec {
+  command: string[];
+  mode: WrapMode;
+  /** --wrap-port; undefined means the listen port (the reference's REBIND_OLD_PORT). */
+  programPort: number | undefined;
+}
 
 type Parsed = Record<string, unknown> & { _: (string | number)[]; '--'?: (string | number)[] };
 
@@ -114,6 +124,22 @@ function checkDependencies(argv: Parsed): void {
   }
 }
 
+function parseWrap(argv: Parsed, command: string[], positionals: string[]): WrapSpec {
+  if (positionals.length > 1) {
+    throw new UsageError(`Too many arguments: a wrapped program replaces the target ('${positionals[1]}')`, 'target');
+  }
+  const mode = (argv['wrap-mode'] ?? 'exit') as string;
+  if (!(WRAP_MODES as readonly string[]).includes(mode)) {
+    throw new UsageError(`option --wrap-mode: expected exit, ignore or respawn, got '${mode}'`, '--wrap-mode');
+  }
+  const port = argv['wrap-port'];
+  return {
+    command,
+    mode: mode as WrapMode,
+    programPort: port === undefined ? undefined : parsePort(String(port), '--wrap-port'),
+  };
+}
+
 /** Parses the arguments after the program name. Throws UsageError on any problem. */
 export async function parseCommandLine(args: string[]): Promise<CliConfig> {
   const parser = buildParser(args);
@@ -131,12 +157,21 @@ export async function parseCommandLine(args: string[]): Promise<CliConfig> {
       throw new UsageError(`option --${o.name} is not supported yet (${o.notYet})`, `--${o.name}`);
     }
   }
-  if (wrap) throw new UsageError('wrapping a program (-- COMMAND) is not supported yet', '--');
 
   if (positionals.length === 0) throw new UsageError('Too few arguments: the listen port is missing', 'listen');
   const listen: HostPort = parseListenSpec(positionals[0]!);
-  let target: TargetSpec;
-  if (typeof argv['unix-target'] === 'string') {
+  const wrapSpec = wrap ? parseWrap(argv, wrapCommand, positionals) : undefined;
+  if (!wrap) {
+    for (const name of ['wrap-mode', 'wrap-port']) {
+      if (given(argv, name))
+        throw new UsageError(`option --${name} needs a program to wrap (PORT -- COMMAND)`, `--${name}`);
+    }
+  }
+  let target: TargetSpec | undefined;
+  if (wrapSpec) {
+    if (given(argv, 'unix-target'))
+      throw new UsageError('--unix-target cannot be used with a wrapped program', '--unix-target');
+  } else if (typeof argv['unix-target'] === 'string') {
     if (positionals.length > 1) throw new UsageError('Too many arguments: --unix-target replaces the target', 'target');
     target = { kind: 'unix', path: argv['unix-target'] };
   } else {
@@ -163,12 +198,13 @@ export async function parseCommandLine(args: string[]): Promise<CliConfig> {
   const notices = CLI_OPTIONS.filter((o) => o.compatOnly && given(argv, o.name)).map((o) => `note: ${o.compatOnly}`);
   return {
     kind: 'run',
+    ...(wrapSpec ? { wrap: wrapSpec } : {}),
     verbose: given(argv, 'verbose'),
     notices,
     options: {
       listen: listen.host === undefined ? { port: listen.port } : { host: listen.host, port: listen.port },
       preferIpv6: given(argv, 'prefer-ipv6'),
-      target,
+      ...(target ? { target } : {}),
       runOnce: given(argv, 'run-once'),
       timeout: seconds(argv, 'timeout'),
       idleTimeout: seconds(argv, 'idle-timeout'),

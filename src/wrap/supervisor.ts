@@ -1,0 +1,205 @@
+// The wrap supervisor: runs the wrapped program with rebind.so preloaded so that its bind() to
+// the public port lands on a loopback port, applies --wrap-mode when it exits (exit, ignore,
+// respawn with a rate limit), warns when it never binds, and stops its whole process group.
+
+import { EventEmitter } from 'node:events';
+import { constants as osConstants } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { execa, type ResultPromise } from 'execa';
+import type { Logger } from '../log/logger.js';
+import { resolveCommand } from './command.js';
+import { isPortListening } from './listening.js';
+import { RespawnLimiter } from './respawn-limiter.js';
+
+export type WrapMode = 'exit' | 'ignore' | 'respawn';
+export const WRAP_MODES: readonly WrapMode[] = ['exit', 'ignore', 'respawn'];
+
+export interface SupervisorOptions {
+  /** The program and its arguments. */
+  command: string[];
+  mode: WrapMode;
+  /** The port the program binds (REBIND_OLD_PORT). */
+  programPort: number;
+  /** The loopback port its bind is moved to (REBIND_NEW_PORT). */
+  movedPort: number;
+  /** Absolute path of rebind.so. */
+  rebindLibrary: string;
+  logger: Logger;
+  /** Time between SIGTERM and SIGKILL when stopping. */
+  graceMs?: number;
+  /** Warn when the program has not bound its port this long after a start. */
+  bindWarningMs?: number;
+  respawnLimiter?: RespawnLimiter;
+}
+
+export interface SupervisorEvents {
+  /** exit mode: the program ended; websockify should end with this status. */
+  exit: [status: number];
+  /** Every start of the program (for logs and tests). */
+  start: [pid: number];
+}
+
+/** The shell convention: the exit code, or 128+N for death by signal N. */
+function exitStatus(exitCode: number | undefined, signal: string | undefined): number {
+  if (exitCode !== undefined) return exitCode;
+  const number = signal ? osConstants.signals[signal as NodeJS.Signals] : undefined;
+  return number === undefined ? 1 : 128 + number;
+}
+
+export class WrapSupervisor extends EventEmitter<SupervisorEvents> {
+  private child: ResultPromise | undefined;
+  private childExited: Promise<number> | undefined;
+  private stopping = false;
+  private respawnTimer: AbortController | undefined;
+  /** Process groups of every start; members may outlive the leader (daemonizing programs). */
+  private readonly groups = new Set<number>();
+  private readonly limiter: RespawnLimiter;
+  private readonly file: string;
+  private readonly label: string;
+
+  constructor(private readonly opts: SupervisorOptions) {
+    super();
+    this.limiter = opts.respawnLimiter ?? new RespawnLimiter();
+    // Throws WrapCommandError (127/126) for a missing or non-executable program.
+    this.file = resolveCommand(opts.command[0]!);
+    this.label = `'${opts.command.join(' ')}'`;
+  }
+
+  /** The running program's PID, if any. */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  /** Environment of the program: ours plus the preload, the old and the new port. */
+  private environment(): NodeJS.ProcessEnv {
+    const preload = process.env.LD_PRELOAD;
+    return {
+      LD_PRELOAD: preload ? `${this.opts.rebindLibrary} ${preload}` : this.opts.rebindLibrary,
+      REBIND_OLD_PORT: String(this.opts.programPort),
+      REBIND_NEW_PORT: String(this.opts.movedPort),
+    };
+  }
+
+  /** Starts the program. Resolves once it has been spawned; rejects if it cannot be. */
+  async start(): Promise<void> {
+    this.limiter.recordStart(Date.now());
+    this.opts.logger.info(`Starting ${this.label}`);
+    const child = execa(this.file, this.opts.command.slice(1), {
+      env: this.environment(),
+      extendEnv: true,
+      stdio: 'inherit',
+      // Its own process group, so stopping it reaches everything it started.
+      detached: true,
+      reject: false,
+      cleanup: false,
+      forceKillAfterDelay: false,
+      argv0: this.opts.command[0],
+    });
+    this.child = child;
+    await new Promise<void>((resolve, reject) => {
+      child.once('spawn', resolve);
+      child.once('error', reject);
+    });
+    const pid = child.pid!;
+    this.groups.add(pid);
+    this.emit('start', pid);
+    this.childExited = child.then((result) => exitStatus(result.exitCode, result.signal));
+    void this.childExited.then((status) => this.onExit(child, status));
+    void this.watchBind(child);
+  }
+
+  private onExit(child: ResultPromise, status: number): void {
+    if (this.child === child) this.child = undefined;
+    if (this.stopping) return;
+    const { logger } = this.opts;
+    switch (this.opts.mode) {
+      case 'exit':
+        logger.info(`Wrapped command exited with status ${status}`);
+        this.emit('exit', status);
+        return;
+      case 'ignore':
+        logger.info(`Wrapped command exited (or daemonized) with status ${status}; continuing (--wrap-mode=ignore)`);
+        return;
+      case 'respawn':
+        void this.respawn(status);
+    }
+  }
+
+  private async respawn(status: number): Promise<void> {
+    const delay = this.limiter.delayBeforeNextStart(Date.now());
+    if (delay > 0) {
+      this.opts.logger.warn(
+        `Wrapped command exited with status ${status}; respawning too fast, next start in ${(delay / 1000).toFixed(1)} s`,
+      );
+      this.respawnTimer = new AbortController();
+      try {
+        await sleep(delay, undefined, { signal: this.respawnTimer.signal });
+      } catch {
+        return; // stopped meanwhile
+      }
+    } else {
+      this.opts.logger.info(`Wrapped command exited with status ${status}; respawning`);
+    }
+    if (this.stopping) return;
+    await this.start().catch((err: Error) => {
+      this.opts.logger.error(`Respawning ${this.label} failed: ${err.message}`);
+    });
+  }
+
+  /** Warns once if the program is still running but has not bound its port after a while. */
+  private async watchBind(child: ResultPromise): Promise<void> {
+    const deadline = Date.now() + (this.opts.bindWarningMs ?? 5000);
+    while (Date.now() < deadline) {
+      await sleep(250);
+      if (this.child !== child || this.stopping) return;
+      if (await isPortListening(this.opts.movedPort)) return;
+    }
+    if (this.child !== child || this.stopping) return;
+    this.opts.logger.warn(
+      `${this.label} has not bound port ${this.opts.programPort} (moved to ${this.opts.movedPort}) ` +
+        `${((this.opts.bindWarningMs ?? 5000) / 1000).toFixed(0)} s after starting. Likely causes: it is a static ` +
+        `binary or a Go program, which LD_PRELOAD cannot affect; it listens on another port than ` +
+        `${this.opts.programPort} (tell websockify with --wrap-port); or it is still starting.`,
+    );
+  }
+
+  /**
+   * Stops the program and everything in its process groups: SIGTERM, then SIGKILL after the
+   * grace period. Resolves with its exit status (undefined when it was not running).
+   */
+  async stop(): Promise<number | undefined> {
+    this.stopping = true;
+    this.respawnTimer?.abort();
+    const running = this.child?.pid !== undefined ? this.childExited : undefined;
+    this.signalGroups('SIGTERM');
+    const graceMs = this.opts.graceMs ?? 5000;
+    const deadline = Date.now() + graceMs;
+    let status: number | undefined;
+    if (running) {
+      const timer = setTimeout(() => {
+        this.opts.logger.warn(`${this.label} did not stop within ${graceMs / 1000} s; killing it`);
+        this.signalGroups('SIGKILL');
+      }, graceMs);
+      status = await running;
+      clearTimeout(timer);
+    }
+    // Members that outlived the leader get the rest of the grace period, then SIGKILL.
+    while (this.signalGroups(0) && Date.now() < deadline) await sleep(50);
+    this.signalGroups('SIGKILL');
+    return status;
+  }
+
+  /** Sends `signal` to every process group started; true if any group still exists. */
+  private signalGroups(signal: NodeJS.Signals | 0): boolean {
+    let alive = false;
+    for (const group of this.groups) {
+      try {
+        process.kill(-group, signal);
+        alive = true;
+      } catch {
+        this.groups.delete(group); // ESRCH: nobody left in it
+      }
+    }
+    return alive;
+  }
+}
