@@ -27,6 +27,12 @@
  * Both port values must be non-empty plain decimal numbers from 1 to 65535
  * (no sign, no spaces, no other characters); otherwise nothing is moved.
  *
+ *   REBIND_PARENT_PID  websockify's PID. When the process is loaded as a
+ *                    direct child of that PID, it asks the kernel for SIGTERM
+ *                    when websockify dies (PR_SET_PDEATHSIG), so a wrapped
+ *                    program never outlives websockify, even one killed with
+ *                    SIGKILL. Descendants (other parents) are not affected.
+ *
  * Everything else is passed to the real bind() untouched: other ports, other
  * families (AF_UNIX, AF_NETLINK, ...), a NULL address and an address length
  * too short for its family (the kernel then reports the error as usual).
@@ -48,6 +54,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
@@ -223,4 +231,20 @@ REBIND_EXPORT int bind(int fd, const struct sockaddr *addr, socklen_t addrlen)
         errno = err;
         return result;
     }
+}
+
+/* Runs when the library is loaded: see REBIND_PARENT_PID above. */
+__attribute__((constructor)) static void follow_parent(void)
+{
+    int saved_errno = errno;
+    const char *s = getenv("REBIND_PARENT_PID");
+    long pid = 0;
+
+    if (s != NULL && *s != '\0') {
+        for (; *s >= '0' && *s <= '9' && pid < 4194304L; s++)
+            pid = pid * 10 + (*s - '0');
+        if (*s == '\0' && pid > 0 && (long)getppid() == pid)
+            prctl(PR_SET_PDEATHSIG, SIGTERM);
+    }
+    errno = saved_errno;
 }

@@ -77,6 +77,8 @@ export class WrapSupervisor extends EventEmitter<SupervisorEvents> {
       LD_PRELOAD: preload ? `${this.opts.rebindLibrary} ${preload}` : this.opts.rebindLibrary,
       REBIND_OLD_PORT: String(this.opts.programPort),
       REBIND_NEW_PORT: String(this.opts.movedPort),
+      // rebind.so makes our direct child ask for SIGTERM when we die, even by SIGKILL.
+      REBIND_PARENT_PID: String(process.pid),
     };
   }
 

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { startWebsockify, type WebsockifyOptions, type WebsockifyServer } from '../../src/index.js';
 import { withTimeout } from './clients.js';
 
-export const BIN = fileURLToPath(new URL('../../bin/websockify', import.meta.url));
+export const BIN = fileURLToPath(new URL('../../bin/websockify.js', import.meta.url));
 
 export async function startProxy(
   options: WebsockifyOptions,
@@ -24,7 +24,7 @@ export interface CliProcess {
   exited: Promise<number>;
   /** Waits until stderr matches. */
   waitForStderr(pattern: RegExp, ms?: number): Promise<RegExpMatchArray>;
-  /** Kills the process (SIGKILL) if it is still running, and waits for it. */
+  /** Stops the process (SIGTERM, then SIGKILL after 5 s) if it is still running, and waits for it. */
   kill(): Promise<void>;
 }
 
@@ -66,8 +66,11 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = process.env): Cl
         `stderr ${pattern}; stderr so far:\n${err}`,
       ),
     kill: async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      // Gracefully first, so a wrapped program is stopped by websockify itself.
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
       await exited;
+      clearTimeout(timer);
     },
   };
 }

@@ -1,0 +1,75 @@
+// Reading process and socket state from /proc for tests: listening sockets on a port, the
+// members of a process group, a process's children and state.
+
+import { readdirSync, readFileSync } from 'node:fs';
+
+/** Local addresses ("127.0.0.1", "::", "::1", "0.0.0.0"...) listening on `port`. */
+export function listenersOn(port: number): string[] {
+  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
+  const found: string[] = [];
+  for (const [file, v6] of [
+    ['/proc/net/tcp', false],
+    ['/proc/net/tcp6', true],
+  ] as const) {
+    for (const line of readFileSync(file, 'utf8').split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f[3] !== '0A' || !f[1]?.endsWith(`:${hexPort}`)) continue;
+      found.push(decodeAddress(f[1].split(':')[0]!, v6));
+    }
+  }
+  return found.sort();
+}
+
+function decodeAddress(hex: string, v6: boolean): string {
+  // /proc/net prints each 32-bit word in host (little-endian) order.
+  const words = hex.match(/.{8}/g)!.map((w) => Buffer.from(w, 'hex').reverse());
+  const bytes = Buffer.concat(words);
+  if (!v6) return [...bytes].join('.');
+  const groups = [];
+  for (let i = 0; i < 16; i += 2) groups.push(bytes.readUInt16BE(i).toString(16));
+  return groups.join(':').replace(/(^|:)0(:0)+(:|$)/, '::');
+}
+
+interface ProcInfo {
+  pid: number;
+  state: string;
+  ppid: number;
+  pgrp: number;
+}
+
+function procInfo(pid: number): ProcInfo | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { pid, state: rest[0]!, ppid: Number(rest[1]), pgrp: Number(rest[2]) };
+  } catch {
+    return undefined;
+  }
+}
+
+function allProcesses(): ProcInfo[] {
+  return readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .map((d) => procInfo(Number(d)))
+    .filter((p): p is ProcInfo => p !== undefined);
+}
+
+/** Processes of a group that are still alive (zombies, already dead, are left out). */
+export function liveGroupMembers(pgrp: number): number[] {
+  return allProcesses()
+    .filter((p) => p.pgrp === pgrp && p.state !== 'Z')
+    .map((p) => p.pid);
+}
+
+/** Direct children of `pid`. */
+export function childrenOf(pid: number): number[] {
+  return allProcesses()
+    .filter((p) => p.ppid === pid)
+    .map((p) => p.pid);
+}
+
+/** True while `pid` exists and is not a zombie. */
+export function isAlive(pid: number): boolean {
+  const info = procInfo(pid);
+  return info !== undefined && info.state !== 'Z';
+}

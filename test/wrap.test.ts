@@ -1,0 +1,259 @@
+// Wrapping a program: the real CLI runs real servers (Node and Python) under rebind.so and
+// proxies to their moved port; exit, ignore and respawn modes; shutdown leaves nothing behind.
+
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { openClient, withTimeout } from './helpers/clients.js';
+import { childrenOf, isAlive, listenersOn, liveGroupMembers } from './helpers/procfs.js';
+import { runCli, startCli, type CliProcess } from './helpers/proxy.js';
+import { unusedPort } from './helpers/targets.js';
+
+const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
+const NODE_SERVER = path.join(FIXTURES, 'wrap-server.mjs');
+const PY_SERVER = path.join(FIXTURES, 'rebind-server.py');
+
+const cleanup: (() => Promise<unknown> | void)[] = [];
+afterEach(async () => {
+  for (const fn of cleanup.splice(0).reverse()) await fn();
+});
+
+async function wrap(args: string[]): Promise<CliProcess & { port: number }> {
+  const cli = await startCli(args);
+  cleanup.push(() => cli.kill());
+  return cli;
+}
+
+async function waitFor(check: () => boolean, ms: number, what: string): Promise<void> {
+  await withTimeout(
+    (async () => {
+      while (!check()) await new Promise((r) => setTimeout(r, 50));
+    })(),
+    ms,
+    what,
+  );
+}
+
+/** Opens a client, sends `text`, and returns everything received until `until` matches. */
+async function converse(port: number, text: string, until: RegExp): Promise<string> {
+  const c = await openClient(`ws://127.0.0.1:${port}/`);
+  c.ws.send(Buffer.from(text));
+  await waitFor(() => until.test(c.bytes().toString()), 10000, `reply matching ${until}`);
+  const got = c.bytes().toString();
+  c.ws.close();
+  await c.closed;
+  return got;
+}
+
+describe('a wrapped server is moved off the public port', () => {
+  const cases: [string, string[], string][] = [
+    ['node 0.0.0.0', ['node', NODE_SERVER, '0.0.0.0'], '127.0.0.1'],
+    ['node 127.0.0.1', ['node', NODE_SERVER, '127.0.0.1'], '127.0.0.1'],
+    ['node ::', ['node', NODE_SERVER, '::'], '::1'],
+    ['node ::1', ['node', NODE_SERVER, '::1'], '::1'],
+    ['node dual-stack ::', ['node', NODE_SERVER, 'dual'], '::1'],
+    ['python 0.0.0.0', ['/usr/bin/python3', PY_SERVER, 'PORT', '0.0.0.0'], '127.0.0.1'],
+    ['python 127.0.0.1', ['/usr/bin/python3', PY_SERVER, 'PORT', '127.0.0.1'], '127.0.0.1'],
+    ['python ::', ['/usr/bin/python3', PY_SERVER, 'PORT', '::/v6only'], '::1'],
+    ['python ::1', ['/usr/bin/python3', PY_SERVER, 'PORT', '::1'], '::1'],
+    ['python dual-stack ::', ['/usr/bin/python3', PY_SERVER, 'PORT', '::/dual'], '::1'],
+  ];
+  it.each(cases)('%s', async (_name, command, movedTo) => {
+    const port = await unusedPort();
+    // The Node fixture takes HOST PORT; the Python one PORT SPEC.
+    const argv = command.includes(NODE_SERVER)
+      ? [...command, String(port)]
+      : command.map((a) => (a === 'PORT' ? String(port) : a));
+    const cli = await wrap(['-v', `127.0.0.1:${port}`, '--', ...argv]);
+    const moved = Number((await cli.waitForStderr(/moved to (\d+)/))[1]);
+    await waitFor(() => listenersOn(moved).length > 0, 10000, 'the program to listen');
+    // Only websockify is on the public port; the program is on loopback at the moved port.
+    expect(listenersOn(port)).toEqual(['127.0.0.1']);
+    expect(listenersOn(moved)).toEqual([movedTo]);
+    const reply = await converse(cli.port, 'ping', /ping/);
+    expect(reply).toContain('ping');
+  });
+
+  it('--wrap-port moves the port the program binds when it differs from the listen port', async () => {
+    const [listen, programPort] = [await unusedPort(), await unusedPort()];
+    const cli = await wrap([
+      `127.0.0.1:${listen}`,
+      '--wrap-port',
+      String(programPort),
+      '--',
+      'node',
+      NODE_SERVER,
+      '0.0.0.0',
+      String(programPort),
+    ]);
+    const moved = Number((await cli.waitForStderr(/moved to (\d+)/))[1]);
+    await waitFor(() => listenersOn(moved).length > 0, 10000, 'the program to listen');
+    expect(listenersOn(programPort)).toEqual([]);
+    expect(await converse(cli.port, 'x', /hello \d+\n/)).toMatch(/^hello \d+\n/);
+  });
+});
+
+describe('--wrap-mode', () => {
+  it('exit (default): websockify exits with the program status', async () => {
+    const port = await unusedPort();
+    const cli = runCli([`127.0.0.1:${port}`, '--', 'sh', '-c', 'sleep 0.3; exit 7']);
+    cleanup.push(() => cli.kill());
+    expect(await withTimeout(cli.exited, 10000, 'exit')).toBe(7);
+    expect(cli.stderr()).toContain('Wrapped command exited with status 7');
+  });
+
+  it('exit: a program killed by SIGKILL makes websockify exit 137', async () => {
+    const port = await unusedPort();
+    const cli = runCli([`127.0.0.1:${port}`, '--', 'sh', '-c', 'sleep 0.3; kill -9 $$']);
+    cleanup.push(() => cli.kill());
+    expect(await withTimeout(cli.exited, 10000, 'exit')).toBe(137);
+  });
+
+  it('exit: open clients are closed when the program ends', async () => {
+    const port = await unusedPort();
+    const cli = await wrap([`127.0.0.1:${port}`, '--', 'node', NODE_SERVER, '0.0.0.0', String(port)]);
+    const c = await openClient(`ws://127.0.0.1:${cli.port}/`);
+    await c.waitForBytes(6);
+    const [programPid] = childrenOf(cli.child.pid!);
+    process.kill(programPid!, 'SIGTERM'); // the fixture exits 0 on SIGTERM
+    expect((await withTimeout(c.closed, 10000, 'client close')).code).toBeGreaterThanOrEqual(1000);
+    expect(await withTimeout(cli.exited, 10000, 'exit')).toBe(0);
+  });
+
+  it('ignore: a program that daemonizes keeps being proxied', async () => {
+    const port = await unusedPort();
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'wsfy-daemon-'));
+    const pidfile = path.join(dir, 'pid');
+    cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+    cleanup.push(() => {
+      try {
+        process.kill(Number(readFileSync(pidfile, 'utf8')), 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    });
+    const cli = await wrap([
+      `127.0.0.1:${port}`,
+      '--wrap-mode=ignore',
+      '--',
+      path.join(FIXTURES, 'wrap-daemon.sh'),
+      String(port),
+      pidfile,
+    ]);
+    await cli.waitForStderr(/exited \(or daemonized\) with status 0; continuing/, 10000);
+    expect(await converse(cli.port, '', /daemon says hi/)).toBe('daemon says hi\n');
+    expect(await converse(cli.port, '', /daemon says hi/)).toBe('daemon says hi\n');
+    expect(cli.child.exitCode).toBeNull();
+  });
+
+  it('respawn: a program serving one connection then exiting serves three clients in a row', async () => {
+    const port = await unusedPort();
+    const cli = await wrap([
+      `127.0.0.1:${port}`,
+      '--wrap-mode=respawn',
+      '--',
+      'node',
+      NODE_SERVER,
+      '0.0.0.0',
+      String(port),
+      '--once',
+    ]);
+    const pids = new Set<string>();
+    for (let i = 0; i < 3; i++) {
+      const reply = await converse(cli.port, `client ${i}`, new RegExp(`client ${i}`));
+      pids.add(/hello (\d+)/.exec(reply)![1]!);
+    }
+    expect(pids.size).toBe(3); // three different program processes
+    expect(cli.stderr().match(/respawning/g)?.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('respawn: a program that crashes at once is rate-limited, never busy-looped', async () => {
+    const port = await unusedPort();
+    const cli = await wrap([`127.0.0.1:${port}`, '--wrap-mode=respawn', '--', 'sh', '-c', 'exit 3']);
+    await cli.waitForStderr(/respawning too fast, next start in (\d+\.\d) s/, 5000);
+    await new Promise((r) => setTimeout(r, 2500));
+    // The reference's rule: three quick starts, then the mean of the last three must be 10 s old.
+    expect(cli.stderr().match(/^Starting /gm)?.length).toBe(3);
+  });
+
+  it('rejects an unknown mode with exit status 2', async () => {
+    const cli = runCli(['6080', '--wrap-mode=sometimes', '--', 'true']);
+    expect(await cli.exited).toBe(2);
+    expect(cli.stderr()).toContain("option --wrap-mode: expected exit, ignore or respawn, got 'sometimes'");
+  });
+});
+
+describe('bad input', () => {
+  it('a command that does not exist: clear message, exit 127', async () => {
+    const cli = runCli([`127.0.0.1:${await unusedPort()}`, '--', 'no-such-program-anywhere']);
+    expect(await cli.exited).toBe(127);
+    expect(cli.stderr()).toContain('no-such-program-anywhere: command not found');
+    expect(cli.stderr()).not.toMatch(/\n\s+at /); // no stack trace
+  });
+
+  it('a file that is not executable: clear message, exit 126', async () => {
+    const cli = runCli([`127.0.0.1:${await unusedPort()}`, '--', path.join(FIXTURES, 'rebind-server.py')]);
+    expect(await cli.exited).toBe(126);
+    expect(cli.stderr()).toContain('not an executable file');
+  });
+
+  it('the public port taken: clear message, non-zero exit, program never started', async () => {
+    const blocker = net.createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
+    cleanup.push(() => new Promise<void>((r) => blocker.close(() => r())));
+    const { port } = blocker.address() as net.AddressInfo;
+    const cli = runCli([`127.0.0.1:${port}`, '--', 'sh', '-c', 'echo STARTED >&2; sleep 5']);
+    expect(await cli.exited).toBe(1);
+    expect(cli.stderr()).toContain('Opening socket failed: EADDRINUSE');
+    expect(cli.stderr()).not.toContain('STARTED');
+  });
+
+  it('a program that never binds its port gets a warning naming the likely causes', async () => {
+    const port = await unusedPort();
+    const cli = await wrap([`127.0.0.1:${port}`, '--', 'sleep', '30']);
+    const m = await cli.waitForStderr(/has not bound port (\d+).*static binary or a Go program.*--wrap-port/s, 10000);
+    expect(Number(m[1])).toBe(port);
+  });
+
+  it('a listen port of 0 needs --wrap-port', async () => {
+    const cli = runCli(['127.0.0.1:0', '--', 'true']);
+    expect(await cli.exited).toBe(2);
+    expect(cli.stderr()).toContain('a wrapped program needs a fixed listen port, or --wrap-port');
+  });
+});
+
+describe('shutdown', () => {
+  it.each(['SIGTERM', 'SIGINT', 'SIGHUP'] as const)('%s leaves no wrapped process behind', async (signal) => {
+    const port = await unusedPort();
+    // The program starts a helper child of its own, in its process group.
+    const cli = await wrap([
+      `127.0.0.1:${port}`,
+      '--',
+      'sh',
+      '-c',
+      `sleep 300 & exec node ${NODE_SERVER} 0.0.0.0 ${port}`,
+    ]);
+    await converse(cli.port, 'x', /hello/);
+    const [programPid] = childrenOf(cli.child.pid!);
+    expect(programPid).toBeDefined();
+    const group = programPid!; // the program leads its own process group
+    expect(liveGroupMembers(group).length).toBe(2);
+    cli.child.kill(signal);
+    await withTimeout(cli.exited, 15000, 'websockify exit');
+    expect(liveGroupMembers(group)).toEqual([]);
+    expect(isAlive(programPid!)).toBe(false);
+  });
+
+  it('a wrapped program does not outlive websockify even when websockify is killed with SIGKILL', async () => {
+    const port = await unusedPort();
+    const cli = await wrap([`127.0.0.1:${port}`, '--', 'node', NODE_SERVER, '0.0.0.0', String(port)]);
+    await converse(cli.port, 'x', /hello/);
+    const [programPid] = childrenOf(cli.child.pid!);
+    cli.child.kill('SIGKILL');
+    await cli.exited;
+    await waitFor(() => !isAlive(programPid!), 5000, 'the program to end');
+  });
+});
