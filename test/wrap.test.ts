@@ -147,6 +147,13 @@ describe('--wrap-mode', () => {
     expect(await converse(cli.port, '', /daemon says hi/)).toBe('daemon says hi\n');
     expect(await converse(cli.port, '', /daemon says hi/)).toBe('daemon says hi\n');
     expect(cli.child.exitCode).toBeNull();
+    // The daemon left the process group (setsid); stopping websockify still stops it.
+    const daemonPid = Number(readFileSync(pidfile, 'utf8'));
+    expect(isAlive(daemonPid)).toBe(true);
+    cli.child.kill('SIGTERM');
+    await withTimeout(cli.exited, 10000, 'websockify exit');
+    expect(cli.stderr()).toContain('Stopping 1 process(es) the wrapped command left running');
+    await waitFor(() => !isAlive(daemonPid), 5000, 'the daemon to end');
   });
 
   it('respawn: a program serving one connection then exiting serves three clients in a row', async () => {

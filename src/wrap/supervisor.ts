@@ -7,7 +7,9 @@ import { constants as osConstants } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa, type ResultPromise } from 'execa';
 import type { Logger } from '../log/logger.js';
+import { randomUUID } from 'node:crypto';
 import { resolveCommand } from './command.js';
+import { findMarkedProcesses, WRAP_ID_VARIABLE } from './marked-processes.js';
 import { isPortListening } from './listening.js';
 import { RespawnLimiter } from './respawn-limiter.js';
 
@@ -56,6 +58,8 @@ export class WrapSupervisor extends EventEmitter<SupervisorEvents> {
   private readonly limiter: RespawnLimiter;
   private readonly file: string;
   private readonly label: string;
+  /** Marks every process descending from the program, even daemons outside its group. */
+  private readonly wrapId = `${process.pid}-${randomUUID()}`;
 
   constructor(private readonly opts: SupervisorOptions) {
     super();
@@ -79,6 +83,7 @@ export class WrapSupervisor extends EventEmitter<SupervisorEvents> {
       REBIND_NEW_PORT: String(this.opts.movedPort),
       // rebind.so makes our direct child ask for SIGTERM when we die, even by SIGKILL.
       REBIND_PARENT_PID: String(process.pid),
+      [WRAP_ID_VARIABLE]: this.wrapId,
     };
   }
 
@@ -188,7 +193,31 @@ export class WrapSupervisor extends EventEmitter<SupervisorEvents> {
     // Members that outlived the leader get the rest of the grace period, then SIGKILL.
     while (this.signalGroups(0) && Date.now() < deadline) await sleep(50);
     this.signalGroups('SIGKILL');
+    await this.stopMarkedProcesses(deadline);
     return status;
+  }
+
+  /** Daemons that left the process group (setsid) are found by their environment mark. */
+  private async stopMarkedProcesses(deadline: number): Promise<void> {
+    const signal = (pids: number[], sig: NodeJS.Signals): void => {
+      for (const pid of pids) {
+        try {
+          process.kill(pid, sig);
+        } catch {
+          // already gone
+        }
+      }
+    };
+    let pids = await findMarkedProcesses(this.wrapId);
+    if (pids.length === 0) return;
+    this.opts.logger.info(`Stopping ${pids.length} process(es) the wrapped command left running`);
+    signal(pids, 'SIGTERM');
+    const until = Math.max(deadline, Date.now() + 1000);
+    while (pids.length > 0 && Date.now() < until) {
+      await sleep(50);
+      pids = await findMarkedProcesses(this.wrapId);
+    }
+    signal(pids, 'SIGKILL');
   }
 
   /** Sends `signal` to every process group started; true if any group still exists. */
