@@ -186,6 +186,21 @@ async function echoOnce(conn, payload) {
   await p;
 }
 
+function latencyStats(samples) {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const n = sorted.length;
+  const pct = (p) => sorted[Math.min(n - 1, Math.max(0, Math.ceil((p / 100) * n) - 1))];
+  return {
+    count: n,
+    p50: pct(50),
+    p90: pct(90),
+    p99: pct(99),
+    min: sorted[0],
+    max: sorted[n - 1],
+    mean: sorted.reduce((a, b) => a + b, 0) / n,
+  };
+}
+
 // ------------------------------------------------------------------ harness link
 
 function mark(name, wait = false, extra = {}) {
@@ -206,14 +221,14 @@ function mark(name, wait = false, extra = {}) {
 // ------------------------------------------------------------------ jobs
 
 /** Client -> target: stream `bytes` to the sink in `chunk`-sized messages, wait for its ack. */
-async function upOnce(ep, bytes, chunkSize, markNames) {
+async function upOnce(ep, bytes, chunkSize, markNames, markExtra = {}) {
   const buf = crypto.randomBytes(chunkSize);
   const conn = await open(ep);
   const acked = expectBytes(conn, 1);
   acked.catch(() => {});
   const header = Buffer.alloc(8);
   header.writeBigUInt64BE(BigInt(bytes));
-  if (markNames) await mark(markNames[0]);
+  if (markNames) await mark(markNames[0], false, markExtra);
   const t0 = now();
   conn.write(header);
   let sent = 0;
@@ -225,21 +240,21 @@ async function upOnce(ep, bytes, chunkSize, markNames) {
   }
   await acked;
   const t1 = now();
-  if (markNames) await mark(markNames[1]);
+  if (markNames) await mark(markNames[1], false, markExtra);
   await conn.close();
   return { bytes, seconds: seconds(t0, t1) };
 }
 
 /** Target -> client: the source sends on connect; count `bytes`, then close. */
-async function downOnce(ep, bytes, markNames) {
+async function downOnce(ep, bytes, markNames, markExtra = {}) {
   const conn = await open(ep);
   const got = expectBytes(conn, bytes);
   got.catch(() => {});
-  if (markNames) await mark(markNames[0]);
+  if (markNames) await mark(markNames[0], false, markExtra);
   const t0 = now();
   await got;
   const t1 = now();
-  if (markNames) await mark(markNames[1]);
+  if (markNames) await mark(markNames[1], false, markExtra);
   await conn.close(2000);
   return { bytes, seconds: seconds(t0, t1) };
 }
@@ -267,28 +282,78 @@ const jobs = {
     return { ...r, mibPerSec: bytes / 1048576 / r.seconds };
   },
 
+  /**
+   * Bulk transfers to several endpoints, alternating between them: `reps` timed
+   * transfers each, the order rotating every repetition, after one warm-up transfer
+   * per endpoint. Marks carry the endpoint name so the harness can read the CPU of
+   * the right proxy.
+   */
+  async throughputInterleaved({ endpoints, direction, bytes, chunk = 65536, warmupBytes = 0, reps = 1 }) {
+    const names = Object.keys(endpoints);
+    const transfer = (n, size, marks, r) =>
+      direction === 'up'
+        ? upOnce(endpoints[n], size, chunk, marks, { system: n, rep: r })
+        : downOnce(endpoints[n], size, marks, { system: n, rep: r });
+    if (warmupBytes) {
+      for (const n of names) {
+        await transfer(n, warmupBytes, null, -1);
+        if (direction === 'down') await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+    const runs = Object.fromEntries(names.map((n) => [n, []]));
+    for (let r = 0; r < reps; r++) {
+      for (let j = 0; j < names.length; j++) {
+        const n = names[(r + j) % names.length];
+        const res = await transfer(n, bytes, [`start:${n}:${r}`, `end:${n}:${r}`], r);
+        runs[n].push({ ...res, mibPerSec: bytes / 1048576 / res.seconds });
+        if (direction === 'down') await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+    return { systems: runs, reps };
+  },
+
   async rtt({ endpoint, count = 2000, warmup = 200, size = 32 }) {
     const payload = crypto.randomBytes(size);
     const conn = await open(endpoint);
     for (let i = 0; i < warmup; i++) await echoOnce(conn, payload);
-    const samples = new Float64Array(count);
+    const samples = [];
     for (let i = 0; i < count; i++) {
       const t0 = now();
       await echoOnce(conn, payload);
-      samples[i] = micros(t0, now());
+      samples.push(micros(t0, now()));
     }
     await conn.close();
-    const sorted = Array.from(samples).sort((a, b) => a - b);
-    const pct = (p) => sorted[Math.min(count - 1, Math.max(0, Math.ceil((p / 100) * count) - 1))];
-    return {
-      count,
-      p50: pct(50),
-      p90: pct(90),
-      p99: pct(99),
-      min: sorted[0],
-      max: sorted[count - 1],
-      mean: sorted.reduce((a, b) => a + b, 0) / count,
-    };
+    return latencyStats(samples);
+  },
+
+  /**
+   * Round trips to several endpoints at once, alternating between them in blocks of
+   * `block` echoes (the order rotates every block), so every system sees the same
+   * machine conditions. Returns per-endpoint statistics.
+   */
+  async rttInterleaved({ endpoints, count = 2000, warmup = 200, size = 32, block = 50 }) {
+    const payload = crypto.randomBytes(size);
+    const names = Object.keys(endpoints);
+    const conns = {};
+    const samples = {};
+    for (const n of names) {
+      conns[n] = await open(endpoints[n]);
+      samples[n] = [];
+      for (let i = 0; i < warmup; i++) await echoOnce(conns[n], payload);
+    }
+    for (let b = 0; b * block < count; b++) {
+      for (let j = 0; j < names.length; j++) {
+        const n = names[(b + j) % names.length];
+        const conn = conns[n];
+        for (let i = 0; i < block && samples[n].length < count; i++) {
+          const t0 = now();
+          await echoOnce(conn, payload);
+          samples[n].push(micros(t0, now()));
+        }
+      }
+    }
+    for (const n of names) await conns[n].close();
+    return { systems: Object.fromEntries(names.map((n) => [n, latencyStats(samples[n])])), block };
   },
 
   async rate({ endpoint, count = 2000, concurrency = 8, maxSeconds = 10, warmup = 100 }) {

@@ -107,23 +107,42 @@ export function readStat(pid) {
   }
   // The command name (field 2) may contain spaces; fields after the last ')' are fixed.
   const rest = txt.slice(txt.lastIndexOf(')') + 2).split(' ');
-  // rest[0] is field 3 (state); utime is field 14, stime field 15.
+  // rest[0] is field 3 (state); utime is field 14, stime 15, cutime 16, cstime 17.
   return {
     state: rest[0],
     ppid: Number(rest[1]),
     user: Number(rest[11]) / clockTicks,
     system: Number(rest[12]) / clockTicks,
+    // CPU of children that exited and were waited for (Python's per-connection forks).
+    children: (Number(rest[13]) + Number(rest[14])) / clockTicks,
   };
 }
 
-/** CPU seconds (user+system) summed over pid and its live descendants. */
+/**
+ * CPU seconds (user+system) of pid and its live descendants, plus what their reaped
+ * children used, so that short-lived forked handlers are counted too.
+ */
 export function treeCpu(pid) {
   let total = 0;
   for (const p of processTree(pid)) {
     const st = readStat(p);
-    if (st) total += st.user + st.system;
+    if (st) total += st.user + st.system + st.children;
   }
   return total;
+}
+
+/** Machine-wide CPU seconds from /proc/stat: busy (everything but idle and iowait) and total. */
+export function machineCpu() {
+  try {
+    const line = fs.readFileSync('/proc/stat', 'utf8').split('\n', 1)[0];
+    const v = line.trim().split(/\s+/).slice(1).map(Number);
+    // user nice system idle iowait irq softirq steal guest guest_nice
+    const total = v.slice(0, 8).reduce((a, b) => a + b, 0);
+    const idle = v[3] + v[4];
+    return { busy: (total - idle) / clockTicks, total: total / clockTicks };
+  } catch {
+    return null;
+  }
 }
 
 function readKbField(text, field) {
