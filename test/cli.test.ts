@@ -1,0 +1,515 @@
+// The real `websockify` command in a child process: usage errors and exit status 2, --help and
+// --version, every listen and target form (IPv4, IPv6, dual-stack, hostname, unix target), the
+// banner, listen failure, -v connection lines, --traffic symbols and --libserver.
+
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { openClient, withTimeout, type OpenClient } from './helpers/clients.js';
+import { CliTracker, exitStatus, isRunning, runToExit, sleep } from './helpers/process.js';
+import { echoTarget, type TestTarget } from './helpers/targets.js';
+
+const PKG_VERSION = (
+  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
+
+const TRY = "Try 'websockify --help' for more information.\n";
+/** What stderr holds after a usage error: the message and the hint, nothing else. */
+const usage = (message: string): string => `websockify: error: ${message}\n${TRY}`;
+
+const clis = new CliTracker();
+let targets: TestTarget[] = [];
+let clients: OpenClient[] = [];
+let tmpDirs: string[] = [];
+
+afterEach(async () => {
+  for (const c of clients) c.ws.terminate();
+  clients = [];
+  await clis.killAll();
+  await Promise.all(targets.map((t) => t.close()));
+  targets = [];
+  await Promise.all(tmpDirs.map((d) => rm(d, { recursive: true, force: true })));
+  tmpDirs = [];
+});
+
+async function echo(listen: { host?: string; path?: string } = {}): Promise<TestTarget> {
+  const t = await echoTarget(listen);
+  targets.push(t);
+  return t;
+}
+
+async function client(url: string, protocols?: string | string[]): Promise<OpenClient> {
+  const c = await openClient(url, protocols);
+  clients.push(c);
+  return c;
+}
+
+/** Opens a client and checks a byte-exact echo through the proxy. */
+async function echoesThrough(url: string, size = 3000): Promise<void> {
+  const c = await client(url);
+  const data = Buffer.from(Array.from({ length: size }, (_, i) => (i * 31 + 7) & 0xff));
+  c.ws.send(data);
+  expect((await c.waitForBytes(size)).equals(data)).toBe(true);
+  c.ws.close();
+  await withTimeout(c.closed, 5000, 'client close');
+}
+
+describe('usage errors exit 2 with a message naming the argument', () => {
+  const cases: [string, string[], string][] = [
+    ['unknown option', ['--bogus', '6080', '127.0.0.1:5900'], 'unknown option --bogus'],
+    ['unknown short option', ['-x', '6080', '127.0.0.1:5900'], 'unknown option -x'],
+    ['missing value at the end', ['6080', '127.0.0.1:5900', '--heartbeat'], 'option --heartbeat needs a value'],
+    ['listen port not a number', ['abc', '127.0.0.1:5900'], "listen port: 'abc' is not a port number"],
+    ['listen port out of range', ['70000', '127.0.0.1:5900'], 'listen port: port 70000 is out of range (1-65535)'],
+    [
+      'host:port listen port not a number',
+      ['127.0.0.1:x1', '127.0.0.1:5900'],
+      "listen port: 'x1' is not a port number",
+    ],
+    ['target port out of range', ['6080', '127.0.0.1:65536'], 'target port: port 65536 is out of range (1-65535)'],
+    ['target port 0', ['6080', '127.0.0.1:0'], 'target port: port 0 is out of range (1-65535)'],
+    ['target port not a number', ['6080', 'localhost:vnc'], "target port: 'vnc' is not a port number"],
+    ['missing target', ['6080'], 'Too few arguments: the target is missing'],
+    ['missing listen port', [], 'Too few arguments: the listen port is missing'],
+    ['too many positionals', ['6080', '127.0.0.1:5900', 'extra'], "Too many arguments: unexpected 'extra'"],
+    [
+      'target and --unix-target',
+      ['--unix-target', '/tmp/x.sock', '6080', '127.0.0.1:5900'],
+      'Too many arguments: --unix-target replaces the target',
+    ],
+    ['target without a colon', ['6080', 'localhost'], "target: 'localhost' is not of the form host:port"],
+    ['target without a host', ['6080', ':5900'], "target: ':5900' has no host"],
+    [
+      '--timeout abc',
+      ['--timeout', 'abc', '6080', '127.0.0.1:5900'],
+      "option --timeout: expected a number of seconds, got 'abc'",
+    ],
+    [
+      '--idle-timeout -1',
+      ['--idle-timeout=-1', '6080', '127.0.0.1:5900'],
+      "option --idle-timeout: expected a number of seconds, got '-1'",
+    ],
+    [
+      '--heartbeat empty',
+      ['--heartbeat=', '6080', '127.0.0.1:5900'],
+      "option --heartbeat: expected a number of seconds, got ''",
+    ],
+    [
+      '--max-message-size 0',
+      ['--max-message-size', '0', '6080', '127.0.0.1:5900'],
+      "option --max-message-size: expected a positive number of bytes, got '0'",
+    ],
+    ['-- with no command', ['6080', '--'], 'no command given after --'],
+    // The reference's option-dependency rules, with its exact texts.
+    [
+      '--token-source without --token-plugin',
+      ['--token-source', 'x', '6080', '127.0.0.1:5900'],
+      'You must use --token-plugin to use --token-source',
+    ],
+    [
+      '--host-token without --token-plugin',
+      ['--host-token', '6080', '127.0.0.1:5900'],
+      'You must use --token-plugin to use --host-token',
+    ],
+    [
+      '--auth-source without --auth-plugin',
+      ['--auth-source', 'x', '6080', '127.0.0.1:5900'],
+      'You must use --auth-plugin to use --auth-source',
+    ],
+    [
+      '--web-auth without --auth-plugin',
+      ['--web-auth', '--web', '.', '6080', '127.0.0.1:5900'],
+      'You must use --auth-plugin to use --web-auth',
+    ],
+    [
+      '--web-auth without --web',
+      ['--web-auth', '--auth-plugin', 'BasicHTTPAuth', '6080', '127.0.0.1:5900'],
+      'You must use --web to use --web-auth',
+    ],
+    [
+      '--legacy-syslog without --syslog',
+      ['--legacy-syslog', '6080', '127.0.0.1:5900'],
+      'You must use --syslog to use --legacy-syslog',
+    ],
+  ];
+
+  it.concurrent.each(cases)('%s', async (_name, args, message) => {
+    const r = await runToExit(args);
+    expect(r.stderr).toBe(usage(message));
+    expect(r.stdout).toBe('');
+    expect(r.status).toBe(2);
+  });
+});
+
+describe('options whose feature is not built yet are refused, never ignored', () => {
+  // Every option of the reference's section 1.2 that this issue does not implement.
+  const cases: [string, string[]][] = [
+    ['ssl-target', ['--ssl-target']],
+    ['cert', ['--cert', 'self.pem']],
+    ['key', ['--key', 'k.pem']],
+    ['key-password', ['--key-password', 'pw']],
+    ['ssl-only', ['--ssl-only']],
+    ['verify-client', ['--verify-client']],
+    ['cafile', ['--cafile', 'ca.pem']],
+    ['ssl-version', ['--ssl-version', 'tlsv1_2']],
+    ['ssl-ciphers', ['--ssl-ciphers', 'HIGH']],
+    ['web', ['--web', '.']],
+    ['file-only', ['--file-only']],
+    ['token-plugin', ['--token-plugin', 'TokenFile', '--token-source', 'x']],
+    ['target-config', ['--target-config', 'targets.cfg']],
+    ['auth-plugin', ['--auth-plugin', 'BasicHTTPAuth', '--auth-source', 'u:p']],
+    ['record', ['--record', 'rec']],
+    ['log-file', ['--log-file', 'ws.log']],
+    ['syslog', ['--syslog', '/dev/log', '--legacy-syslog']],
+    ['daemon', ['-D']],
+    ['unix-listen', ['--unix-listen', 'x.sock']],
+    ['unix-listen-mode', ['--unix-listen-mode', '0660']],
+    ['inetd', ['--inetd']],
+  ];
+
+  it.concurrent.each(cases)('--%s', async (name, flags) => {
+    const r = await runToExit([...flags, '6080', '127.0.0.1:5900']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(new RegExp(`^websockify: error: option --${name} is not supported yet \\(.+\\)\n${TRY}$`));
+  });
+});
+
+// KNOWN BUG (src/cli/parse.ts): yargs turns `--flag=VALUE` on a boolean option into false
+// unless VALUE is "true", so `--run-once=yes` runs without --run-once and `--ssl-target=yes`
+// even skips the "not supported yet" check: an option accepted and ignored. optparse (the
+// reference) exits 2 with "--run-once option does not take a value". `it.failing` until fixed.
+describe('a value given to a flag', () => {
+  it.failing.each([['--run-once=yes'], ['--ssl-target=yes'], ['-v=1']])('%s exits 2', async (arg) => {
+    const cli = clis.run([arg, '127.0.0.1:0', '127.0.0.1:5900']);
+    expect(await exitStatus(cli, 1500)).toBe(2);
+    expect(cli.stderr()).toMatch(/does not take a value/);
+  });
+});
+
+describe('--help and --version', () => {
+  it('--help exits 0, shows the reference usage forms and lists every reference option', async () => {
+    const r = await runToExit(['--help']);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toBe('');
+    const help = r.stdout;
+    expect(
+      help.startsWith(
+        [
+          'websockify [options] [source_addr:]source_port target_addr:target_port',
+          'websockify [options] --token-plugin=CLASS [source_addr:]source_port',
+          'websockify [options] --unix-target=FILE [source_addr:]source_port',
+          'websockify [options] [source_addr:]source_port -- WRAP_COMMAND_LINE',
+        ].join('\n'),
+      ),
+    ).toBe(true);
+    // The long options of the reference, section 1.2, in its order.
+    const reference = [
+      'prefer-ipv6',
+      'unix-target',
+      'ssl-target',
+      'libserver',
+      'cert',
+      'key',
+      'key-password',
+      'ssl-only',
+      'verify-client',
+      'cafile',
+      'ssl-version',
+      'ssl-ciphers',
+      'web',
+      'file-only',
+      'web-auth',
+      'auth-plugin',
+      'auth-source',
+      'token-plugin',
+      'token-source',
+      'host-token',
+      'target-config',
+      'wrap-mode',
+      'verbose',
+      'traffic',
+      'log-file',
+      'syslog',
+      'legacy-syslog',
+      'record',
+      'run-once',
+      'timeout',
+      'idle-timeout',
+      'heartbeat',
+      'unix-listen',
+      'unix-listen-mode',
+      'inetd',
+      'daemon',
+    ];
+    const missing = reference.filter((name) => !new RegExp(`(^|\\s)--${name}(?![\\w-])`, 'm').test(help));
+    expect(missing).toEqual([]);
+    for (const [short, long] of [
+      ['6', 'prefer-ipv6'],
+      ['v', 'verbose'],
+      ['D', 'daemon'],
+      ['h', 'help'],
+    ]) {
+      expect(help).toMatch(new RegExp(`-${short}, --${long}\\b`));
+    }
+    expect(help).toMatch(/--version\b/);
+  });
+
+  it('-h is --help', async () => {
+    const [a, b] = await Promise.all([runToExit(['-h']), runToExit(['--help'])]);
+    expect(a.status).toBe(0);
+    expect(a.stdout).toBe(b.stdout);
+  });
+
+  it("--version prints package.json's version", async () => {
+    const r = await runToExit(['--version']);
+    expect(r).toEqual({ status: 0, stdout: `${PKG_VERSION}\n`, stderr: '' });
+  });
+});
+
+describe('listen and target forms', () => {
+  it('127.0.0.1:0 prints the banner with the bound port and proxies', async () => {
+    const t = await echo();
+    const cli = await clis.start(['127.0.0.1:0', `127.0.0.1:${t.port}`]);
+    await echoesThrough(`ws://127.0.0.1:${cli.port}`);
+    expect(cli.stderr()).toBe(
+      [
+        'WebSocket server settings:',
+        `  - Listen on 127.0.0.1:${cli.port}`,
+        '  - No SSL/TLS support',
+        `  - proxying from 127.0.0.1:${cli.port} to 127.0.0.1:${t.port}`,
+        '',
+      ].join('\n'),
+    );
+    expect(cli.stdout()).toBe('');
+  });
+
+  it('the banner lists the lifetime options that are set', async () => {
+    const t = await echo();
+    const cli = await clis.start([
+      '--run-once',
+      '--timeout',
+      '30',
+      '--idle-timeout',
+      '20',
+      '--heartbeat',
+      '10',
+      '127.0.0.1:0',
+      `127.0.0.1:${t.port}`,
+    ]);
+    await cli.waitForStderr(/proxying from/);
+    expect(cli.stderr()).toBe(
+      [
+        'WebSocket server settings:',
+        `  - Listen on 127.0.0.1:${cli.port}`,
+        '  - No SSL/TLS support',
+        '  - Exit after the first WebSocket connection (--run-once)',
+        '  - Stop accepting after 30 s (--timeout)',
+        '  - Exit after 20 s without connections',
+        '  - Heartbeat ping every 10 s',
+        `  - proxying from 127.0.0.1:${cli.port} to 127.0.0.1:${t.port}`,
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('[::1]:0 listens on IPv6 loopback only', async () => {
+    const t = await echo();
+    const cli = await clis.start(['[::1]:0', `127.0.0.1:${t.port}`]);
+    expect(cli.stderr()).toContain(`  - Listen on [::1]:${cli.port}\n`);
+    await echoesThrough(`ws://[::1]:${cli.port}`);
+    await expect(openClient(`ws://127.0.0.1:${cli.port}`)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+  });
+
+  it('-6 with a bare port listens dual-stack: 127.0.0.1 and ::1 both reach it', async () => {
+    const t = await echo();
+    const cli = await clis.start(['-6', '0', `127.0.0.1:${t.port}`]);
+    expect(cli.stderr()).toContain(`  - Listen on [::]:${cli.port}\n`);
+    await echoesThrough(`ws://127.0.0.1:${cli.port}`);
+    await echoesThrough(`ws://[::1]:${cli.port}`);
+  });
+
+  it('a bare port without -6 listens on IPv4 all interfaces (0.0.0.0)', async () => {
+    const t = await echo();
+    const cli = await clis.start(['0', `127.0.0.1:${t.port}`]);
+    expect(cli.stderr()).toContain(`  - Listen on 0.0.0.0:${cli.port}\n`);
+    await echoesThrough(`ws://127.0.0.1:${cli.port}`);
+  });
+
+  it('localhost:0 resolves the host name and listens on its address', async () => {
+    const t = await echo();
+    const cli = await clis.start(['localhost:0', `127.0.0.1:${t.port}`]);
+    expect(cli.stderr()).toContain(`  - Listen on 127.0.0.1:${cli.port}\n`);
+    await echoesThrough(`ws://localhost:${cli.port}`);
+  });
+
+  it('an IPv6 target in brackets, [::1]:PORT', async () => {
+    const t = await echo({ host: '::1' });
+    const cli = await clis.start(['127.0.0.1:0', `[::1]:${t.port}`]);
+    expect(cli.stderr()).toContain(`  - proxying from 127.0.0.1:${cli.port} to [::1]:${t.port}\n`);
+    await echoesThrough(`ws://127.0.0.1:${cli.port}`);
+    expect(t.connections).toHaveLength(1);
+  });
+
+  it('an IPv6 target without brackets is split on the last colon, ::1:PORT', async () => {
+    const t = await echo({ host: '::1' });
+    const cli = await clis.start(['127.0.0.1:0', `::1:${t.port}`]);
+    expect(cli.stderr()).toContain(`to [::1]:${t.port}\n`);
+    await echoesThrough(`ws://127.0.0.1:${cli.port}`);
+    expect(t.connections).toHaveLength(1);
+  });
+
+  it('--unix-target connects to a unix socket', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'websockify-cli-'));
+    tmpDirs.push(dir);
+    const sock = path.join(dir, 'echo.sock');
+    const t = await echo({ path: sock });
+    const cli = await clis.start(['--unix-target', sock, '127.0.0.1:0']);
+    expect(cli.stderr()).toContain(`  - proxying from 127.0.0.1:${cli.port} to ${sock}\n`);
+    await echoesThrough(`ws://127.0.0.1:${cli.port}`, 70000);
+    expect(t.connections).toHaveLength(1);
+  });
+
+  it('a port already in use: "Opening socket failed" and exit status 1', async () => {
+    const blocker = net.createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
+    try {
+      const port = (blocker.address() as net.AddressInfo).port;
+      const r = await runToExit([`127.0.0.1:${port}`, '127.0.0.1:5900']);
+      expect(r.stderr).toMatch(/^Opening socket failed: EADDRINUSE .*\n$/);
+      expect(r.status).toBe(1);
+    } finally {
+      await new Promise<void>((r) => blocker.close(() => r()));
+    }
+  });
+
+  it('an unresolvable listen host exits 2 naming it', async () => {
+    const r = await runToExit(['no-such-host.invalid:0', '127.0.0.1:5900']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/^websockify: error: cannot resolve listen host 'no-such-host\.invalid': /);
+  });
+});
+
+describe('logging', () => {
+  it('-v prints per-connection lines with peer, path, subprotocol, target, bytes each way and duration', async () => {
+    const t = await echo();
+    const cli = await clis.start(['-v', '127.0.0.1:0', `127.0.0.1:${t.port}`]);
+    const c = await client(`ws://127.0.0.1:${cli.port}/some/path?token=x`, ['base64']);
+    // base64: 300 raw bytes go to the target; the echo sends 300 raw bytes back (as base64 text).
+    const raw = Buffer.from(Array.from({ length: 300 }, (_, i) => (i * 13) & 0xff));
+    c.ws.send(raw.toString('base64'));
+    await withTimeout(
+      (async () => {
+        while (Buffer.from(c.messages.join(''), 'base64').length < 300) await sleep(10);
+      })(),
+      5000,
+      'echo',
+    );
+    expect(Buffer.from(c.messages.join(''), 'base64').equals(raw)).toBe(true);
+    // 7 more raw bytes, then the client closes.
+    c.ws.send(Buffer.from('1234567').toString('base64'));
+    await withTimeout(
+      (async () => {
+        while (Buffer.from(c.messages.join(''), 'base64').length < 307) await sleep(10);
+      })(),
+      5000,
+      'echo 2',
+    );
+    c.ws.close(1000);
+    await withTimeout(c.closed, 5000, 'close');
+    const target = `127.0.0.1:${t.port}`;
+    const opened = await cli.waitForStderr(
+      /^(\d+): 127\.0\.0\.1: WebSocket connection on \/some\/path\?token=x \(base64\), proxying to (\S+)$/m,
+    );
+    expect(opened[2]).toBe(target);
+    const closed = await cli.waitForStderr(
+      /^(\d+): 127\.0\.0\.1: closed \/some\/path\?token=x \(base64\) to (\S+): (\d+) bytes to target, (\d+) bytes to client, (\d+\.\d{3}) s, code (\d+)$/m,
+    );
+    expect(closed[1]).toBe(opened[1]);
+    expect(closed[2]).toBe(target);
+    expect(Number(closed[3])).toBe(307);
+    expect(Number(closed[4])).toBe(307);
+    expect(Number(closed[5])).toBeGreaterThan(0);
+    expect(Number(closed[5])).toBeLessThan(10);
+    expect(Number(closed[6])).toBe(1000);
+  });
+
+  it('without -v there are no per-connection lines', async () => {
+    const t = await echo();
+    const cli = await clis.start(['127.0.0.1:0', `127.0.0.1:${t.port}`]);
+    await echoesThrough(`ws://127.0.0.1:${cli.port}/quiet`);
+    await sleep(200);
+    expect(cli.stderr()).not.toMatch(/quiet|bytes to target/);
+  });
+
+  it('--traffic writes the reference symbols to stdout: } > { <', async () => {
+    const t = await echo();
+    const cli = await clis.start(['--traffic', '127.0.0.1:0', `127.0.0.1:${t.port}`]);
+    const c = await client(`ws://127.0.0.1:${cli.port}`);
+    // Send once the target is connected (data queued before that is flushed without a symbol).
+    await withTimeout(
+      (async () => {
+        while (t.connections.length === 0) await sleep(5);
+      })(),
+      5000,
+      'target connection',
+    );
+    await sleep(50);
+    c.ws.send(Buffer.from('hello'));
+    await c.waitForBytes(5);
+    c.ws.send(Buffer.from('again'));
+    expect((await c.waitForBytes(10)).toString()).toBe('helloagain');
+    await withTimeout(
+      (async () => {
+        while (cli.stdout().length < 8) await sleep(10);
+      })(),
+      5000,
+      'traffic symbols',
+    ).catch((e: Error) => {
+      throw new Error(`${e.message}; stdout: ${JSON.stringify(cli.stdout())}`);
+    });
+    await sleep(100);
+    expect(cli.stdout()).toBe('}>{<}>{<');
+  });
+
+  it('--libserver prints its compatibility note and still runs', async () => {
+    const t = await echo();
+    const cli = await clis.start(['--libserver', '127.0.0.1:0', `127.0.0.1:${t.port}`]);
+    expect(cli.stderr()).toMatch(
+      /^note: this implementation has a single engine; --libserver has no effect\nWebSocket server settings:\n/,
+    );
+    await echoesThrough(`ws://127.0.0.1:${cli.port}`);
+    expect(isRunning(cli)).toBe(true);
+  });
+
+  it('--max-message-size: a larger message closes 1009, one of that size passes', async () => {
+    const t = await echo();
+    const cli = await clis.start(['--max-message-size', '1000', '127.0.0.1:0', `127.0.0.1:${t.port}`]);
+    const ok = await client(`ws://127.0.0.1:${cli.port}`);
+    const data = Buffer.alloc(1000, 7);
+    ok.ws.send(data);
+    expect((await ok.waitForBytes(1000)).equals(data)).toBe(true);
+    const big = await client(`ws://127.0.0.1:${cli.port}`);
+    big.ws.send(Buffer.alloc(1001, 7));
+    expect((await withTimeout(big.closed, 5000, 'close')).code).toBe(1009);
+    expect(t.connections.length).toBe(2);
+  });
+});
+
+describe('exit status of a normal run', () => {
+  it('SIGTERM with no connections exits 0', async () => {
+    const t = await echo();
+    const cli = await clis.start(['127.0.0.1:0', `127.0.0.1:${t.port}`]);
+    // The banner is printed a moment before the signal handlers are installed (a race reported
+    // separately); give them that moment, as this test is about the exit status.
+    await sleep(200);
+    cli.child.kill('SIGTERM');
+    const status = await exitStatus(cli, 5000);
+    expect({ status, stderr: cli.stderr() }).toEqual({
+      status: 0,
+      stderr: expect.stringContaining('SIGTERM received: closing connections\n'),
+    });
+  });
+});
