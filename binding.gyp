@@ -1,7 +1,10 @@
-# Builds native/rebind.c into build/Release/rebind.so: a plain shared library
-# used through LD_PRELOAD by websockify's wrap mode. It is not a Node addon and
-# needs no Node headers. Linux only; on other systems nothing is built.
-# src/wrap/rebind-library.ts expects exactly build/Release/rebind.so.
+# Builds two plain native artifacts (neither is a Node addon; no Node headers needed).
+# Linux only; on other systems nothing is built.
+#   build/Release/rebind.so: native/rebind.c, a shared library used through LD_PRELOAD by
+#     websockify's wrap mode. src/wrap/rebind-library.ts expects exactly this path.
+#   build/Release/websockify-init: native/init.c, a tiny init that bin/websockify runs
+#     websockify under when it is PID 1 (it reaps orphans and passes signals on).
+#     bin/websockify expects exactly this path.
 {
   "targets": [
     {
@@ -17,6 +20,20 @@
           "cflags": ["-fPIC", "-O2"],
           "ldflags": ["-Wl,--no-undefined"],
           "libraries": ["-ldl"]
+        }, {
+          "type": "none"
+        }]
+      ]
+    },
+    {
+      "target_name": "websockify-init",
+      "conditions": [
+        ["OS=='linux'", {
+          "type": "executable",
+          "product_name": "websockify-init",
+          "product_dir": "<(PRODUCT_DIR)",
+          "sources": ["native/init.c"],
+          "cflags": ["-O2"]
         }, {
           "type": "none"
         }]

@@ -7,7 +7,7 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    files: ['**/*.js', '**/*.mjs', 'bin/websockify'],
+    files: ['**/*.js', '**/*.mjs'],
     languageOptions: {
       globals: {
         process: 'readonly',
