@@ -83,13 +83,9 @@ function exchange(
 
 const statusOf = (response: string): number => Number(/^HTTP\/1\.1 (\d{3}) /.exec(response)?.[1] ?? 0);
 
-// KNOWN BUG (src/server/http-frontend.ts): the front-end http.Server never listens itself, so
-// Node never starts its connection checker (it is started by the server's 'listening' event):
-// headersTimeout/requestTimeout are never enforced and closeAllConnections() and
-// closeIdleConnections() do nothing. These tests are `it.failing` until that is fixed; then
-// make them plain `it`.
+// The front-end http.Server never listens itself; it must still enforce the request deadline.
 describe('the HTTP request deadline', () => {
-  it.failing('drops a client that connects and sends nothing, with 408, after the deadline', async () => {
+  it('drops a client that connects and sends nothing, with 408, after the deadline', async () => {
     const silent = exchange([], { ms: 3500 });
     // Meanwhile everyone else is served.
     await stillServes();
@@ -101,7 +97,7 @@ describe('the HTTP request deadline', () => {
     await stillServes();
   });
 
-  it.failing('drops a client that sends half a request and stops, with 408', async () => {
+  it('drops a client that sends half a request and stops, with 408', async () => {
     const half = exchange(['GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n'], { ms: 3500 });
     await stillServes();
     const { response, elapsed, timedOut } = await half;
@@ -111,7 +107,7 @@ describe('the HTTP request deadline', () => {
     await stillServes();
   });
 
-  it.failing('drops a client that trickles its headers slower than the deadline', async () => {
+  it('drops a client that trickles its headers slower than the deadline', async () => {
     const started = Date.now();
     const result = await new Promise<{ response: string; elapsed: number; timedOut: boolean }>((resolve) => {
       const s = net.connect(port, '127.0.0.1');

@@ -115,6 +115,15 @@ export async function main(args: string[]): Promise<number> {
   }
 
   const logger = createLogger({ verbose: config.verbose });
+  // Signal handlers go in before anything starts, so no signal finds the default action.
+  let onSignal: (signal: HandledSignal) => void;
+  let startupSignal: HandledSignal | undefined;
+  onSignal = (signal) => {
+    if (startupSignal) process.exit(128 + SIGNAL_NUMBERS[signal]); // a second one during start-up
+    startupSignal = signal;
+  };
+  for (const signal of Object.keys(SIGNAL_NUMBERS) as HandledSignal[]) process.on(signal, () => onSignal(signal));
+
   let started;
   try {
     started = await start(config, logger);
@@ -136,7 +145,7 @@ export async function main(args: string[]): Promise<number> {
       const [, programStatus] = await Promise.all([server.close(), wrapped?.supervisor.stop()]);
       resolve(wrapped && programStatus !== undefined && status === 0 ? programStatus : status);
     };
-    const onSignal = (signal: HandledSignal): void => {
+    onSignal = (signal) => {
       if (stopping) {
         logger.info(`${signal} again: exiting at once`);
         resolve(128 + SIGNAL_NUMBERS[signal]);
@@ -145,12 +154,12 @@ export async function main(args: string[]): Promise<number> {
       logger.info(`${signal} received: closing connections`);
       void stop(0);
     };
-    for (const signal of Object.keys(SIGNAL_NUMBERS) as HandledSignal[]) process.on(signal, () => onSignal(signal));
     server.on('done', () => void stop(0));
     wrapped?.supervisor.on('exit', (status) => {
       if (stopping) return;
       stopping = true;
       void server.close().then(() => resolve(status));
     });
+    if (startupSignal) onSignal(startupSignal);
   });
 }

@@ -140,8 +140,22 @@ function parseWrap(argv: Parsed, command: string[], positionals: string[]): Wrap
   };
 }
 
+/** yargs reads `--flag=yes` on a boolean as false; refuse a value instead of ignoring it. */
+function rejectValuedFlags(args: string[]): void {
+  const end = args.indexOf('--');
+  for (const arg of end === -1 ? args : args.slice(0, end)) {
+    const m = /^--?([^=]+)=/.exec(arg);
+    if (!m) continue;
+    const option = CLI_OPTIONS.find((o) => o.name === m[1] || o.alias === m[1]);
+    if (option?.type === 'boolean' || ['help', 'h', 'version'].includes(m[1]!)) {
+      throw new UsageError(`option ${flag(m[1]!)} does not take a value`, flag(m[1]!));
+    }
+  }
+}
+
 /** Parses the arguments after the program name. Throws UsageError on any problem. */
 export async function parseCommandLine(args: string[]): Promise<CliConfig> {
+  rejectValuedFlags(args);
   const parser = buildParser(args);
   const argv = (await parser.parseAsync()) as Parsed;
   if (argv.help) return { kind: 'help', text: await parser.getHelp() };

@@ -10,7 +10,7 @@ import { CloseCode, CloseReason } from '../protocol/close-codes.js';
 import type { DataEncoding } from '../protocol/subprotocol.js';
 import { describeTarget, openTarget, type TargetSpec } from '../targets/target.js';
 import { codecFor, isDecodeFailure, type Codec } from './codec.js';
-import { startHeartbeat } from './heartbeat.js';
+import { startHeartbeat, type Heartbeat } from './heartbeat.js';
 import type { TrafficTap } from './traffic.js';
 
 export interface SessionStats {
@@ -57,7 +57,7 @@ export class ProxySession {
   private targetClosed = false;
   private closing = false;
   private ended = false;
-  private stopHeartbeat: (() => void) | undefined;
+  private heartbeat: Heartbeat | undefined;
   private lingerTimer: NodeJS.Timeout | undefined;
   /** Cancels a connection attempt still in progress (shutdown, terminate). */
   private readonly connecting = new AbortController();
@@ -89,10 +89,15 @@ export class ProxySession {
     ws.on('error', (err: Error) => this.log('debug', `client error: ${err.message}`));
     this.clientSocket.on('drain', this.onClientDrain);
     if (opts.heartbeatMs > 0) {
-      this.stopHeartbeat = startHeartbeat(ws, opts.heartbeatMs, () => {
-        this.log('info', 'no pong for two heartbeat intervals; dropping client');
-        ws.terminate();
-      });
+      this.heartbeat = startHeartbeat(
+        ws,
+        opts.heartbeatMs,
+        () => this.clientPaused,
+        () => {
+          this.log('info', 'no pong for two heartbeat intervals; dropping client');
+          ws.terminate();
+        },
+      );
     }
     this.log('debug', `connecting to target ${this.stats.target}`);
     openTarget(opts.target, this.connecting.signal).then(this.onTargetConnect, this.onTargetConnectFailed);
@@ -127,6 +132,7 @@ export class ProxySession {
 
   private readonly onClientMessage = (data: Buffer, isBinary: boolean): void => {
     if (this.closing) return;
+    this.heartbeat?.alive();
     this.opts.traffic?.clientReceive();
     const bytes = this.codec.fromClient(data, isBinary);
     if (isDecodeFailure(bytes)) {
@@ -174,7 +180,10 @@ export class ProxySession {
     this.pending = [];
     this.pendingBytes = 0;
     let flushed = true;
-    for (const chunk of pending) flushed = target.write(chunk);
+    for (const chunk of pending) {
+      flushed = target.write(chunk);
+      this.opts.traffic?.targetSend(!flushed);
+    }
     if (this.clientClosed) {
       this.endTarget();
     } else if (flushed) {
@@ -186,7 +195,7 @@ export class ProxySession {
     this.clientClosed = true;
     this.closing = true;
     this.stats.closeCode = code;
-    this.stopHeartbeat?.();
+    this.heartbeat?.stop();
     this.log('debug', `client closed (${code})`);
     if (this.targetConnected) this.endTarget();
     this.maybeEnd();
@@ -257,7 +266,7 @@ export class ProxySession {
   private closeClient(code: number, reason: string): void {
     if (this.closing) return;
     this.closing = true;
-    this.stopHeartbeat?.();
+    this.heartbeat?.stop();
     // A paused socket would never read the client's answering close frame.
     if (this.clientPaused) this.ws.resume();
     this.ws.close(code, reason);

@@ -35,6 +35,10 @@ export function createHttpFrontend(opts: HttpFrontendOptions): http.Server {
     connectionsCheckingInterval: Math.min(1000, Math.max(50, opts.handshakeTimeoutMs / 4)),
     keepAliveTimeout: 5000,
   });
+  // Node starts tracking connections (the request deadline, closeAllConnections) when a server
+  // starts listening. This one never listens itself (the listener hands it sockets), so start
+  // that tracking now.
+  server.emit('listening');
   server.on('request', (req, res) => {
     opts.logger.debug(`${req.socket.remoteAddress}: ${req.method} ${req.url} (not an upgrade)`);
     handlePlainRequest(req, res);

@@ -101,6 +101,7 @@ export class WebsockifyServer extends EventEmitter<WebsockifyServerEvents> {
     clearTimeout(this.idleTimer);
     const listenerClosed = this.closeListener();
     this.http.closeAllConnections();
+    this.http.close(); // stops the front end's deadline checks
     await this.core.shutdown();
     await listenerClosed;
   }
