@@ -115,7 +115,7 @@ const config = {
     settleMs: quick ? 600 : 1000,
   },
   subprotocols: opt.subprotocol ? [opt.subprotocol] : [],
-  deadlineSec: quick ? 240 : 900,
+  deadlineSec: quick ? 240 : 480,
   // Before each measurement wait up to this long for machine CPU use (percent, 100 =
   // one core) to fall below the threshold.
   quietWaitMs: quick ? 3000 : 5000,
@@ -221,7 +221,7 @@ function pythonInterpreter(scriptPath) {
 
 function detectPython() {
   const override = opt['python-cmd'] || process.env.BENCH_PYTHON_CMD;
-  if (override) return { cmd: override, note: 'command given by --python-cmd/BENCH_PYTHON_CMD' };
+  if (override) return { cmd: override, note: '', version: `custom command: ${override}` };
   const bin = '/usr/bin/websockify';
   if (!fs.existsSync(bin)) return { cmd: null, note: 'not installed (apt-get install -y websockify)' };
   const interp = pythonInterpreter(bin);
@@ -571,11 +571,7 @@ async function withSystem(sys, targetPort, fn) {
   }
 }
 
-/**
- * Measurements that run all systems at once: each system gets its own fresh instance,
- * and one client alternates between them in small blocks so that they share the same
- * machine conditions (round trips are the most sensitive to the noisy neighbours).
- */
+/** Start a fresh instance of each named system; failures are collected in `errors`. */
 async function startAll(names, defs, port, errors) {
   const insts = {};
   for (const n of names) {
@@ -642,6 +638,11 @@ async function groupThroughput(direction, names, defs, targets) {
   }
 }
 
+/**
+ * Measurements that run all systems at once: each system gets its own fresh instance,
+ * and one client alternates between them in small blocks so that they share the same
+ * machine conditions (round trips are the most sensitive to the noisy neighbours).
+ */
 const GROUP = {
   up: (names, defs, targets) => groupThroughput('up', names, defs, targets),
   down: (names, defs, targets) => groupThroughput('down', names, defs, targets),
