@@ -298,7 +298,7 @@ async function startTargets() {
 
 function systemDefs() {
   const py = detectPython();
-  const oursCmd = opt['ours-cmd'] || process.env.BENCH_OURS_CMD || `"${process.execPath}" bin/websockify`;
+  const oursCmd = opt['ours-cmd'] || process.env.BENCH_OURS_CMD || defaultOursCmd();
   return {
     raw: {
       name: 'raw',
@@ -315,6 +315,24 @@ function systemDefs() {
       note: py.cmd ? '' : py.note,
     },
   };
+}
+
+/**
+ * bin/websockify may be a Node script or a launcher (sh) that execs node: run it
+ * directly when it is executable and not a Node script, with NODE pointing at this
+ * node; otherwise as `node bin/websockify`.
+ */
+function defaultOursCmd() {
+  const bin = path.join(ROOT, 'bin/websockify');
+  let first = '';
+  try {
+    first = fs.readFileSync(bin, 'utf8').split('\n', 1)[0];
+    fs.accessSync(bin, fs.constants.X_OK);
+  } catch {
+    return `"${process.execPath}" bin/websockify`;
+  }
+  if (/node/.test(first) || !first.startsWith('#!')) return `"${process.execPath}" bin/websockify`;
+  return `NODE="${process.execPath}" bin/websockify`;
 }
 
 function buildCommand(cmd, listen, target) {
