@@ -453,6 +453,7 @@ function cpuBetween(marks, a, b) {
     targets: pct('targets'),
     seconds: dt,
     proxyCpuSeconds: m1.cpu.proxy - m0.cpu.proxy,
+    clientCpuSeconds: m1.cpu.client - m0.cpu.client,
     // Whole machine, 200% = both cores busy; what our three processes do not explain
     // was used by something else (the kernel's share of loopback traffic, neighbours).
     machine: m0.machine && m1.machine ? Math.round(((m1.machine.busy - m0.machine.busy) / dt) * 1000) / 10 : null,
@@ -518,7 +519,8 @@ const MEASURE = {
       if (!result.done) throw new Error(`no connection completed: ${result.lastError}`);
       const cpu = cpuBetween(marks, 'start', 'end');
       const connCpuUs = cpu ? (cpu.proxyCpuSeconds / result.done) * 1e6 : null;
-      return { metrics: { connPerSec: result.perSec, connCpuUs }, detail: { ...result, cpu } };
+      const clientCpuUs = cpu ? (cpu.clientCpuSeconds / result.done) * 1e6 : null;
+      return { metrics: { connPerSec: result.perSec, connCpuUs, clientCpuUs }, detail: { ...result, cpu } };
     });
   },
 
@@ -706,6 +708,7 @@ const ROWS = [
   { key: 'rttP99', label: 'Round trip p99 (us)', digits: 1, better: 'lower', test: 'rtt' },
   { key: 'connPerSec', label: 'Connections/s (8 in flight)', digits: 0, better: 'higher', test: 'rate' },
   { key: 'connCpuUs', label: 'Proxy CPU per connection (us)', digits: 0, better: 'lower', test: 'rate' },
+  { key: 'clientCpuUs', label: 'Client CPU per connection (us)', digits: 0, better: 'lower', test: 'rate' },
   { key: 'baseRssMB', label: 'Idle proxy RSS before (MB)', digits: 1, better: 'lower', test: 'memory' },
 ];
 
@@ -849,7 +852,7 @@ function textTable(header, rows) {
 }
 
 function markdownTable(header, rows) {
-  const esc = (c) => String(c).replaceAll('|', '\\|');
+  const esc = (c) => String(c).replaceAll('|', '\\|').replaceAll('*', '\\*');
   return [
     `| ${header.map(esc).join(' | ')} |`,
     `| ${header.map((_, i) => (i === 0 ? '---' : '---:')).join(' | ')} |`,
@@ -1058,7 +1061,7 @@ async function main() {
     '',
     markdownTable(report.header, report.table),
     '',
-    ...notes.map((n) => `- ${n}`),
+    ...notes.map((n) => `- ${n.replaceAll('*', '\\*')}`),
     '',
   ].join('\n');
   fs.writeFileSync(path.join(outDir, 'latest.md'), md);
