@@ -33,7 +33,7 @@ const HELP = `Usage: node bench/run.js [options]
 Benchmarks websockify implementations side by side on loopback.
 
 Systems:  raw     plain TCP relay (bench/raw-relay.js), the ceiling
-          ours    node bin/websockify (this package)
+          ours    bin/websockify (this package)
           python  the Python reference, /usr/bin/websockify, when installed
 Tests:    throughput  bulk client->target and target->client, 64 KiB messages
           rtt         2,000 sequential 32-byte echoes, p50/p99
