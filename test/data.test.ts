@@ -1,7 +1,7 @@
 // Byte-exact data in both directions, in binary and base64 mode, over TCP (IPv4 and IPv6) and
 // unix-socket targets, and through the attach-to-an-existing-server API.
 
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import os from 'node:os';
@@ -9,17 +9,13 @@ import path from 'node:path';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { attachWebsockify } from '../src/index.js';
 import { openClient, withTimeout, type OpenClient } from './helpers/clients.js';
+import { defer } from './helpers/cleanup.js';
 import { startProxy } from './helpers/proxy.js';
 import { echoTarget, sinkTarget, type TestTarget } from './helpers/targets.js';
 
-const cleanup: (() => Promise<unknown> | void)[] = [];
-afterEach(async () => {
-  for (const fn of cleanup.splice(0).reverse()) await fn();
-});
-
 async function echo(listen: { host?: string; path?: string } = {}): Promise<TestTarget> {
   const t = await echoTarget(listen);
-  cleanup.push(() => t.close());
+  defer(() => t.close());
   return t;
 }
 
@@ -55,7 +51,7 @@ describe.each([
   it.each(SIZES)('%d-byte messages come back byte-exact', async (size) => {
     const target = await echo();
     const p = await startProxy({ target: `127.0.0.1:${target.port}` });
-    cleanup.push(() => p.server.close());
+    defer(() => p.server.close());
     const c = await openClient(p.url, protocol);
     const data = randomBytes(size);
     const back = await roundTrip(c, data, base64);
@@ -74,7 +70,7 @@ describe('targets', () => {
   it('relays to an IPv6 target from an IPv6 listener', async () => {
     const target = await echo({ host: '::1' });
     const p = await startProxy({ listen: { host: '::1', port: 0 }, target: `[::1]:${target.port}` });
-    cleanup.push(() => p.server.close());
+    defer(() => p.server.close());
     const c = await openClient(`ws://[::1]:${p.port}/`);
     const data = randomBytes(100_000);
     expect((await roundTrip(c, data, false)).equals(data)).toBe(true);
@@ -83,10 +79,10 @@ describe('targets', () => {
 
   it('relays to a unix-socket target', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'wsfy-'));
-    cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+    defer(() => rmSync(dir, { recursive: true, force: true }));
     const target = await echo({ path: path.join(dir, 'echo.sock') });
     const p = await startProxy({ target: { kind: 'unix', path: target.path! } });
-    cleanup.push(() => p.server.close());
+    defer(() => p.server.close());
     const c = await openClient(p.url);
     const data = randomBytes(300_000);
     expect((await roundTrip(c, data, false)).equals(data)).toBe(true);
@@ -95,9 +91,9 @@ describe('targets', () => {
 
   it('keeps client data sent before the target connection is up', async () => {
     const sink = await sinkTarget();
-    cleanup.push(() => sink.close());
+    defer(() => sink.close());
     const p = await startProxy({ target: `127.0.0.1:${sink.port}` });
-    cleanup.push(() => p.server.close());
+    defer(() => p.server.close());
     const c = await openClient(p.url);
     const parts = Array.from({ length: 50 }, () => randomBytes(1000));
     for (const part of parts) c.ws.send(part); // sent at once, while the target still connects
@@ -109,7 +105,7 @@ describe('targets', () => {
   it('streams 64 MiB each way at once without loss or reordering', async () => {
     const target = await echo();
     const p = await startProxy({ target: `127.0.0.1:${target.port}` });
-    cleanup.push(() => p.server.close());
+    defer(() => p.server.close());
     const c = await openClient(p.url);
     const chunk = randomBytes(64 * 1024);
     const total = 1024;
@@ -147,8 +143,8 @@ describe('attachWebsockify (mounting on an existing http server)', () => {
     });
     const attached = attachWebsockify(app, { path: '/ws', target: `127.0.0.1:${target.port}` });
     await new Promise<void>((r) => app.listen(0, '127.0.0.1', () => r()));
-    cleanup.push(() => new Promise<void>((r) => app.close(() => r())));
-    cleanup.push(() => attached.close());
+    defer(() => new Promise<void>((r) => app.close(() => r())));
+    defer(() => attached.close());
     const { port } = app.address() as { port: number };
 
     const page = await fetch(`http://127.0.0.1:${port}/`).then((r) => r.text());

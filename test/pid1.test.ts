@@ -531,7 +531,7 @@ describe('bin/websockify (the sh launcher)', () => {
   });
 
   it('no node at all: exit 127 and a clear message', async () => {
-    const env = { ...process.env, PATH: '/nonexistent' };
+    const env: NodeJS.ProcessEnv = { ...process.env, PATH: '/nonexistent' };
     delete env.NODE;
     const p = start('/bin/sh', [LAUNCHER, '--version'], { env });
     expect(await status(p)).toBe(127);

@@ -1,28 +1,24 @@
 // Subprotocol negotiation and close semantics against a real proxy on loopback.
 
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { createHash } from 'node:crypto';
 import net from 'node:net';
 import WebSocket from 'ws';
 import type { WebsockifyServer } from '../src/index.js';
 import { openClient, rawExchange, upgradeRequest, withTimeout } from './helpers/clients.js';
+import { defer } from './helpers/cleanup.js';
 import { startProxy } from './helpers/proxy.js';
 import { echoTarget, sinkTarget, sourceTarget, unusedPort, type TestTarget } from './helpers/targets.js';
 
-const cleanup: (() => Promise<unknown> | void)[] = [];
-afterEach(async () => {
-  for (const fn of cleanup.splice(0).reverse()) await fn();
-});
-
 async function proxyTo(target: TestTarget): Promise<{ server: WebsockifyServer; url: string; port: number }> {
   const p = await startProxy({ target: `127.0.0.1:${target.port}` });
-  cleanup.push(() => p.server.close());
+  defer(() => p.server.close());
   return p;
 }
 
 async function echo(): Promise<TestTarget> {
   const t = await echoTarget();
-  cleanup.push(() => t.close());
+  defer(() => t.close());
   return t;
 }
 
@@ -94,7 +90,7 @@ describe('close semantics', () => {
   it('target EOF: everything the target sent arrives, then 1000 "Target closed"', async () => {
     const data = Buffer.alloc(300_000, 7);
     const target = await sourceTarget(data);
-    cleanup.push(() => target.close());
+    defer(() => target.close());
     const { url } = await proxyTo(target);
     const c = await openClient(url);
     const closed = await withTimeout(c.closed, 5000, 'close');
@@ -105,7 +101,7 @@ describe('close semantics', () => {
   it('target down: 1011 "Failed to connect to downstream server" after the upgrade', async () => {
     const port = await unusedPort();
     const p = await startProxy({ target: `127.0.0.1:${port}` });
-    cleanup.push(() => p.server.close());
+    defer(() => p.server.close());
     const c = await openClient(p.url);
     expect(await withTimeout(c.closed, 5000, 'close')).toEqual({
       code: 1011,
@@ -115,7 +111,7 @@ describe('close semantics', () => {
 
   it('client close with a code: echoed, queued data reaches the target, target is ended', async () => {
     const sink = await sinkTarget();
-    cleanup.push(() => sink.close());
+    defer(() => sink.close());
     const { url } = await proxyTo(sink);
     const c = await openClient(url);
     const payload = Buffer.alloc(2 * 1024 * 1024, 3);
@@ -139,7 +135,7 @@ describe('close semantics', () => {
 
   it('client EOF without a close frame: pending data still reaches the target, which is ended', async () => {
     const sink = await sinkTarget();
-    cleanup.push(() => sink.close());
+    defer(() => sink.close());
     const { port } = await proxyTo(sink);
     const payload = Buffer.from('last words');
     const mask = Buffer.from([9, 8, 7, 6]);
@@ -148,7 +144,7 @@ describe('close semantics', () => {
     const s = net.connect(port, '127.0.0.1', () => s.end(Buffer.concat([Buffer.from(upgradeRequest()), frame])));
     s.on('error', () => {});
     s.resume();
-    cleanup.push(() => s.destroy());
+    defer(() => s.destroy());
     await withTimeout(sink.ended(0), 5000, 'target end');
     expect(sink.received(0).toString()).toBe('last words');
   });
@@ -166,7 +162,7 @@ describe('close semantics', () => {
   it('messages above maxMessageSize close with 1009', async () => {
     const target = await echo();
     const p = await startProxy({ target: `127.0.0.1:${target.port}`, maxMessageSize: 1000 });
-    cleanup.push(() => p.server.close());
+    defer(() => p.server.close());
     const c = await openClient(p.url);
     c.ws.send(Buffer.alloc(1000, 1));
     await c.waitForBytes(1000);
@@ -176,7 +172,7 @@ describe('close semantics', () => {
 
   it('server close: clients get 1001 "Going away" and targets are ended', async () => {
     const sink = await sinkTarget();
-    cleanup.push(() => sink.close());
+    defer(() => sink.close());
     const p = await startProxy({ target: `127.0.0.1:${sink.port}` });
     const clients = await Promise.all([openClient(p.url), openClient(p.url)]);
     for (const c of clients) c.ws.send(Buffer.from('x'));
@@ -226,7 +222,7 @@ describe('WebSocket client library compatibility', () => {
   it('a client that answers pings keeps the session (ws autoPong)', async () => {
     const target = await echo();
     const p = await startProxy({ target: `127.0.0.1:${target.port}`, heartbeat: 0.1 });
-    cleanup.push(() => p.server.close());
+    defer(() => p.server.close());
     const c = await openClient(p.url);
     let pings = 0;
     c.ws.on('ping', () => (pings += 1));

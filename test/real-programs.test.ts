@@ -1,25 +1,14 @@
 // Wrapping the real programs users wrap: netkit telnetd (respawn mode, one connection per
 // process) and a TigerVNC server. Both come from Debian packages that .ci/run installs.
 
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { existsSync } from 'node:fs';
 import { openClient, withTimeout, type OpenClient } from './helpers/clients.js';
-import { startCli, type CliProcess } from './helpers/proxy.js';
+import { startCliForTest } from './helpers/proxy.js';
 import { unusedPort } from './helpers/targets.js';
 
 const TELNETD = '/usr/sbin/in.telnetd';
 const XVNC = '/usr/bin/Xtigervnc';
-
-const cleanup: (() => Promise<unknown> | void)[] = [];
-afterEach(async () => {
-  for (const fn of cleanup.splice(0).reverse()) await fn();
-});
-
-async function wrap(args: string[]): Promise<CliProcess & { port: number }> {
-  const cli = await startCli(args);
-  cleanup.push(() => cli.kill());
-  return cli;
-}
 
 const IAC = 255;
 const [DONT, DO, WONT, WILL, SB, SE] = [254, 253, 252, 251, 250, 240];
@@ -81,12 +70,19 @@ async function waitForText(read: () => string, pattern: RegExp, ms: number): Pro
   );
 }
 
-const describeIf = (ok: boolean): typeof describe => (ok ? describe : describe.skip);
+const describeIf = (ok: boolean): typeof describe.skip => (ok ? describe : describe.skip);
 
 describeIf(existsSync(TELNETD) || process.env.CI === 'true')('netkit telnetd, wrapped with --wrap-mode=respawn', () => {
   it('serves the login prompt to a WebSocket client twice in a row', async () => {
     const port = await unusedPort();
-    const cli = await wrap([`127.0.0.1:${port}`, '--wrap-mode=respawn', '--', TELNETD, '-debug', String(port)]);
+    const cli = await startCliForTest([
+      `127.0.0.1:${port}`,
+      '--wrap-mode=respawn',
+      '--',
+      TELNETD,
+      '-debug',
+      String(port),
+    ]);
     for (let round = 0; round < 2; round++) {
       const c = await openClient(`ws://127.0.0.1:${cli.port}/`, 'binary', 10000);
       const text = await waitForText(telnetText(c), /login: $/, 20000);
@@ -102,7 +98,7 @@ describeIf(existsSync(XVNC) || process.env.CI === 'true')('TigerVNC server, wrap
   it('a WebSocket client reads the RFB greeting', async () => {
     const port = await unusedPort();
     const display = 40 + Math.floor(Math.random() * 50);
-    const cli = await wrap([
+    const cli = await startCliForTest([
       `127.0.0.1:${port}`,
       '--',
       XVNC,

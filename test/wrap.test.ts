@@ -1,31 +1,21 @@
 // Wrapping a program: the real CLI runs real servers (Node and Python) under rebind.so and
 // proxies to their moved port; exit, ignore and respawn modes; shutdown leaves nothing behind.
 
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openClient, withTimeout } from './helpers/clients.js';
+import { defer } from './helpers/cleanup.js';
 import { childrenOf, isAlive, listenersOn, liveGroupMembers } from './helpers/procfs.js';
-import { runCli, startCli, type CliProcess } from './helpers/proxy.js';
+import { runCli, startCliForTest } from './helpers/proxy.js';
 import { unusedPort } from './helpers/targets.js';
 
 const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
 const NODE_SERVER = path.join(FIXTURES, 'wrap-server.mjs');
 const PY_SERVER = path.join(FIXTURES, 'rebind-server.py');
-
-const cleanup: (() => Promise<unknown> | void)[] = [];
-afterEach(async () => {
-  for (const fn of cleanup.splice(0).reverse()) await fn();
-});
-
-async function wrap(args: string[]): Promise<CliProcess & { port: number }> {
-  const cli = await startCli(args);
-  cleanup.push(() => cli.kill());
-  return cli;
-}
 
 async function waitFor(check: () => boolean, ms: number, what: string): Promise<void> {
   await withTimeout(
@@ -67,7 +57,7 @@ describe('a wrapped server is moved off the public port', () => {
     const argv = command.includes(NODE_SERVER)
       ? [...command, String(port)]
       : command.map((a) => (a === 'PORT' ? String(port) : a));
-    const cli = await wrap(['-v', `127.0.0.1:${port}`, '--', ...argv]);
+    const cli = await startCliForTest(['-v', `127.0.0.1:${port}`, '--', ...argv]);
     const moved = Number((await cli.waitForStderr(/moved to (\d+)/))[1]);
     await waitFor(() => listenersOn(moved).length > 0, 10000, 'the program to listen');
     // Only websockify is on the public port; the program is on loopback at the moved port.
@@ -79,7 +69,7 @@ describe('a wrapped server is moved off the public port', () => {
 
   it('--wrap-port moves the port the program binds when it differs from the listen port', async () => {
     const [listen, programPort] = [await unusedPort(), await unusedPort()];
-    const cli = await wrap([
+    const cli = await startCliForTest([
       `127.0.0.1:${listen}`,
       '--wrap-port',
       String(programPort),
@@ -100,7 +90,7 @@ describe('--wrap-mode', () => {
   it('exit (default): websockify exits with the program status', async () => {
     const port = await unusedPort();
     const cli = runCli([`127.0.0.1:${port}`, '--', 'sh', '-c', 'sleep 0.3; exit 7']);
-    cleanup.push(() => cli.kill());
+    defer(() => cli.kill());
     expect(await withTimeout(cli.exited, 10000, 'exit')).toBe(7);
     expect(cli.stderr()).toContain('Wrapped command exited with status 7');
   });
@@ -108,13 +98,13 @@ describe('--wrap-mode', () => {
   it('exit: a program killed by SIGKILL makes websockify exit 137', async () => {
     const port = await unusedPort();
     const cli = runCli([`127.0.0.1:${port}`, '--', 'sh', '-c', 'sleep 0.3; kill -9 $$']);
-    cleanup.push(() => cli.kill());
+    defer(() => cli.kill());
     expect(await withTimeout(cli.exited, 10000, 'exit')).toBe(137);
   });
 
   it('exit: open clients are closed when the program ends', async () => {
     const port = await unusedPort();
-    const cli = await wrap([`127.0.0.1:${port}`, '--', 'node', NODE_SERVER, '0.0.0.0', String(port)]);
+    const cli = await startCliForTest([`127.0.0.1:${port}`, '--', 'node', NODE_SERVER, '0.0.0.0', String(port)]);
     const c = await openClient(`ws://127.0.0.1:${cli.port}/`);
     await c.waitForBytes(6);
     const [programPid] = childrenOf(cli.child.pid!);
@@ -127,15 +117,15 @@ describe('--wrap-mode', () => {
     const port = await unusedPort();
     const dir = mkdtempSync(path.join(os.tmpdir(), 'wsfy-daemon-'));
     const pidfile = path.join(dir, 'pid');
-    cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
-    cleanup.push(() => {
+    defer(() => rmSync(dir, { recursive: true, force: true }));
+    defer(() => {
       try {
         process.kill(Number(readFileSync(pidfile, 'utf8')), 'SIGKILL');
       } catch {
         // already gone
       }
     });
-    const cli = await wrap([
+    const cli = await startCliForTest([
       `127.0.0.1:${port}`,
       '--wrap-mode=ignore',
       '--',
@@ -158,7 +148,7 @@ describe('--wrap-mode', () => {
 
   it('respawn: a program serving one connection then exiting serves three clients in a row', async () => {
     const port = await unusedPort();
-    const cli = await wrap([
+    const cli = await startCliForTest([
       `127.0.0.1:${port}`,
       '--wrap-mode=respawn',
       '--',
@@ -179,7 +169,7 @@ describe('--wrap-mode', () => {
 
   it('respawn: a program that crashes at once is rate-limited, never busy-looped', async () => {
     const port = await unusedPort();
-    const cli = await wrap([`127.0.0.1:${port}`, '--wrap-mode=respawn', '--', 'sh', '-c', 'exit 3']);
+    const cli = await startCliForTest([`127.0.0.1:${port}`, '--wrap-mode=respawn', '--', 'sh', '-c', 'exit 3']);
     await cli.waitForStderr(/respawning too fast, next start in (\d+\.\d) s/, 5000);
     await new Promise((r) => setTimeout(r, 2500));
     // The reference's rule: three quick starts, then the mean of the last three must be 10 s old.
@@ -210,7 +200,7 @@ describe('bad input', () => {
   it('the public port taken: clear message, non-zero exit, program never started', async () => {
     const blocker = net.createServer();
     await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
-    cleanup.push(() => new Promise<void>((r) => blocker.close(() => r())));
+    defer(() => new Promise<void>((r) => blocker.close(() => r())));
     const { port } = blocker.address() as net.AddressInfo;
     const cli = runCli([`127.0.0.1:${port}`, '--', 'sh', '-c', 'echo STARTED >&2; sleep 5']);
     expect(await cli.exited).toBe(1);
@@ -220,7 +210,7 @@ describe('bad input', () => {
 
   it('a program that never binds its port gets a warning naming the likely causes', async () => {
     const port = await unusedPort();
-    const cli = await wrap([`127.0.0.1:${port}`, '--', 'sleep', '30']);
+    const cli = await startCliForTest([`127.0.0.1:${port}`, '--', 'sleep', '30']);
     const m = await cli.waitForStderr(/has not bound port (\d+).*static binary or a Go program.*--wrap-port/s, 10000);
     expect(Number(m[1])).toBe(port);
   });
@@ -236,7 +226,7 @@ describe('shutdown', () => {
   it.each(['SIGTERM', 'SIGINT', 'SIGHUP'] as const)('%s leaves no wrapped process behind', async (signal) => {
     const port = await unusedPort();
     // The program starts a helper child of its own, in its process group.
-    const cli = await wrap([
+    const cli = await startCliForTest([
       `127.0.0.1:${port}`,
       '--',
       'sh',
@@ -256,7 +246,7 @@ describe('shutdown', () => {
 
   it('a wrapped program does not outlive websockify even when websockify is killed with SIGKILL', async () => {
     const port = await unusedPort();
-    const cli = await wrap([`127.0.0.1:${port}`, '--', 'node', NODE_SERVER, '0.0.0.0', String(port)]);
+    const cli = await startCliForTest([`127.0.0.1:${port}`, '--', 'node', NODE_SERVER, '0.0.0.0', String(port)]);
     await converse(cli.port, 'x', /hello/);
     const [programPid] = childrenOf(cli.child.pid!);
     cli.child.kill('SIGKILL');

@@ -27,15 +27,7 @@ export interface AttachedWebsockify {
 export function attachWebsockify(server: http.Server, options: AttachOptions): AttachedWebsockify {
   const { path, ...rest } = options;
   const o = resolveOptions(rest);
-  const core = new ProxyCore({
-    resolveTarget: o.resolveTarget,
-    logger: o.logger,
-    traffic: o.traffic,
-    heartbeatMs: o.heartbeatMs,
-    maxMessageSize: o.maxMessageSize,
-    highWaterMark: o.highWaterMark,
-    closeTimeoutMs: o.closeTimeoutMs,
-  });
+  const core = new ProxyCore(o); // ResolvedOptions carries every ProxyCore option
   const onUpgrade = (req: http.IncomingMessage, socket: Duplex, head: Buffer): void => {
     if (path !== undefined && (req.url ?? '/').split('?')[0] !== path) return;
     core.handleUpgrade(req, socket, head);

@@ -38,15 +38,7 @@ export class WebsockifyServer extends EventEmitter<WebsockifyServerEvents> {
     super();
     this.options = resolveOptions(options);
     const o = this.options;
-    this.core = new ProxyCore({
-      resolveTarget: o.resolveTarget,
-      logger: o.logger,
-      traffic: o.traffic,
-      heartbeatMs: o.heartbeatMs,
-      maxMessageSize: o.maxMessageSize,
-      highWaterMark: o.highWaterMark,
-      closeTimeoutMs: o.closeTimeoutMs,
-    });
+    this.core = new ProxyCore(o); // ResolvedOptions carries every ProxyCore option
     this.core.on('upgrade', (stats) => this.onUpgrade(stats));
     this.core.on('session-end', (stats) => this.onSessionEnd(stats));
     this.http = createHttpFrontend({

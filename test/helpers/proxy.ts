@@ -4,6 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { startWebsockify, type WebsockifyOptions, type WebsockifyServer } from '../../src/index.js';
+import { defer } from './cleanup.js';
 import { withTimeout } from './clients.js';
 
 export const BIN = fileURLToPath(new URL('../../bin/websockify.js', import.meta.url));
@@ -80,4 +81,11 @@ export async function startCli(args: string[]): Promise<CliProcess & { port: num
   const cli = runCli(args);
   const m = await cli.waitForStderr(/Listen on (?:\[[^\]]+\]|[^\s:]+):(\d+)/);
   return Object.assign(cli, { port: Number(m[1]) });
+}
+
+/** startCli, with the process stopped after the current test. */
+export async function startCliForTest(args: string[]): Promise<CliProcess & { port: number }> {
+  const cli = await startCli(args);
+  defer(() => cli.kill());
+  return cli;
 }
