@@ -24,9 +24,16 @@ function usageFailure(message: string): number {
   return 2;
 }
 
+/** The listen socket could not be opened (EADDRINUSE, EACCES...). */
+class ListenError extends Error {}
+
 /** The failures that end start-up with a message instead of a stack trace, and their status. */
 function startupFailure(err: unknown, logger: Logger): number {
   if (err instanceof ConfigError) return usageFailure(err.message);
+  if (err instanceof ListenError) {
+    logger.error(err.message);
+    return 1;
+  }
   if (err instanceof WrapCommandError) {
     logger.error(`websockify: ${err.message}`);
     return err.exitStatus;
@@ -94,8 +101,6 @@ async function start(config: RunConfig, logger: Logger): Promise<{ server: Webso
   return wrapped ? { server, wrapped } : { server };
 }
 
-class ListenError extends Error {}
-
 /** Runs the command with `args` (without node and script); resolves to the exit status. */
 export async function main(args: string[]): Promise<number> {
   let config;
@@ -128,10 +133,6 @@ export async function main(args: string[]): Promise<number> {
   try {
     started = await start(config, logger);
   } catch (err) {
-    if (err instanceof ListenError) {
-      logger.error(err.message);
-      return 1;
-    }
     return startupFailure(err, logger);
   }
   const { server, wrapped } = started;

@@ -46,11 +46,11 @@ export interface SessionOptions {
 export class ProxySession {
   readonly stats: SessionStats;
   private readonly codec: Codec;
+  /** The connected target; undefined until the connection is up. */
   private target: net.Socket | undefined;
   /** Client data received before the target connected. */
   private pending: Buffer[] = [];
   private pendingBytes = 0;
-  private targetConnected = false;
   private targetPaused = false;
   private clientPaused = false;
   private clientClosed = false;
@@ -142,13 +142,14 @@ export class ProxySession {
     }
     if (bytes.length === 0) return;
     this.stats.bytesToTarget += bytes.length;
-    if (!this.targetConnected) {
+    const target = this.target;
+    if (!target) {
       this.pending.push(bytes);
       this.pendingBytes += bytes.length;
       if (this.pendingBytes > this.opts.highWaterMark) this.pauseClient();
       return;
     }
-    const flushed = this.target!.write(bytes);
+    const flushed = target.write(bytes);
     this.opts.traffic?.targetSend(!flushed);
     if (!flushed) this.pauseClient();
   };
@@ -174,7 +175,6 @@ export class ProxySession {
     target.on('end', this.onTargetEnd);
     target.on('error', this.onTargetError);
     target.on('close', this.onTargetClose);
-    this.targetConnected = true;
     this.log('debug', `connected to target ${this.stats.target}`);
     const pending = this.pending;
     this.pending = [];
@@ -197,7 +197,7 @@ export class ProxySession {
     this.stats.closeCode = code;
     this.heartbeat?.stop();
     this.log('debug', `client closed (${code})`);
-    if (this.targetConnected) this.endTarget();
+    if (this.target) this.endTarget();
     this.maybeEnd();
   };
 

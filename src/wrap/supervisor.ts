@@ -48,6 +48,16 @@ function exitStatus(exitCode: number | undefined, signal: string | undefined): n
   return number === undefined ? 1 : 128 + number;
 }
 
+/** process.kill that reports whether the target existed instead of throwing ESRCH. */
+function sendSignal(pid: number, signal: NodeJS.Signals | 0): boolean {
+  try {
+    process.kill(pid, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export class WrapSupervisor extends EventEmitter<SupervisorEvents> {
   private child: ResultPromise | undefined;
   private childExited: Promise<number> | undefined;
@@ -199,37 +209,24 @@ export class WrapSupervisor extends EventEmitter<SupervisorEvents> {
 
   /** Daemons that left the process group (setsid) are found by their environment mark. */
   private async stopMarkedProcesses(deadline: number): Promise<void> {
-    const signal = (pids: number[], sig: NodeJS.Signals): void => {
-      for (const pid of pids) {
-        try {
-          process.kill(pid, sig);
-        } catch {
-          // already gone
-        }
-      }
-    };
     let pids = await findMarkedProcesses(this.wrapId);
     if (pids.length === 0) return;
     this.opts.logger.info(`Stopping ${pids.length} process(es) the wrapped command left running`);
-    signal(pids, 'SIGTERM');
+    for (const pid of pids) sendSignal(pid, 'SIGTERM');
     const until = Math.max(deadline, Date.now() + 1000);
     while (pids.length > 0 && Date.now() < until) {
       await sleep(50);
       pids = await findMarkedProcesses(this.wrapId);
     }
-    signal(pids, 'SIGKILL');
+    for (const pid of pids) sendSignal(pid, 'SIGKILL');
   }
 
   /** Sends `signal` to every process group started; true if any group still exists. */
   private signalGroups(signal: NodeJS.Signals | 0): boolean {
     let alive = false;
     for (const group of this.groups) {
-      try {
-        process.kill(-group, signal);
-        alive = true;
-      } catch {
-        this.groups.delete(group); // ESRCH: nobody left in it
-      }
+      if (sendSignal(-group, signal)) alive = true;
+      else this.groups.delete(group); // nobody left in it
     }
     return alive;
   }
