@@ -31,8 +31,9 @@ export interface CliProcess {
 
 const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
 
-export function runCli(args: string[], env: NodeJS.ProcessEnv = process.env): CliProcess {
-  const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+/** Runs the CLI (or another Node script that runs it, such as `npm start`'s demo/start.js). */
+export function runCli(args: string[], env: NodeJS.ProcessEnv = process.env, script = BIN): CliProcess {
+  const child = spawn(process.execPath, [script, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   const watchers: (() => void)[] = [];
