@@ -140,6 +140,27 @@ describe('receive queue', () => {
   });
 });
 
+describe('reopening', () => {
+  it('open() after close() uses the new connection and ignores events of the old one', async () => {
+    const target = await echoTarget();
+    defer(() => target.close());
+    const url = await proxyTo(target);
+    const first = await openWebsock(url);
+    first.sock.close();
+    expect(first.sock.readyState).toBe('closing');
+    const second = await openWebsock(url, undefined, first.sock);
+    second.sock.send('again');
+    await second.queued(5);
+    expect(second.sock.rQshiftStr()).toBe('again');
+    // The first socket's close event (long since delivered) did not reach the new handlers.
+    await new Promise((r) => setTimeout(r, 300));
+    const settled = await Promise.race([second.closed.then(() => 'closed'), Promise.resolve('open')]);
+    expect(settled).toBe('open');
+    expect(second.sock.readyState).toBe('open');
+    expect(target.connections.length).toBe(2);
+  });
+});
+
 describe('base64 mode', () => {
   it('negotiates base64 when offered alone and carries every byte value both ways', async () => {
     const target = await echoTarget();

@@ -131,6 +131,7 @@ export class Websock {
         "no WebSocket class: pass one as new Websock({ WebSocket }), or in Node import 'websockify/client' (which uses ws)",
       );
     }
+    this.stopFlushTimer();
     this.rQ.clear();
     this.sQ = [];
     this.sQbytes = 0;
@@ -138,17 +139,23 @@ export class Websock {
     const socket = new this.WebSocketClass(url, protocols);
     socket.binaryType = 'arraybuffer';
     this.socket = socket;
+    // Events of a socket replaced by a later open() are ignored.
     socket.onopen = () => {
+      if (this.socket !== socket) return;
       this.negotiated = socket.protocol === 'base64' ? 'base64' : 'binary';
       this.handlers.open?.();
       this.flush();
     };
-    socket.onmessage = (event: { data: unknown }) => this.receive(event.data);
+    socket.onmessage = (event: { data: unknown }) => {
+      if (this.socket === socket) this.receive(event.data);
+    };
     socket.onclose = (event: { code: number; reason: string; wasClean: boolean }) => {
+      if (this.socket !== socket) return;
       this.stopFlushTimer();
       this.handlers.close?.({ code: event.code, reason: event.reason, wasClean: event.wasClean });
     };
     socket.onerror = (event: { message?: unknown; error?: unknown }) => {
+      if (this.socket !== socket) return;
       const message = typeof event.message === 'string' && event.message !== '' ? event.message : 'WebSocket error';
       this.handlers.error?.({ message, cause: event.error ?? event });
     };
