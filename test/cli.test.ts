@@ -156,8 +156,6 @@ describe('options whose feature is not built yet are refused, never ignored', ()
     ['cafile', ['--cafile', 'ca.pem']],
     ['ssl-version', ['--ssl-version', 'tlsv1_2']],
     ['ssl-ciphers', ['--ssl-ciphers', 'HIGH']],
-    ['web', ['--web', '.']],
-    ['file-only', ['--file-only']],
     ['token-plugin', ['--token-plugin', 'TokenFile', '--token-source', 'x']],
     ['target-config', ['--target-config', 'targets.cfg']],
     ['auth-plugin', ['--auth-plugin', 'BasicHTTPAuth', '--auth-source', 'u:p']],

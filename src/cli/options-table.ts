@@ -112,9 +112,8 @@ export const CLI_OPTIONS: readonly CliOption[] = [
     metavar: 'DIR',
     group: G_WEB,
     describe: 'serve static files from DIR on the same port',
-    notYet: 'the web server',
   },
-  { name: 'file-only', type: 'boolean', group: G_WEB, describe: 'no directory listings', notYet: 'the web server' },
+  { name: 'file-only', type: 'boolean', group: G_WEB, describe: 'no directory listings (404 instead)' },
   {
     name: 'web-auth',
     type: 'boolean',

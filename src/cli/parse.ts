@@ -5,7 +5,7 @@
 import yargs, { type Argv } from 'yargs';
 import { parseListenSpec, parsePort, parseTargetSpec, type HostPort } from '../config/address.js';
 import { ConfigError } from '../config/errors.js';
-import type { WebsockifyOptions } from '../config/options.js';
+import { resolveWebRoot, type WebsockifyOptions } from '../config/options.js';
 import type { TargetSpec } from '../targets/target.js';
 import { WRAP_MODES, type WrapMode } from '../wrap/supervisor.js';
 import { CLI_OPTIONS } from './options-table.js';
@@ -209,6 +209,15 @@ export async function parseCommandLine(args: string[]): Promise<CliConfig> {
     }
   }
 
+  let web: string | undefined;
+  if (argv.web !== undefined) {
+    try {
+      web = resolveWebRoot(String(argv.web));
+    } catch (err) {
+      throw new UsageError(`option --web: ${(err as Error).message}`, '--web');
+    }
+  }
+
   const notices = CLI_OPTIONS.filter((o) => o.compatOnly && given(argv, o.name)).map((o) => `note: ${o.compatOnly}`);
   return {
     kind: 'run',
@@ -224,6 +233,7 @@ export async function parseCommandLine(args: string[]): Promise<CliConfig> {
       idleTimeout: seconds(argv, 'idle-timeout'),
       heartbeat: seconds(argv, 'heartbeat'),
       maxMessageSize,
+      ...(web === undefined ? {} : { web, fileOnly: given(argv, 'file-only') }),
       traffic: given(argv, 'traffic'),
     },
   };
