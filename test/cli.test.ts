@@ -160,8 +160,6 @@ describe('options whose feature is not built yet are refused, never ignored', ()
     ['target-config', ['--target-config', 'targets.cfg']],
     ['auth-plugin', ['--auth-plugin', 'BasicHTTPAuth', '--auth-source', 'u:p']],
     ['record', ['--record', 'rec']],
-    ['log-file', ['--log-file', 'ws.log']],
-    ['syslog', ['--syslog', '/dev/log', '--legacy-syslog']],
     ['daemon', ['-D']],
     ['unix-listen', ['--unix-listen', 'x.sock']],
     ['unix-listen-mode', ['--unix-listen-mode', '0660']],
