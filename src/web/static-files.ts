@@ -86,7 +86,12 @@ export function createStaticFiles(options: StaticFilesOptions): StaticFiles {
     }
     if (options.fileOnly) return { status: 404, reason: 'File not found (no directory listings: --file-only)' };
     const shown = '/' + target.segments.map((s) => s + '/').join('');
-    const body = await directoryListing(real, shown);
+    let body: string;
+    try {
+      body = await directoryListing(real, shown);
+    } catch (err) {
+      return { status: 403, reason: `No permission to list directory (${(err as NodeJS.ErrnoException).code})` };
+    }
     res.writeHead(200, {
       'Content-Type': 'text/html; charset=utf-8',
       'Content-Length': Buffer.byteLength(body),
