@@ -14,7 +14,12 @@ export function bannerLines(options: ResolvedOptions, address: net.AddressInfo, 
       ? 'targets chosen per connection'
       : describeTarget(options.targetDescription);
   const target = targetLabel ?? described;
-  const lines = ['WebSocket server settings:', `  - Listen on ${listen}`, '  - No SSL/TLS support'];
+  const lines = ['WebSocket server settings:', `  - Listen on ${listen}`];
+  if (options.web !== undefined) {
+    const kind = options.fileOnly ? 'Web server (no directory listings)' : 'Web server';
+    lines.push(`  - ${kind}. Web root: ${options.web}`);
+  }
+  lines.push('  - No SSL/TLS support');
   if (options.runOnce) lines.push('  - Exit after the first WebSocket connection (--run-once)');
   if (options.timeoutMs > 0) lines.push(`  - Stop accepting after ${options.timeoutMs / 1000} s (--timeout)`);
   if (options.idleTimeoutMs > 0) lines.push(`  - Exit after ${options.idleTimeoutMs / 1000} s without connections`);

@@ -3,7 +3,7 @@
 // status. All behaviour lives in the library and in wrap/.
 
 import { ConfigError } from '../config/errors.js';
-import { createLogger, type Logger } from '../log/logger.js';
+import { createLogger, stderrSink, type Logger } from '../log/logger.js';
 import { WebsockifyServer } from '../server/websockify-server.js';
 import { VERSION } from '../version.js';
 import { WrapCommandError } from '../wrap/command.js';
@@ -11,6 +11,7 @@ import { pickFreeLoopbackPort } from '../wrap/free-port.js';
 import { locateRebindLibrary, RebindUnavailableError } from '../wrap/rebind-library.js';
 import { WrapSupervisor } from '../wrap/supervisor.js';
 import { bannerLines } from './banner.js';
+import { openLogSinks } from './log-sinks.js';
 import { parseCommandLine, type CliConfig, type WrapSpec } from './parse.js';
 
 const SIGNAL_NUMBERS = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 } as const;
@@ -119,7 +120,6 @@ export async function main(args: string[]): Promise<number> {
     return 0;
   }
 
-  const logger = createLogger({ verbose: config.verbose });
   // Signal handlers go in before anything starts, so no signal finds the default action.
   let onSignal: (signal: HandledSignal) => void;
   let startupSignal: HandledSignal | undefined;
@@ -129,7 +129,13 @@ export async function main(args: string[]): Promise<number> {
   };
   for (const signal of Object.keys(SIGNAL_NUMBERS) as HandledSignal[]) process.on(signal, () => onSignal(signal));
 
+  let logger: Logger;
   let started;
+  try {
+    logger = createLogger({ verbose: config.verbose, sinks: await openLogSinks(config.logging) });
+  } catch (err) {
+    return startupFailure(err, createLogger({ sinks: [stderrSink()] }));
+  }
   try {
     started = await start(config, logger);
   } catch (err) {

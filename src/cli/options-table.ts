@@ -112,9 +112,8 @@ export const CLI_OPTIONS: readonly CliOption[] = [
     metavar: 'DIR',
     group: G_WEB,
     describe: 'serve static files from DIR on the same port',
-    notYet: 'the web server',
   },
-  { name: 'file-only', type: 'boolean', group: G_WEB, describe: 'no directory listings', notYet: 'the web server' },
+  { name: 'file-only', type: 'boolean', group: G_WEB, describe: 'no directory listings (404 instead)' },
   {
     name: 'web-auth',
     type: 'boolean',
@@ -201,18 +200,21 @@ export const CLI_OPTIONS: readonly CliOption[] = [
     type: 'string',
     metavar: 'FILE',
     group: G_LOG,
-    describe: 'also log to FILE',
-    notYet: 'log files',
+    describe: 'also log to FILE (appended to)',
   },
   {
     name: 'syslog',
     type: 'string',
     metavar: 'SERVER',
     group: G_LOG,
-    describe: 'also log to syslog (host:port or socket path)',
-    notYet: 'syslog',
+    describe: 'also log to syslog: host:port (UDP) or a socket path such as /dev/log (RFC 5424 messages)',
   },
-  { name: 'legacy-syslog', type: 'boolean', group: G_LOG, describe: 'old syslog header format', notYet: 'syslog' },
+  {
+    name: 'legacy-syslog',
+    type: 'boolean',
+    group: G_LOG,
+    describe: 'with --syslog: the old RFC 3164 header <PRI>websockify[PID]:',
+  },
 
   { name: 'run-once', type: 'boolean', group: G_LIFE, describe: 'exit after the first WebSocket connection ends' },
   {

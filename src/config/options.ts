@@ -1,6 +1,8 @@
 // The library's typed options and their one normalisation step: defaults, units and checks
 // happen here, so the CLI and API callers hand the core a complete, valid configuration.
 
+import { statSync } from 'node:fs';
+import path from 'node:path';
 import { silentLogger, type Logger } from '../log/logger.js';
 import { stdoutTraffic, type TrafficTap } from '../proxy/traffic.js';
 import type { TargetResolver, TargetSpec } from '../targets/target.js';
@@ -34,6 +36,16 @@ export interface WebsockifyOptions {
   highWaterMark?: number;
   /** Seconds allowed for closing handshakes and final flushes, at shutdown and per session. */
   closeTimeout?: number;
+  /**
+   * Serve static files from this directory on the same port (`--web`): GET and HEAD, with Range,
+   * ETag and Last-Modified; `index.html` for directories, else a listing. A relative path is
+   * resolved against the current directory once, here; the process does not chdir. Paths never
+   * leave it: `..`, encoded separators and NUL are refused, symlinks leading out of it are not
+   * followed, dotfiles are not served. Without it, GET and HEAD get 405.
+   */
+  web?: string;
+  /** No directory listings (`--file-only`): a directory without an index file is 404. */
+  fileOnly?: boolean;
   /** Write `--traffic` symbols to stdout, or to a custom tap. */
   traffic?: boolean | TrafficTap;
   logger?: Logger;
@@ -54,6 +66,9 @@ export interface ResolvedOptions {
   maxHeaderSize: number;
   highWaterMark: number;
   closeTimeoutMs: number;
+  /** Absolute web root, checked to be a directory. */
+  web: string | undefined;
+  fileOnly: boolean;
   traffic: TrafficTap | undefined;
   logger: Logger;
 }
@@ -86,6 +101,19 @@ function normaliseTarget(target: string | TargetSpec): TargetSpec {
   if (typeof target !== 'string') return target;
   const { host, port } = parseTargetSpec(target);
   return { kind: 'tcp', host, port };
+}
+
+/** Resolves the web root against the current directory; throws unless it is a directory. */
+export function resolveWebRoot(dir: string): string {
+  const root = path.resolve(dir);
+  let isDirectory: boolean;
+  try {
+    isDirectory = statSync(root).isDirectory();
+  } catch (err) {
+    throw new ConfigError(`web root ${root}: ${(err as NodeJS.ErrnoException).code ?? 'cannot be read'}`, 'web');
+  }
+  if (!isDirectory) throw new ConfigError(`web root ${root} is not a directory`, 'web');
+  return root;
 }
 
 /** Applies defaults and checks every option; throws ConfigError naming the bad one. */
@@ -125,6 +153,8 @@ export function resolveOptions(options: WebsockifyOptions): ResolvedOptions {
     maxHeaderSize: positiveInt(options.maxHeaderSize, DEFAULTS.maxHeaderSize, 'maxHeaderSize'),
     highWaterMark: positiveInt(options.highWaterMark, DEFAULTS.highWaterMark, 'highWaterMark'),
     closeTimeoutMs,
+    web: options.web === undefined ? undefined : resolveWebRoot(options.web),
+    fileOnly: options.fileOnly ?? false,
     traffic,
     logger: options.logger ?? silentLogger,
   };

@@ -11,6 +11,7 @@ import { ProxyCore } from '../proxy/proxy.js';
 import type { SessionStats } from '../proxy/session.js';
 import { createHttpFrontend } from './http-frontend.js';
 import { createListener, listen, resolveListenHost } from './listener.js';
+import { createRequestHandler } from './plain-http.js';
 
 export interface WebsockifyServerEvents {
   upgrade: [stats: SessionStats];
@@ -45,6 +46,7 @@ export class WebsockifyServer extends EventEmitter<WebsockifyServerEvents> {
       handshakeTimeoutMs: o.handshakeTimeoutMs,
       maxHeaderSize: o.maxHeaderSize,
       logger: o.logger,
+      onRequest: createRequestHandler({ web: o.web, fileOnly: o.fileOnly, logger: o.logger }),
       onUpgrade: (req, socket, head) => {
         if (this.upgradedOnce && o.runOnce) {
           // --run-once serves one WebSocket session; a kept-alive HTTP connection gets no second.
