@@ -159,8 +159,9 @@ function serve(socket) {
   write(
     [
       'Welcome to the websockify demo service.',
-      `This Node program believes it listens on ${host}:${port}; websockify moved that port and`,
-      'relays your browser to it. Type "help" for commands, "size" for your window size.',
+      `This Node program believes it listens on ${host}:${port};`,
+      'websockify moved that port and relays your browser to it.',
+      'Type "help" for commands, "size" for your window size.',
       '',
     ].join('\n'),
   );

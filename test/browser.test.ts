@@ -85,14 +85,14 @@ describe('the web terminal page', () => {
 
     const page = await openPage(`http://127.0.0.1:${port}/`);
     expect(await pageState(page, 'connected')).toBe(`Connected to ws://127.0.0.1:${port}/ (binary)`);
-    await waitForTerminal(page, /Welcome to the websockify demo service\.[\s\S]*\n> $/, 20000);
+    await waitForTerminal(page, /Welcome to the websockify demo service\.[\s\S]*\n>$/, 20000);
     expect(start.stdout()).toContain(`Open http://127.0.0.1:${port}/ in a browser`);
 
     await typeLine(page, 'size');
     const size = await terminalSize(page);
     await waitForTerminal(
       page,
-      new RegExp(`> size\\nYour window is ${size} \\(columns x rows, from NAWS\\)\\.\\n> $`),
+      new RegExp(`> size\\nYour window is ${size} \\(columns x rows, from NAWS\\)\\.\\n>$`),
       10000,
     );
 
@@ -105,7 +105,7 @@ describe('the web terminal page', () => {
 
     // UTF-8 typed in the page reaches the service and comes back.
     await typeLine(page, 'echo héllo wörld ÿ');
-    await waitForTerminal(page, /> echo héllo wörld ÿ\nhéllo wörld ÿ\n> $/, 10000);
+    await waitForTerminal(page, /> echo héllo wörld ÿ\nhéllo wörld ÿ\n>$/, 10000);
     await saveScreenshot(page, 'browser-demo');
     expect(page.problems).toEqual([]);
   }, 90000);
@@ -154,7 +154,7 @@ describe('the web terminal page', () => {
     const page = await openPage(`http://127.0.0.1:${port}/`);
     await pageState(page, 'connected');
     // The banner takes a few seconds (netkit telnetd looks up the peer, then starts login).
-    await waitForTerminal(page, /login: $/, 40000);
+    await waitForTerminal(page, /login:$/, 40000);
     await typeLine(page, 'nobody');
     await waitForTerminal(page, /login: nobody\n(.*\n)*Password: ?$/, 20000);
     await saveScreenshot(page, 'browser-telnetd');
