@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
+import type { Websock } from '../src/client/websock.js';
 import {
   launchBrowser,
   saveScreenshot,
@@ -110,7 +111,7 @@ describe('the web terminal page', () => {
     expect(page.problems).toEqual([]);
   }, 90000);
 
-  it('takes host, port, path and token from the query and shows connection errors', async () => {
+  it('takes host, port, path and token from the query, shows connection errors; the websock.js bundle works', async () => {
     const port = await unusedPort();
     const cli = await startCliForTest([
       `127.0.0.1:${port}`,
@@ -130,6 +131,25 @@ describe('the web terminal page', () => {
     );
     await cli.waitForStderr(/WebSocket connection on \/websockify\?token=a%20b%2Fc \(binary\)/);
     await waitForTerminal(page, /Welcome/, 20000);
+
+    // The standalone browser bundle of the client library (web/build/websock.js), in base64 mode.
+    const seen = await page.evaluate(async (url) => {
+      const bundle = '/build/websock.js';
+      const lib = (await import(bundle)) as { Websock: typeof Websock };
+      const sock = new lib.Websock();
+      const first = await new Promise<number[]>((resolve, reject) => {
+        sock.on('message', () => {
+          if (!sock.rQwait('negotiation', 9)) resolve(Array.from(sock.rQshiftBytes(9)));
+        });
+        sock.on('close', (e) => reject(new Error(`closed ${e.code} ${e.reason}`)));
+        sock.open(url, 'base64');
+      });
+      const encoding = sock.encoding;
+      sock.close();
+      return { first, encoding };
+    }, `ws://127.0.0.1:${port}/`);
+    expect(seen).toEqual({ first: [255, 251, 1, 255, 251, 3, 255, 253, 31], encoding: 'base64' });
+    await cli.waitForStderr(/WebSocket connection on \/ \(base64\)/);
 
     const nobody = await unusedPort();
     const failed = await openPage(`http://127.0.0.1:${port}/?port=${nobody}`);
