@@ -161,7 +161,6 @@ describe('options whose feature is not built yet are refused, never ignored', ()
     ['token-plugin', ['--token-plugin', 'TokenFile', '--token-source', 'x']],
     ['target-config', ['--target-config', 'targets.cfg']],
     ['auth-plugin', ['--auth-plugin', 'BasicHTTPAuth', '--auth-source', 'u:p']],
-    ['record', ['--record', 'rec']],
     ['log-file', ['--log-file', 'ws.log']],
     ['syslog', ['--syslog', '/dev/log', '--legacy-syslog']],
     ['daemon', ['-D']],

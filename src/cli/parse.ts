@@ -225,6 +225,7 @@ export async function parseCommandLine(args: string[]): Promise<CliConfig> {
       heartbeat: seconds(argv, 'heartbeat'),
       maxMessageSize,
       traffic: given(argv, 'traffic'),
+      ...(typeof argv.record === 'string' ? { record: argv.record } : {}),
     },
   };
 }

@@ -1,7 +1,10 @@
 // The library's typed options and their one normalisation step: defaults, units and checks
 // happen here, so the CLI and API callers hand the core a complete, valid configuration.
 
+import { statSync } from 'node:fs';
+import path from 'node:path';
 import { silentLogger, type Logger } from '../log/logger.js';
+import { DEFAULT_RECORD_QUEUE_LIMIT } from '../proxy/recorder.js';
 import { stdoutTraffic, type TrafficTap } from '../proxy/traffic.js';
 import type { TargetResolver, TargetSpec } from '../targets/target.js';
 import { parseTargetSpec } from './address.js';
@@ -36,6 +39,13 @@ export interface WebsockifyOptions {
   closeTimeout?: number;
   /** Write `--traffic` symbols to stdout, or to a custom tap. */
   traffic?: boolean | TrafficTap;
+  /**
+   * Record each WebSocket session to `<record>.<N>` in noVNC's playback format (`--record`).
+   * A relative path is taken from the current directory at start; its directory must exist.
+   */
+  record?: string;
+  /** Bytes of one recording that may wait for the disk before that recording is stopped. */
+  recordQueueLimit?: number;
   logger?: Logger;
 }
 
@@ -55,6 +65,9 @@ export interface ResolvedOptions {
   highWaterMark: number;
   closeTimeoutMs: number;
   traffic: TrafficTap | undefined;
+  /** Absolute base path of session recordings; undefined when not recording. */
+  record: string | undefined;
+  recordQueueLimit: number;
   logger: Logger;
 }
 
@@ -64,6 +77,7 @@ export const DEFAULTS = {
   maxHeaderSize: 16 * 1024,
   highWaterMark: 1024 * 1024,
   closeTimeout: 5,
+  recordQueueLimit: DEFAULT_RECORD_QUEUE_LIMIT,
 } as const;
 
 function seconds(value: number | undefined, name: string): number {
@@ -80,6 +94,24 @@ function positiveInt(value: number | undefined, fallback: number, name: string):
     throw new ConfigError(`${name} must be a positive whole number, got ${value}`, name);
   }
   return value;
+}
+
+/** The absolute recording base path; its directory must exist (checked once, at start). */
+function recordPath(record: string | undefined): string | undefined {
+  if (record === undefined) return undefined;
+  if (record === '' || record.endsWith('/')) {
+    throw new ConfigError(`record must name a file (recordings go to FILE.N), got '${record}'`, 'record');
+  }
+  const base = path.resolve(record);
+  const dir = path.dirname(base);
+  let isDir = false;
+  try {
+    isDir = statSync(dir).isDirectory();
+  } catch {
+    // reported below
+  }
+  if (!isDir) throw new ConfigError(`record: directory ${dir} does not exist`, 'record');
+  return base;
 }
 
 function normaliseTarget(target: string | TargetSpec): TargetSpec {
@@ -126,6 +158,8 @@ export function resolveOptions(options: WebsockifyOptions): ResolvedOptions {
     highWaterMark: positiveInt(options.highWaterMark, DEFAULTS.highWaterMark, 'highWaterMark'),
     closeTimeoutMs,
     traffic,
+    record: recordPath(options.record),
+    recordQueueLimit: positiveInt(options.recordQueueLimit, DEFAULTS.recordQueueLimit, 'recordQueueLimit'),
     logger: options.logger ?? silentLogger,
   };
 }

@@ -11,6 +11,7 @@ import type { Logger } from '../log/logger.js';
 import { writeHttpError } from '../protocol/http-response.js';
 import { selectSubprotocol, type DataEncoding } from '../protocol/subprotocol.js';
 import type { TargetResolver, TargetSpec } from '../targets/target.js';
+import { Recordings } from './recorder.js';
 import { ProxySession, type SessionStats } from './session.js';
 import type { TrafficTap } from './traffic.js';
 
@@ -23,6 +24,9 @@ export interface ProxyCoreOptions {
   highWaterMark: number;
   /** How long a closing handshake or a target's final flush may take. */
   closeTimeoutMs: number;
+  /** Base path of session recordings (`--record`); undefined when not recording. */
+  record: string | undefined;
+  recordQueueLimit: number;
 }
 
 /** An error a target resolver may throw to refuse an upgrade with a given HTTP status. */
@@ -48,6 +52,7 @@ export interface ProxyCoreEvents {
 
 export class ProxyCore extends EventEmitter<ProxyCoreEvents> {
   private readonly wss: WebSocketServer;
+  private readonly recordings: Recordings | undefined;
   private readonly sessions = new Set<ProxySession>();
   /** Sockets between the upgrade request and the 101 (target lookups may be slow). */
   private readonly handshaking = new Set<Duplex>();
@@ -66,6 +71,13 @@ export class ProxyCore extends EventEmitter<ProxyCoreEvents> {
       handleProtocols: (_offered, req) => (req as TaggedRequest)[kEncoding] ?? false,
     };
     this.wss = new WebSocketServer(serverOptions);
+    if (opts.record !== undefined) {
+      this.recordings = new Recordings({
+        basePath: opts.record,
+        queueLimit: opts.recordQueueLimit,
+        logger: opts.logger,
+      });
+    }
   }
 
   /** Number of live WebSocket sessions. */
@@ -134,6 +146,7 @@ export class ProxyCore extends EventEmitter<ProxyCoreEvents> {
       target,
       logger: this.opts.logger,
       traffic: this.opts.traffic,
+      recorder: this.recordings?.start(id, `${id}: ${peer}`),
       heartbeatMs: this.opts.heartbeatMs,
       highWaterMark: this.opts.highWaterMark,
       lingerMs: this.opts.closeTimeoutMs,
@@ -165,12 +178,23 @@ export class ProxyCore extends EventEmitter<ProxyCoreEvents> {
 
   /**
    * Closes every session with 1001 "Going away" and ends their targets; sessions still open
-   * after `graceMs` are dropped. Resolves when all are gone.
+   * after `graceMs` are dropped. Resolves when all are gone and their recordings are written
+   * (a recording still not written after the close timeout is left to finish on its own).
    */
   async shutdown(graceMs = this.opts.closeTimeoutMs): Promise<void> {
     this.stopping = true;
     for (const socket of this.handshaking) socket.destroy();
     this.handshaking.clear();
+    await this.closeSessions(graceMs);
+    if (this.recordings) {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.opts.closeTimeoutMs)));
+      await Promise.race([this.recordings.flushed(), timeout]);
+      clearTimeout(timer);
+    }
+  }
+
+  private async closeSessions(graceMs: number): Promise<void> {
     if (this.sessions.size === 0) return;
     await new Promise<void>((resolve) => {
       const finish = (): void => {

@@ -11,6 +11,7 @@ import type { DataEncoding } from '../protocol/subprotocol.js';
 import { describeTarget, openTarget, type TargetSpec } from '../targets/target.js';
 import { codecFor, isDecodeFailure, type Codec } from './codec.js';
 import { startHeartbeat, type Heartbeat } from './heartbeat.js';
+import type { SessionRecorder } from './recorder.js';
 import type { TrafficTap } from './traffic.js';
 
 export interface SessionStats {
@@ -34,6 +35,8 @@ export interface SessionOptions {
   target: TargetSpec;
   logger: Logger;
   traffic: TrafficTap | undefined;
+  /** Records the session's data (`--record`); undefined when not recording. */
+  recorder: SessionRecorder | undefined;
   /** Ping interval in ms; 0 disables the heartbeat. */
   heartbeatMs: number;
   /** Bytes queued toward one side above which the other side stops being read. */
@@ -140,6 +143,7 @@ export class ProxySession {
       this.closeClient(bytes.code, bytes.reason);
       return;
     }
+    this.opts.recorder?.fromClient(bytes);
     if (bytes.length === 0) return;
     this.stats.bytesToTarget += bytes.length;
     const target = this.target;
@@ -220,6 +224,7 @@ export class ProxySession {
     if (this.clientClosed) return; // draining after the client left
     this.opts.traffic?.targetReceive();
     this.stats.bytesToClient += chunk.length;
+    this.opts.recorder?.toClient(chunk);
     const { ws } = this;
     ws.send(this.codec.toClient(chunk));
     const full = ws.bufferedAmount > this.opts.highWaterMark;
@@ -276,6 +281,7 @@ export class ProxySession {
     if (this.ended || !this.clientClosed || !this.targetClosed) return;
     this.ended = true;
     this.clientSocket.off('drain', this.onClientDrain);
+    this.opts.recorder?.close();
     this.opts.onEnd(this);
   }
 }
