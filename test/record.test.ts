@@ -14,6 +14,7 @@ import { createLogger, type WebsockifyOptions } from '../src/index.js';
 import { openClient, rawExchange, withTimeout, type OpenClient } from './helpers/clients.js';
 import { defer } from './helpers/cleanup.js';
 import { runCli, startCliForTest, startProxy } from './helpers/proxy.js';
+import { finishedRecording } from './helpers/recording.js';
 import { echoTarget, type TestTarget } from './helpers/targets.js';
 
 /** Every byte value, then quotes and backslashes next to each other. */
@@ -114,26 +115,6 @@ async function endSession(c: OpenClient, p: Awaited<ReturnType<typeof startProxy
   c.ws.close(1000);
   await withTimeout(c.closed, 5000, 'close');
   await withTimeout(ended, 5000, 'session end');
-}
-
-/** Waits until `file` ends with the footer (the recorder writes it after the session ends). */
-async function finishedRecording(file: string, ms = 10000): Promise<string> {
-  return withTimeout(
-    (async () => {
-      for (;;) {
-        let text = '';
-        try {
-          text = readFileSync(file, 'latin1');
-        } catch {
-          // not created yet
-        }
-        if (text.endsWith("'EOF'];\n")) return text;
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    })(),
-    ms,
-    `footer in ${file}`,
-  );
 }
 
 /** The frames of a recording, evaluated as the script noVNC's playback page loads. */
@@ -313,7 +294,8 @@ describe('--record on the command line', () => {
     const target = await echo();
     const base = path.join(dir, 'session');
     const cli = await startCliForTest(['-v', '--record', base, '127.0.0.1:0', `127.0.0.1:${target.port}`]);
-    expect(cli.stderr()).toContain(`  - Recording sessions to ${base}.N`);
+    await cli.waitForStderr(/ {2}- Recording sessions to .*\n/);
+    expect(cli.stderr()).toContain(`  - Recording sessions to ${base}.N\n`);
     const c = await openClient(`ws://127.0.0.1:${cli.port}`);
     c.ws.send(Buffer.from('over the wire'));
     await c.waitForBytes(13);

@@ -69,12 +69,16 @@ export class Recordings {
   private readonly closing = new Set<Promise<void>>();
   /** Numbers below this were found taken: probing after a collision starts here. */
   private probeFrom = 0;
+  /** Files are created one after the other, so numbers follow the order of the sessions. */
+  private creating: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly opts: RecordingOptions) {}
 
   /** Starts recording session `id`: to `<basePath>.<id>`, or the next free number. */
   start(id: number, logPrefix: string): SessionRecorder {
-    return new SessionRecorder(this.opts, logPrefix, this.create(id), (done) => {
+    const file = this.creating.then(() => this.create(id));
+    this.creating = file.catch(() => undefined);
+    return new SessionRecorder(this.opts, logPrefix, file, (done) => {
       this.closing.add(done);
       void done.then(() => this.closing.delete(done));
     });

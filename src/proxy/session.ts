@@ -1,14 +1,15 @@
-// One proxied connection: a WebSocket client bridged to its target socket, with backpressure
-// both ways and the reference's close semantics. The session owns both sockets from the moment
-// the upgrade completes until both are closed.
+// One proxied connection: a WebSocket client (RFC 6455 through `ws`, or a legacy Hixie client)
+// bridged to its target socket, with backpressure both ways and the reference's close
+// semantics. The session owns both sockets from the moment the upgrade completes until both
+// are closed.
 
 import type net from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { WebSocket } from 'ws';
 import type { Logger } from '../log/logger.js';
 import { CloseCode, CloseReason } from '../protocol/close-codes.js';
 import type { DataEncoding } from '../protocol/subprotocol.js';
 import { describeTarget, openTarget, type TargetSpec } from '../targets/target.js';
+import type { ClientTransport } from './client-transport.js';
 import { codecFor, isDecodeFailure, type Codec } from './codec.js';
 import { startHeartbeat, type Heartbeat } from './heartbeat.js';
 import type { SessionRecorder } from './recorder.js';
@@ -66,7 +67,7 @@ export class ProxySession {
   private readonly connecting = new AbortController();
 
   constructor(
-    private readonly ws: WebSocket,
+    private readonly ws: ClientTransport,
     private readonly clientSocket: Duplex,
     private readonly opts: SessionOptions,
   ) {
