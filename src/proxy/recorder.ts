@@ -29,7 +29,13 @@ const ESCAPED: Buffer[] = Array.from({ length: 256 }, (_, b) => {
   if (b >= 0x20 && b < 0x7f) return Buffer.from([b]);
   return Buffer.from(`\\x${b.toString(16).padStart(2, '0')}`, 'latin1');
 });
-const ESCAPED_LENGTH = Uint8Array.from(ESCAPED, (e) => e.length);
+/** The same table flattened for the hot loop: byte b's escape at [4b, 4b + length). */
+const ESCAPE_BYTES = new Uint8Array(256 * 4);
+const ESCAPE_LENGTH = new Uint8Array(256);
+ESCAPED.forEach((escaped, b) => {
+  ESCAPE_BYTES.set(escaped, b * 4);
+  ESCAPE_LENGTH[b] = escaped.length;
+});
 
 const TO_CLIENT = 0x7b; // '{'
 const FROM_CLIENT = 0x7d; // '}'
@@ -38,7 +44,7 @@ const FROM_CLIENT = 0x7d; // '}'
 function frameLine(direction: number, ms: number, bytes: Buffer): Buffer {
   const stamp = String(ms);
   let size = stamp.length + 6;
-  for (let i = 0; i < bytes.length; i++) size += ESCAPED_LENGTH[bytes[i]!]!;
+  for (let i = 0; i < bytes.length; i++) size += ESCAPE_LENGTH[bytes[i]!]!;
   const line = Buffer.allocUnsafe(size);
   let at = 0;
   line[at++] = 0x27;
@@ -47,8 +53,12 @@ function frameLine(direction: number, ms: number, bytes: Buffer): Buffer {
   line[at++] = direction;
   for (let i = 0; i < bytes.length; i++) {
     const b = bytes[i]!;
-    if (ESCAPED_LENGTH[b] === 1) line[at++] = b;
-    else at += ESCAPED[b]!.copy(line, at);
+    const length = ESCAPE_LENGTH[b]!;
+    if (length === 1) {
+      line[at++] = b;
+    } else {
+      for (let j = b * 4, end = j + length; j < end; j++) line[at++] = ESCAPE_BYTES[j]!;
+    }
   }
   line[at++] = 0x27;
   line[at++] = 0x2c;
