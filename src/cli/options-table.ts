@@ -192,8 +192,7 @@ export const CLI_OPTIONS: readonly CliOption[] = [
     type: 'string',
     metavar: 'FILE',
     group: G_LOG,
-    describe: 'record sessions to FILE.N',
-    notYet: 'session recording',
+    describe: 'record sessions to FILE.N (noVNC playback format; never overwrites a file)',
   },
   {
     name: 'log-file',

@@ -262,6 +262,7 @@ export async function parseCommandLine(args: string[]): Promise<CliConfig> {
       maxMessageSize,
       ...(web === undefined ? {} : { web, fileOnly: given(argv, 'file-only') }),
       traffic: given(argv, 'traffic'),
+      ...(typeof argv.record === 'string' ? { record: argv.record } : {}),
     },
   };
 }

@@ -4,6 +4,7 @@
 import { statSync } from 'node:fs';
 import path from 'node:path';
 import { silentLogger, type Logger } from '../log/logger.js';
+import { DEFAULT_RECORD_QUEUE_LIMIT } from '../proxy/recorder.js';
 import { stdoutTraffic, type TrafficTap } from '../proxy/traffic.js';
 import type { TargetResolver, TargetSpec } from '../targets/target.js';
 import { parseTargetSpec } from './address.js';
@@ -48,6 +49,13 @@ export interface WebsockifyOptions {
   fileOnly?: boolean;
   /** Write `--traffic` symbols to stdout, or to a custom tap. */
   traffic?: boolean | TrafficTap;
+  /**
+   * Record each WebSocket session to `<record>.<N>` in noVNC's playback format (`--record`).
+   * A relative path is taken from the current directory at start; its directory must exist.
+   */
+  record?: string;
+  /** Bytes of one recording that may wait for the disk before that recording is stopped. */
+  recordQueueLimit?: number;
   logger?: Logger;
 }
 
@@ -70,6 +78,9 @@ export interface ResolvedOptions {
   web: string | undefined;
   fileOnly: boolean;
   traffic: TrafficTap | undefined;
+  /** Absolute base path of session recordings; undefined when not recording. */
+  record: string | undefined;
+  recordQueueLimit: number;
   logger: Logger;
 }
 
@@ -79,6 +90,7 @@ export const DEFAULTS = {
   maxHeaderSize: 16 * 1024,
   highWaterMark: 1024 * 1024,
   closeTimeout: 5,
+  recordQueueLimit: DEFAULT_RECORD_QUEUE_LIMIT,
 } as const;
 
 function seconds(value: number | undefined, name: string): number {
@@ -95,6 +107,24 @@ function positiveInt(value: number | undefined, fallback: number, name: string):
     throw new ConfigError(`${name} must be a positive whole number, got ${value}`, name);
   }
   return value;
+}
+
+/** The absolute recording base path; its directory must exist (checked once, at start). */
+function recordPath(record: string | undefined): string | undefined {
+  if (record === undefined) return undefined;
+  if (record === '' || record.endsWith('/')) {
+    throw new ConfigError(`record must name a file (recordings go to FILE.N), got '${record}'`, 'record');
+  }
+  const base = path.resolve(record);
+  const dir = path.dirname(base);
+  let isDir = false;
+  try {
+    isDir = statSync(dir).isDirectory();
+  } catch {
+    // reported below
+  }
+  if (!isDir) throw new ConfigError(`record: directory ${dir} does not exist`, 'record');
+  return base;
 }
 
 function normaliseTarget(target: string | TargetSpec): TargetSpec {
@@ -156,6 +186,8 @@ export function resolveOptions(options: WebsockifyOptions): ResolvedOptions {
     web: options.web === undefined ? undefined : resolveWebRoot(options.web),
     fileOnly: options.fileOnly ?? false,
     traffic,
+    record: recordPath(options.record),
+    recordQueueLimit: positiveInt(options.recordQueueLimit, DEFAULTS.recordQueueLimit, 'recordQueueLimit'),
     logger: options.logger ?? silentLogger,
   };
 }
