@@ -4,15 +4,14 @@
 
 import yargs, { type Argv } from 'yargs';
 import { parseListenSpec, parsePort, parseTargetSpec, type HostPort } from '../config/address.js';
-import { ConfigError } from '../config/errors.js';
 import type { WebsockifyOptions } from '../config/options.js';
 import type { TargetSpec } from '../targets/target.js';
 import { WRAP_MODES, type WrapMode } from '../wrap/supervisor.js';
 import { CLI_OPTIONS } from './options-table.js';
+import { parseTlsFlags } from './tls-flags.js';
+import { UsageError } from './usage-error.js';
 
-export class UsageError extends ConfigError {
-  override readonly name = 'UsageError';
-}
+export { UsageError };
 
 export const USAGE = [
   '$0 [options] [source_addr:]source_port target_addr:target_port',
@@ -209,7 +208,9 @@ export async function parseCommandLine(args: string[]): Promise<CliConfig> {
     }
   }
 
+  const tlsFlags = parseTlsFlags(argv);
   const notices = CLI_OPTIONS.filter((o) => o.compatOnly && given(argv, o.name)).map((o) => `note: ${o.compatOnly}`);
+  notices.push(...tlsFlags.notices);
   return {
     kind: 'run',
     ...(wrapSpec ? { wrap: wrapSpec } : {}),
@@ -225,6 +226,8 @@ export async function parseCommandLine(args: string[]): Promise<CliConfig> {
       heartbeat: seconds(argv, 'heartbeat'),
       maxMessageSize,
       traffic: given(argv, 'traffic'),
+      ...(tlsFlags.tls ? { tls: tlsFlags.tls } : {}),
+      ...(tlsFlags.targetTls ? { targetTls: tlsFlags.targetTls } : {}),
     },
   };
 }
