@@ -5,7 +5,7 @@
 import { ConfigError } from '../config/errors.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { WebsockifyServer } from '../server/websockify-server.js';
-import { TlsSetupError } from '../tls/server-context.js';
+import { TlsSetupError } from '../tls/credentials.js';
 import { VERSION } from '../version.js';
 import { WrapCommandError } from '../wrap/command.js';
 import { pickFreeLoopbackPort } from '../wrap/free-port.js';

@@ -9,9 +9,10 @@ import { resolveOptions, type ResolvedOptions, type WebsockifyOptions } from '..
 import { writeHttpError } from '../protocol/http-response.js';
 import { ProxyCore } from '../proxy/proxy.js';
 import type { SessionStats } from '../proxy/session.js';
-import { ServerContextSource } from '../tls/server-context.js';
+import { TlsCredentials } from '../tls/credentials.js';
 import { createHttpFrontend } from './http-frontend.js';
 import { ConnectionIntake } from './intake.js';
+import { TlsFrontend } from './tls-frontend.js';
 import { createListener, listen, resolveListenHost } from './listener.js';
 
 export interface WebsockifyServerEvents {
@@ -28,7 +29,7 @@ export class WebsockifyServer extends EventEmitter<WebsockifyServerEvents> {
   private readonly listener: net.Server;
   private readonly intake: ConnectionIntake;
   /** TLS credentials (reloaded when their files change); undefined when TLS is off. */
-  private readonly tls: ServerContextSource | undefined;
+  private readonly tls: TlsCredentials | undefined;
   private readonly connectionIds = new WeakMap<object, number>();
   private openConnections = 0;
   private idleTimer: NodeJS.Timeout | undefined;
@@ -44,7 +45,7 @@ export class WebsockifyServer extends EventEmitter<WebsockifyServerEvents> {
     super();
     this.options = resolveOptions(options);
     const o = this.options;
-    this.tls = o.tls ? new ServerContextSource(o.tls, o.logger) : undefined;
+    this.tls = o.tls ? new TlsCredentials(o.tls, o.logger) : undefined;
     this.core = new ProxyCore(o); // ResolvedOptions carries every ProxyCore option
     this.core.on('upgrade', (stats) => this.onUpgrade(stats));
     this.core.on('session-end', (stats) => this.onSessionEnd(stats));
@@ -61,14 +62,24 @@ export class WebsockifyServer extends EventEmitter<WebsockifyServerEvents> {
         this.core.handleUpgrade(req, socket, head, this.connectionIds.get(req.socket));
       },
     });
+    const toHttp = (socket: net.Socket, id: number): void => {
+      this.connectionIds.set(socket, id);
+      this.http.emit('connection', socket);
+    };
+    const tlsFrontend =
+      this.tls &&
+      new TlsFrontend({
+        credentials: this.tls,
+        handshakeTimeoutMs: o.handshakeTimeoutMs,
+        logger: o.logger,
+        onSecure: toHttp,
+      });
     this.intake = new ConnectionIntake({
       deadlineMs: o.handshakeTimeoutMs,
-      tls: this.tls,
+      tls: tlsFrontend,
+      sslOnly: o.tls?.sslOnly ?? false,
       logger: o.logger,
-      handOff: (socket, id) => {
-        this.connectionIds.set(socket, id);
-        this.http.emit('connection', socket);
-      },
+      handOff: toHttp,
     });
     this.listener = createListener((socket) => this.onConnection(socket));
   }

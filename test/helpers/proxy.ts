@@ -31,8 +31,9 @@ export interface CliProcess {
 
 const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
 
-export function runCli(args: string[], env: NodeJS.ProcessEnv = process.env): CliProcess {
-  const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+/** Runs the CLI; `cwd` is its start directory (where a default self.pem would be). */
+export function runCli(args: string[], env: NodeJS.ProcessEnv = process.env, cwd?: string): CliProcess {
+  const child = spawn(process.execPath, [BIN, ...args], { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   const watchers: (() => void)[] = [];

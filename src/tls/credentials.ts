@@ -1,8 +1,9 @@
-// The server's TLS credentials: the certificate, key and client CA files turned into a secure
-// context, and turned into a new one when the files change on disk (certificate rotation
-// without a restart). A change that does not load (half-written file, key not matching the
-// certificate yet) is logged and the previous context stays in use.
+// The server's TLS credentials: the certificate, key and client CA files read and checked (a
+// secure context is built from them), and read again when the files change on disk
+// (certificate rotation without a restart). A change that does not load (half-written file, key
+// not matching the certificate yet) is logged and the previous credentials stay in use.
 
+import { EventEmitter } from 'node:events';
 import { readFileSync, unwatchFile, watchFile } from 'node:fs';
 import tls from 'node:tls';
 import type { ResolvedTls } from '../config/options.js';
@@ -40,8 +41,8 @@ function culprit(message: string, settings: ResolvedTls): string {
   return '--cert';
 }
 
-/** Reads the files and builds a server context; throws TlsSetupError. */
-export function loadServerContext(settings: ResolvedTls): tls.SecureContext {
+/** Reads the files and checks that they make a server context; throws TlsSetupError. */
+export function loadCredentials(settings: ResolvedTls): tls.SecureContextOptions {
   const cert = readPem(settings.certFile, '--cert');
   const key = settings.keyFile ? readPem(settings.keyFile, '--key') : cert;
   if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(key)) {
@@ -49,16 +50,18 @@ export function loadServerContext(settings: ResolvedTls): tls.SecureContext {
     throw new TlsSetupError(`no private key in ${where}`, settings.keyFile ? '--key' : '--cert');
   }
   const ca = settings.verifyClient && settings.caFile ? readPem(settings.caFile, '--cafile') : undefined;
+  const options: tls.SecureContextOptions = {
+    cert,
+    key,
+    // An empty passphrase rather than none: OpenSSL must fail, never prompt on the terminal.
+    passphrase: settings.keyPassword ?? '',
+    minVersion: settings.minVersion,
+    ...(settings.ciphers !== undefined ? { ciphers: settings.ciphers } : {}),
+    ...(ca !== undefined ? { ca } : {}),
+  };
   try {
-    return tls.createSecureContext({
-      cert,
-      key,
-      // An empty passphrase rather than none: OpenSSL must fail, never prompt on the terminal.
-      passphrase: settings.keyPassword ?? '',
-      minVersion: settings.minVersion,
-      ...(settings.ciphers !== undefined ? { ciphers: settings.ciphers } : {}),
-      ...(ca !== undefined ? { ca } : {}),
-    });
+    tls.createSecureContext(options);
+    return options;
   } catch (err) {
     const e = err as Error & { reason?: string };
     const message = e.reason ?? e.message;
@@ -68,9 +71,14 @@ export function loadServerContext(settings: ResolvedTls): tls.SecureContext {
   }
 }
 
-/** The current server context, replaced when the certificate, key or CA file changes. */
-export class ServerContextSource {
-  private context: tls.SecureContext;
+export interface TlsCredentialsEvents {
+  /** The files changed and load: new connections should use these. */
+  reload: [options: tls.SecureContextOptions];
+}
+
+/** The current credentials, replaced when the certificate, key or CA file changes. */
+export class TlsCredentials extends EventEmitter<TlsCredentialsEvents> {
+  private options: tls.SecureContextOptions;
   private readonly files: string[];
   private watching = false;
   private settleTimer: NodeJS.Timeout | undefined;
@@ -80,14 +88,15 @@ export class ServerContextSource {
     readonly settings: ResolvedTls,
     private readonly logger: Logger,
   ) {
-    this.context = loadServerContext(settings);
+    super();
+    this.options = loadCredentials(settings);
     const { certFile, keyFile, caFile, verifyClient } = settings;
     this.files = [certFile, ...(keyFile ? [keyFile] : []), ...(verifyClient && caFile ? [caFile] : [])];
   }
 
-  /** The context for a new connection. */
-  get current(): tls.SecureContext {
-    return this.context;
+  /** Options for tls.createSecureContext (or tls.Server) with the current files' contents. */
+  get current(): tls.SecureContextOptions {
+    return this.options;
   }
 
   /** Starts checking the files for changes (stat polling: it follows renames and symlinks). */
@@ -113,7 +122,8 @@ export class ServerContextSource {
 
   private reload(): void {
     try {
-      this.context = loadServerContext(this.settings);
+      this.options = loadCredentials(this.settings);
+      this.emit('reload', this.options);
       this.logger.info(`TLS certificate reloaded from '${this.settings.certFile}'`);
     } catch (err) {
       this.logger.warn(`TLS files changed but cannot be used (keeping the previous ones): ${(err as Error).message}`);
