@@ -173,6 +173,7 @@ export class WebsockifyServer extends EventEmitter<WebsockifyServerEvents> {
     this.lifetimeReason = `listener exit due to ${what}`;
     this.options.logger.info(this.lifetimeReason);
     void this.closeListener();
+    this.intake.destroyAll(); // connections without a request yet, like the idle ones below
     this.http.closeIdleConnections();
     if (this.core.sessionCount === 0) this.finish(this.lifetimeReason);
   }
