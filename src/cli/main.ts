@@ -5,6 +5,7 @@
 import { ConfigError } from '../config/errors.js';
 import { createLogger, stderrSink, type Logger } from '../log/logger.js';
 import { WebsockifyServer } from '../server/websockify-server.js';
+import { TlsSetupError } from '../tls/credentials.js';
 import { VERSION } from '../version.js';
 import { WrapCommandError } from '../wrap/command.js';
 import { pickFreeLoopbackPort } from '../wrap/free-port.js';
@@ -38,6 +39,10 @@ function startupFailure(err: unknown, logger: Logger): number {
   if (err instanceof WrapCommandError) {
     logger.error(`websockify: ${err.message}`);
     return err.exitStatus;
+  }
+  if (err instanceof TlsSetupError) {
+    logger.error(`websockify: ${err.message}`);
+    return 1;
   }
   if (err instanceof RebindUnavailableError) {
     logger.error(`websockify: ${err.message}`);

@@ -11,10 +11,10 @@ import { parseSyslogServer, type SyslogDestination } from '../log/syslog-sink.js
 import type { TargetSpec } from '../targets/target.js';
 import { WRAP_MODES, type WrapMode } from '../wrap/supervisor.js';
 import { CLI_OPTIONS } from './options-table.js';
+import { parseTlsFlags } from './tls-flags.js';
+import { UsageError } from './usage-error.js';
 
-export class UsageError extends ConfigError {
-  override readonly name = 'UsageError';
-}
+export { UsageError };
 
 export const USAGE = [
   '$0 [options] [source_addr:]source_port target_addr:target_port',
@@ -244,7 +244,9 @@ export async function parseCommandLine(args: string[]): Promise<CliConfig> {
     legacySyslog: given(argv, 'legacy-syslog'),
   };
 
+  const tlsFlags = parseTlsFlags(argv);
   const notices = CLI_OPTIONS.filter((o) => o.compatOnly && given(argv, o.name)).map((o) => `note: ${o.compatOnly}`);
+  notices.push(...tlsFlags.notices);
   return {
     kind: 'run',
     ...(wrapSpec ? { wrap: wrapSpec } : {}),
@@ -263,6 +265,8 @@ export async function parseCommandLine(args: string[]): Promise<CliConfig> {
       ...(web === undefined ? {} : { web, fileOnly: given(argv, 'file-only') }),
       traffic: given(argv, 'traffic'),
       ...(typeof argv.record === 'string' ? { record: argv.record } : {}),
+      ...(tlsFlags.tls ? { tls: tlsFlags.tls } : {}),
+      ...(tlsFlags.targetTls ? { targetTls: tlsFlags.targetTls } : {}),
     },
   };
 }

@@ -1,14 +1,52 @@
 // The library's typed options and their one normalisation step: defaults, units and checks
 // happen here, so the CLI and API callers hand the core a complete, valid configuration.
 
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import type { SecureVersion } from 'node:tls';
 import { silentLogger, type Logger } from '../log/logger.js';
 import { DEFAULT_RECORD_QUEUE_LIMIT } from '../proxy/recorder.js';
 import { stdoutTraffic, type TrafficTap } from '../proxy/traffic.js';
 import type { TargetResolver, TargetSpec } from '../targets/target.js';
+import type { TargetTls } from '../targets/tls-target.js';
+import { DEFAULT_MIN_TLS_VERSION } from '../tls/versions.js';
 import { parseTargetSpec } from './address.js';
 import { ConfigError } from './errors.js';
+
+/** TLS on the listen port (wss://, https://), next to plain ws:// and http:// unless `sslOnly`. */
+export interface TlsServerOptions {
+  /** PEM certificate chain file (`--cert`); it may hold the private key too. */
+  cert: string;
+  /** PEM private key file, when the key is not in `cert` (`--key`). */
+  key?: string;
+  /** Passphrase of an encrypted key (`--key-password`). */
+  keyPassword?: string;
+  /** Refuse connections that do not start a TLS handshake (`--ssl-only`). */
+  sslOnly?: boolean;
+  /** Lowest TLS version accepted (`--ssl-version`); default TLSv1.2. */
+  minVersion?: SecureVersion;
+  /** OpenSSL cipher list for TLS 1.2 and below (`--ssl-ciphers`). */
+  ciphers?: string;
+  /** Require a client certificate (`--verify-client`), checked against `cafile`. */
+  verifyClient?: boolean;
+  /** CA bundle for client certificates (`--cafile`); default: Node's root CA list. */
+  cafile?: string;
+  /** Seconds between checks of the files for changes (certificate rotation); 0: never. Default 1. */
+  reloadInterval?: number;
+}
+
+/** The TLS settings after normalisation: absolute paths, defaults applied. */
+export interface ResolvedTls {
+  certFile: string;
+  keyFile: string | undefined;
+  keyPassword: string | undefined;
+  sslOnly: boolean;
+  minVersion: SecureVersion;
+  ciphers: string | undefined;
+  verifyClient: boolean;
+  caFile: string | undefined;
+  reloadIntervalMs: number;
+}
 
 export interface WebsockifyOptions {
   /** Listen address; `host` undefined means all interfaces. Port 0 picks a free port. */
@@ -56,6 +94,13 @@ export interface WebsockifyOptions {
   record?: string;
   /** Bytes of one recording that may wait for the disk before that recording is stopped. */
   recordQueueLimit?: number;
+  /** Serve TLS on the listen port as well as plain connections (`--cert` and friends). */
+  tls?: TlsServerOptions;
+  /**
+   * Connect to targets over TLS (`--ssl-target`): SNI and verification against Node's CA list;
+   * `cafile` trusts a private CA as well (`--ssl-target-cafile`).
+   */
+  targetTls?: boolean | { cafile?: string };
   logger?: Logger;
 }
 
@@ -81,6 +126,9 @@ export interface ResolvedOptions {
   /** Absolute base path of session recordings; undefined when not recording. */
   record: string | undefined;
   recordQueueLimit: number;
+  tls: ResolvedTls | undefined;
+  /** TLS toward targets; also carried on every resolved TargetSpec. */
+  targetTls: TargetTls | undefined;
   logger: Logger;
 }
 
@@ -91,7 +139,45 @@ export const DEFAULTS = {
   highWaterMark: 1024 * 1024,
   closeTimeout: 5,
   recordQueueLimit: DEFAULT_RECORD_QUEUE_LIMIT,
+  tlsReloadInterval: 1,
 } as const;
+
+const TLS_VERSIONS: readonly string[] = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'];
+
+function resolveTls(tls: TlsServerOptions): ResolvedTls {
+  if (typeof tls.cert !== 'string' || tls.cert === '') throw new ConfigError('tls.cert is required', 'tls.cert');
+  const minVersion = tls.minVersion ?? DEFAULT_MIN_TLS_VERSION;
+  if (!TLS_VERSIONS.includes(minVersion)) {
+    throw new ConfigError(`tls.minVersion must be one of ${TLS_VERSIONS.join(', ')}, got '${minVersion}'`, 'tls');
+  }
+  return {
+    certFile: path.resolve(tls.cert),
+    keyFile: tls.key === undefined ? undefined : path.resolve(tls.key),
+    keyPassword: tls.keyPassword,
+    sslOnly: tls.sslOnly ?? false,
+    minVersion,
+    ciphers: tls.ciphers,
+    verifyClient: tls.verifyClient ?? false,
+    caFile: tls.cafile === undefined ? undefined : path.resolve(tls.cafile),
+    reloadIntervalMs: seconds(tls.reloadInterval ?? DEFAULTS.tlsReloadInterval, 'tls.reloadInterval'),
+  };
+}
+
+function resolveTargetTls(option: WebsockifyOptions['targetTls']): TargetTls | undefined {
+  if (!option) return undefined;
+  const cafile = option === true ? undefined : option.cafile;
+  if (cafile === undefined) return {};
+  try {
+    return { ca: readFileSync(cafile, 'utf8'), caFile: path.resolve(cafile) };
+  } catch (err) {
+    throw new ConfigError(`cannot read the target CA file '${cafile}': ${(err as Error).message}`, 'targetTls');
+  }
+}
+
+/** Every resolved target carries the TLS settings, whoever chose it. */
+function withTargetTls(resolve: TargetResolver, targetTls: TargetTls): TargetResolver {
+  return async (req) => ({ ...(await resolve(req)), tls: targetTls });
+}
 
 function seconds(value: number | undefined, name: string): number {
   if (value === undefined) return 0;
@@ -166,6 +252,11 @@ export function resolveOptions(options: WebsockifyOptions): ResolvedOptions {
   const handshakeTimeoutMs = seconds(options.handshakeTimeout ?? DEFAULTS.handshakeTimeout, 'handshakeTimeout');
   if (handshakeTimeoutMs === 0) throw new ConfigError('handshakeTimeout must be above 0', 'handshakeTimeout');
   const closeTimeoutMs = seconds(options.closeTimeout ?? DEFAULTS.closeTimeout, 'closeTimeout');
+  const targetTls = resolveTargetTls(options.targetTls);
+  if (targetTls) {
+    resolveTarget = withTargetTls(resolveTarget, targetTls);
+    if (targetDescription !== 'dynamic') targetDescription = { ...targetDescription, tls: targetTls };
+  }
   let traffic: TrafficTap | undefined;
   if (options.traffic === true) traffic = stdoutTraffic();
   else if (options.traffic) traffic = options.traffic;
@@ -188,6 +279,8 @@ export function resolveOptions(options: WebsockifyOptions): ResolvedOptions {
     traffic,
     record: recordPath(options.record),
     recordQueueLimit: positiveInt(options.recordQueueLimit, DEFAULTS.recordQueueLimit, 'recordQueueLimit'),
+    tls: options.tls ? resolveTls(options.tls) : undefined,
+    targetTls,
     logger: options.logger ?? silentLogger,
   };
 }

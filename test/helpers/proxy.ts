@@ -31,9 +31,16 @@ export interface CliProcess {
 
 const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
 
-/** Runs the CLI (or another Node script that runs it, such as `npm start`'s demo/start.js). */
-export function runCli(args: string[], env: NodeJS.ProcessEnv = process.env, script = BIN): CliProcess {
-  const child = spawn(process.execPath, [script, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * Runs the CLI (or another Node script that runs it, such as `npm start`'s demo/start.js);
+ * `cwd` is its start directory (where a default self.pem would be).
+ */
+export function runCli(
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+  { script = BIN, cwd }: { script?: string; cwd?: string } = {},
+): CliProcess {
+  const child = spawn(process.execPath, [script, ...args], { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   const watchers: (() => void)[] = [];
