@@ -164,10 +164,6 @@ describe('options whose feature is not built yet are refused, never ignored', ()
     ['record', ['--record', 'rec']],
     ['log-file', ['--log-file', 'ws.log']],
     ['syslog', ['--syslog', '/dev/log', '--legacy-syslog']],
-    ['daemon', ['-D']],
-    ['unix-listen', ['--unix-listen', 'x.sock']],
-    ['unix-listen-mode', ['--unix-listen-mode', '0660']],
-    ['inetd', ['--inetd']],
   ];
 
   it.concurrent.each(cases)('--%s', async (name, flags) => {

@@ -1,20 +1,22 @@
 // The start-up banner, in the reference's shape ("WebSocket server settings:" and one
 // "  - " line per setting), describing what is actually bound.
 
-import type net from 'node:net';
-import { formatHostPort } from '../config/address.js';
 import type { ResolvedOptions } from '../config/options.js';
 import { describeTarget } from '../targets/target.js';
 
-/** `targetLabel` overrides the target description (a wrapped program's command line). */
-export function bannerLines(options: ResolvedOptions, address: net.AddressInfo, targetLabel?: string): string[] {
-  const listen = formatHostPort(address.address, address.port);
+/**
+ * `listen` describes where the server listens (WebsockifyServer.describeListen()); `targetLabel`
+ * overrides the target description (a wrapped program's command line); `daemon` adds the
+ * reference's "Backgrounding (daemon)" line.
+ */
+export function bannerLines(options: ResolvedOptions, listen: string, targetLabel?: string, daemon = false): string[] {
   const described =
     options.targetDescription === 'dynamic'
       ? 'targets chosen per connection'
       : describeTarget(options.targetDescription);
   const target = targetLabel ?? described;
   const lines = ['WebSocket server settings:', `  - Listen on ${listen}`, '  - No SSL/TLS support'];
+  if (daemon) lines.push('  - Backgrounding (daemon)');
   if (options.runOnce) lines.push('  - Exit after the first WebSocket connection (--run-once)');
   if (options.timeoutMs > 0) lines.push(`  - Stop accepting after ${options.timeoutMs / 1000} s (--timeout)`);
   if (options.idleTimeoutMs > 0) lines.push(`  - Exit after ${options.idleTimeoutMs / 1000} s without connections`);

@@ -7,9 +7,26 @@ import type { TargetResolver, TargetSpec } from '../targets/target.js';
 import { parseTargetSpec } from './address.js';
 import { ConfigError } from './errors.js';
 
+/**
+ * Where a standalone server listens, one of:
+ * - `{ host?, port }`: a TCP address; `host` undefined means all interfaces, port 0 a free port.
+ * - `{ path, mode? }`: a unix-domain stream socket created at `path` with permissions `mode`
+ *   (default 0o600), set before any client can connect; removed when the server closes.
+ * - `{ fd, name? }`: an inherited socket that is already listening, such as fd 0 from inetd or
+ *   fd 3 from systemd; `name` says where it came from in logs ("inetd", "systemd").
+ */
+export type ListenOption =
+  { host?: string; port: number } | { path: string; mode?: number } | { fd: number; name?: string };
+
+/** ListenOption after normalisation, tagged by kind. */
+export type ListenSource =
+  | { kind: 'tcp'; host: string | undefined; port: number }
+  | { kind: 'unix'; path: string; mode: number }
+  | { kind: 'fd'; fd: number; name: string | undefined };
+
 export interface WebsockifyOptions {
-  /** Listen address; `host` undefined means all interfaces. Port 0 picks a free port. */
-  listen?: { host?: string; port: number };
+  /** Where to listen (see ListenOption); default: a free TCP port on all interfaces. */
+  listen?: ListenOption;
   /** Resolve the listen host preferring IPv6 (`-6`): a bare port then listens on `::`. */
   preferIpv6?: boolean;
   /** Fixed target: `"host:port"`, `{ kind: 'tcp', host, port }` or `{ kind: 'unix', path }`. */
@@ -40,7 +57,7 @@ export interface WebsockifyOptions {
 }
 
 export interface ResolvedOptions {
-  listen: { host: string | undefined; port: number };
+  listen: ListenSource;
   preferIpv6: boolean;
   resolveTarget: TargetResolver;
   /** Printable description of where connections go, for the banner. */
@@ -64,6 +81,7 @@ export const DEFAULTS = {
   maxHeaderSize: 16 * 1024,
   highWaterMark: 1024 * 1024,
   closeTimeout: 5,
+  unixSocketMode: 0o600,
 } as const;
 
 function seconds(value: number | undefined, name: string): number {
@@ -80,6 +98,28 @@ function positiveInt(value: number | undefined, fallback: number, name: string):
     throw new ConfigError(`${name} must be a positive whole number, got ${value}`, name);
   }
   return value;
+}
+
+function normaliseListen(listen: ListenOption | undefined): ListenSource {
+  if (listen === undefined) return { kind: 'tcp', host: undefined, port: 0 };
+  if ('path' in listen) {
+    const mode = listen.mode ?? DEFAULTS.unixSocketMode;
+    if (listen.path === '') throw new ConfigError('listen.path must not be empty', 'listen');
+    if (!Number.isInteger(mode) || mode < 0 || mode > 0o777) {
+      throw new ConfigError(`listen.mode must be permission bits between 0 and 0o777, got ${mode}`, 'listen');
+    }
+    return { kind: 'unix', path: listen.path, mode };
+  }
+  if ('fd' in listen) {
+    if (!Number.isSafeInteger(listen.fd) || listen.fd < 0) {
+      throw new ConfigError(`listen.fd must be a file descriptor number, got ${listen.fd}`, 'listen');
+    }
+    return { kind: 'fd', fd: listen.fd, name: listen.name };
+  }
+  if (!Number.isInteger(listen.port) || listen.port < 0 || listen.port > 65535) {
+    throw new ConfigError(`listen.port must be a port number (0-65535), got ${listen.port}`, 'listen');
+  }
+  return { kind: 'tcp', host: listen.host, port: listen.port };
 }
 
 function normaliseTarget(target: string | TargetSpec): TargetSpec {
@@ -112,7 +152,7 @@ export function resolveOptions(options: WebsockifyOptions): ResolvedOptions {
   if (options.traffic === true) traffic = stdoutTraffic();
   else if (options.traffic) traffic = options.traffic;
   return {
-    listen: { host: options.listen?.host, port: options.listen?.port ?? 0 },
+    listen: normaliseListen(options.listen),
     preferIpv6: options.preferIpv6 ?? false,
     resolveTarget,
     targetDescription,

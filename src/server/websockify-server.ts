@@ -10,7 +10,7 @@ import { writeHttpError } from '../protocol/http-response.js';
 import { ProxyCore } from '../proxy/proxy.js';
 import type { SessionStats } from '../proxy/session.js';
 import { createHttpFrontend } from './http-frontend.js';
-import { createListener, listen, resolveListenHost } from './listener.js';
+import { createListener, describeListen, listenOn } from './listener.js';
 
 export interface WebsockifyServerEvents {
   upgrade: [stats: SessionStats];
@@ -57,11 +57,13 @@ export class WebsockifyServer extends EventEmitter<WebsockifyServerEvents> {
     this.listener = createListener((socket) => this.onConnection(socket));
   }
 
-  /** Binds the listen address. Rejects with the OS error (e.g. EADDRINUSE) on failure. */
-  async listen(): Promise<net.AddressInfo> {
+  /**
+   * Opens the listen source (a TCP address, a unix socket or an inherited socket). Rejects with
+   * the OS error (e.g. EADDRINUSE) on failure.
+   */
+  async listen(): Promise<net.AddressInfo | string> {
     const o = this.options;
-    const host = await resolveListenHost(o.listen.host, o.preferIpv6);
-    await listen(this.listener, host, o.listen.port);
+    await listenOn(this.listener, o.listen, o.preferIpv6, o.logger);
     this.accepting = true;
     if (o.timeoutMs > 0) {
       this.lifetimeTimer = setTimeout(() => this.stopAccepting(`--timeout ${o.timeoutMs / 1000}`), o.timeoutMs);
@@ -70,8 +72,14 @@ export class WebsockifyServer extends EventEmitter<WebsockifyServerEvents> {
     return this.address();
   }
 
-  address(): net.AddressInfo {
-    return this.listener.address() as net.AddressInfo;
+  /** The bound address: host and port, or a unix socket's path. */
+  address(): net.AddressInfo | string {
+    return this.listener.address() ?? '';
+  }
+
+  /** Where the server listens, for people: "0.0.0.0:6080", "unix socket /run/ws.sock (mode 0600)"... */
+  describeListen(): string {
+    return describeListen(this.options.listen, this.listener.address());
   }
 
   /** Live WebSocket sessions. */

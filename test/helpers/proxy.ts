@@ -2,6 +2,7 @@
 // (bin/websockify, compiled dist/) in a child process that is always killed afterwards.
 
 import { spawn, type ChildProcess } from 'node:child_process';
+import type net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { startWebsockify, type WebsockifyOptions, type WebsockifyServer } from '../../src/index.js';
 import { defer } from './cleanup.js';
@@ -13,7 +14,7 @@ export async function startProxy(
   options: WebsockifyOptions,
 ): Promise<{ server: WebsockifyServer; url: string; port: number }> {
   const server = await startWebsockify({ listen: { host: '127.0.0.1', port: 0 }, ...options });
-  const { port } = server.address();
+  const { port } = server.address() as net.AddressInfo;
   return { server, port, url: `ws://127.0.0.1:${port}` };
 }
 
