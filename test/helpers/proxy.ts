@@ -32,8 +32,16 @@ export interface CliProcess {
 
 const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
 
-export function runCli(args: string[], env: NodeJS.ProcessEnv = process.env): CliProcess {
-  const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * Runs the CLI with `args`. `via` is the command line that runs it: node with bin/websockify.js
+ * by default, or e.g. a program that sets up fds and execs the sh launcher.
+ */
+export function runCli(
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+  via: string[] = [process.execPath, BIN],
+): CliProcess {
+  const child = spawn(via[0]!, [...via.slice(1), ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   const watchers: (() => void)[] = [];
