@@ -9,7 +9,7 @@ import { ConfigError } from '../config/errors.js';
 import type { ListenSource } from '../config/options.js';
 import type { Logger } from '../log/logger.js';
 import { formatHostPort } from '../config/address.js';
-import { listenFd } from './passed-socket.js';
+import { listenFd, unixSocketPath } from './passed-socket.js';
 import { listenServer } from './server-listen.js';
 import { formatMode, listenUnix } from './unix-listener.js';
 
@@ -58,10 +58,10 @@ export async function listenOn(
 
 /** Where `source` listens once bound, for banners and logs: "127.0.0.1:6080", "unix socket /run/ws.sock"... */
 export function describeListen(source: ListenSource, bound: net.AddressInfo | string | null): string {
-  const address =
-    bound === null || typeof bound === 'string'
-      ? `unix socket ${bound || (source.kind === 'unix' ? source.path : '(unnamed)')}`
-      : formatHostPort(bound.address, bound.port);
+  let address: string;
+  if (bound !== null && typeof bound === 'object') address = formatHostPort(bound.address, bound.port);
+  else if (source.kind === 'unix') address = `unix socket ${source.path}`;
+  else address = `unix socket ${bound || (source.kind === 'fd' && unixSocketPath(source.fd)) || '(unnamed)'}`;
   switch (source.kind) {
     case 'tcp':
       return address;
