@@ -9,18 +9,20 @@ import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'no
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { openClient, type OpenClient } from './helpers/clients.js';
 import { defer } from './helpers/cleanup.js';
 import { exitStatus } from './helpers/process.js';
 import { childrenOf, listenersOn } from './helpers/procfs.js';
 import { runCli, type CliProcess } from './helpers/proxy.js';
-import { echoTarget, unusedPort } from './helpers/targets.js';
+import { clientForTest, echoForTest, expectEcho, expectHello, wrapServerCommand } from './helpers/per-test.js';
+import { unusedPort } from './helpers/targets.js';
 
 const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
 const PASS_SOCKET = path.join(FIXTURES, 'pass-socket.py');
-const NODE_SERVER = path.join(FIXTURES, 'wrap-server.mjs');
 const LAUNCHER = fileURLToPath(new URL('../bin/websockify', import.meta.url));
 const PYTHON = '/usr/bin/python3';
+
+/** Wrap mode arguments: the Node test server on `port`, which --wrap-port names. */
+const wrapServer = (port: number): string[] => ['--wrap-port', String(port), ...wrapServerCommand(port)];
 
 type SocketKind = 'tcp' | `unix:${string}` | 'unbound' | 'file';
 type Activation = 'none' | 'self' | 'one' | 'other' | 'two';
@@ -45,25 +47,6 @@ async function withPassedSocket(
   return Object.assign(cli, { where });
 }
 
-async function echo(): Promise<string> {
-  const t = await echoTarget();
-  defer(() => t.close());
-  return `127.0.0.1:${t.port}`;
-}
-
-async function client(url: string): Promise<OpenClient> {
-  const c = await openClient(url);
-  defer(() => c.ws.terminate());
-  return c;
-}
-
-async function roundTrip(c: OpenClient, text: string): Promise<void> {
-  const before = c.bytes().length;
-  c.ws.send(Buffer.from(text));
-  const got = await c.waitForBytes(before + text.length);
-  expect(got.subarray(before).toString()).toBe(text);
-}
-
 /** The environment a process started with, as NAME=value strings. */
 function environ(pid: number): string[] {
   return readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
@@ -71,11 +54,11 @@ function environ(pid: number): string[] {
 
 describe('--inetd: fd 0 is a listening socket', () => {
   it('a TCP socket: clients are served on it; SIGTERM exits 0', async () => {
-    const cli = await withPassedSocket(0, 'tcp', 'none', ['--inetd', await echo()]);
+    const cli = await withPassedSocket(0, 'tcp', 'none', ['--inetd', await echoForTest()]);
     await cli.waitForStderr(/proxying from/);
     expect(cli.stderr()).toContain(`Listen on 127.0.0.1:${cli.where} (fd 0 from inetd)`);
-    const c = await client(`ws://127.0.0.1:${cli.where}/`);
-    await roundTrip(c, 'inetd \u0000\u0001\u00fe');
+    const c = await clientForTest(`ws://127.0.0.1:${cli.where}/`);
+    await expectEcho(c, 'inetd \u0000\u0001\u00fe');
     cli.child.kill('SIGTERM');
     expect((await c.closed).code).toBe(1001);
     expect(await exitStatus(cli, 10000)).toBe(0);
@@ -85,17 +68,17 @@ describe('--inetd: fd 0 is a listening socket', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'wsfy-inetd-'));
     defer(() => rmSync(dir, { recursive: true, force: true }));
     const sock = path.join(dir, 'ws.sock');
-    const cli = await withPassedSocket(0, `unix:${sock}`, 'none', ['--inetd', await echo()]);
+    const cli = await withPassedSocket(0, `unix:${sock}`, 'none', ['--inetd', await echoForTest()]);
     await cli.waitForStderr(/proxying from/);
     expect(cli.stderr()).toContain(`Listen on unix socket ${sock} (fd 0 from inetd)`);
-    await roundTrip(await client(`ws+unix://${sock}:/`), 'unix inetd');
+    await expectEcho(await clientForTest(`ws+unix://${sock}:/`), 'unix inetd');
   });
 
   it('--run-once ends after one session', async () => {
-    const cli = await withPassedSocket(0, 'tcp', 'none', ['--run-once', '--inetd', await echo()]);
+    const cli = await withPassedSocket(0, 'tcp', 'none', ['--run-once', '--inetd', await echoForTest()]);
     await cli.waitForStderr(/proxying from/);
-    const c = await client(`ws://127.0.0.1:${cli.where}/`);
-    await roundTrip(c, 'once');
+    const c = await clientForTest(`ws://127.0.0.1:${cli.where}/`);
+    await expectEcho(c, 'once');
     c.ws.close();
     expect(await exitStatus(cli, 10000)).toBe(0);
   });
@@ -111,20 +94,10 @@ describe('--inetd: fd 0 is a listening socket', () => {
 
   it("a wrapped program gets /dev/null as stdin, not websockify's listening socket", async () => {
     const port = await unusedPort();
-    const cli = await withPassedSocket(0, 'tcp', 'none', [
-      '--inetd',
-      '--wrap-port',
-      String(port),
-      '--',
-      'node',
-      NODE_SERVER,
-      '0.0.0.0',
-      String(port),
-    ]);
+    const cli = await withPassedSocket(0, 'tcp', 'none', ['--inetd', ...wrapServer(port)]);
     await cli.waitForStderr(/Starting 'node/);
-    const c = await client(`ws://127.0.0.1:${cli.where}/`);
-    await c.waitForBytes(1);
-    expect(c.bytes().toString()).toMatch(/^hello \d+\n$/);
+    const c = await clientForTest(`ws://127.0.0.1:${cli.where}/`);
+    await expectHello(c);
     const [program] = childrenOf(cli.child.pid!);
     expect(readlinkSync(`/proc/${program}/fd/0`)).toBe('/dev/null');
     expect(readlinkSync(`/proc/${cli.child.pid}/fd/0`)).toMatch(/^socket:/);
@@ -133,61 +106,52 @@ describe('--inetd: fd 0 is a listening socket', () => {
 
 describe('systemd socket activation: fd 3, LISTEN_PID and LISTEN_FDS', () => {
   it('LISTEN_PID is our PID: serves fd 3 without a listen argument', async () => {
-    const cli = await withPassedSocket(3, 'tcp', 'self', [await echo()]);
+    const cli = await withPassedSocket(3, 'tcp', 'self', [await echoForTest()]);
     await cli.waitForStderr(/proxying from/);
     expect(cli.stderr()).toContain(`Listen on 127.0.0.1:${cli.where} (fd 3 from systemd: websockify.socket)`);
-    await roundTrip(await client(`ws://127.0.0.1:${cli.where}/`), 'activated');
+    await expectEcho(await clientForTest(`ws://127.0.0.1:${cli.where}/`), 'activated');
     cli.child.kill('SIGTERM');
     expect(await exitStatus(cli, 10000)).toBe(0);
   });
 
   it('a listen argument is not bound then (one command line works both ways)', async () => {
     const unused = await unusedPort();
-    const cli = await withPassedSocket(3, 'tcp', 'self', [`127.0.0.1:${unused}`, await echo()]);
+    const cli = await withPassedSocket(3, 'tcp', 'self', [`127.0.0.1:${unused}`, await echoForTest()]);
     await cli.waitForStderr(/proxying from/);
     expect(cli.stderr()).toContain(
       `note: listening on the socket passed by systemd (fd 3), not on 127.0.0.1:${unused}`,
     );
-    await roundTrip(await client(`ws://127.0.0.1:${cli.where}/`), 'activated');
+    await expectEcho(await clientForTest(`ws://127.0.0.1:${cli.where}/`), 'activated');
     expect(listenersOn(unused)).toEqual([]);
   });
 
   it('LISTEN_PID of another process: ignored, the listen argument is bound', async () => {
     const port = await unusedPort();
-    const cli = await withPassedSocket(3, 'tcp', 'other', [`127.0.0.1:${port}`, await echo()]);
+    const cli = await withPassedSocket(3, 'tcp', 'other', [`127.0.0.1:${port}`, await echoForTest()]);
     await cli.waitForStderr(/proxying from/);
     expect(cli.stderr()).toContain(`Listen on 127.0.0.1:${port}\n`);
-    await roundTrip(await client(`ws://127.0.0.1:${port}/`), 'not activated');
+    await expectEcho(await clientForTest(`ws://127.0.0.1:${port}/`), 'not activated');
   });
 
   it('two sockets: exit 2 saying websockify serves one', async () => {
-    const cli = await withPassedSocket(3, 'tcp', 'two', [await echo()]);
+    const cli = await withPassedSocket(3, 'tcp', 'two', [await echoForTest()]);
     expect(await exitStatus(cli, 10000)).toBe(2);
     expect(cli.stderr()).toContain('systemd passed 2 sockets (LISTEN_FDS=2) but websockify serves exactly one');
   });
 
   it('-D is refused with a socket from systemd', async () => {
-    const cli = await withPassedSocket(3, 'tcp', 'self', ['-D', await echo()]);
+    const cli = await withPassedSocket(3, 'tcp', 'self', ['-D', await echoForTest()]);
     expect(await exitStatus(cli, 10000)).toBe(2);
     expect(cli.stderr()).toContain('-D/--daemon cannot be used with a socket passed by systemd');
   });
 
   it('a wrapped program: its port from --wrap-port, and it does not inherit LISTEN_* or fd 3', async () => {
     const port = await unusedPort();
-    const cli = await withPassedSocket(3, 'tcp', 'self', [
-      '--wrap-port',
-      String(port),
-      '--',
-      'node',
-      NODE_SERVER,
-      '0.0.0.0',
-      String(port),
-    ]);
+    const cli = await withPassedSocket(3, 'tcp', 'self', wrapServer(port));
     await cli.waitForStderr(/Starting 'node/);
-    const c = await client(`ws://127.0.0.1:${cli.where}/`);
-    await c.waitForBytes(1);
-    expect(c.bytes().toString()).toMatch(/^hello \d+\n$/);
-    await roundTrip(c, 'wrapped');
+    const c = await clientForTest(`ws://127.0.0.1:${cli.where}/`);
+    await expectHello(c);
+    await expectEcho(c, 'wrapped');
     const [program] = childrenOf(cli.child.pid!);
     expect(environ(program!).filter((v) => v.startsWith('LISTEN_'))).toEqual([]);
     expect(environ(cli.child.pid!)).toContain(`LISTEN_PID=${cli.child.pid}`); // what websockify got
@@ -200,18 +164,10 @@ describe('systemd socket activation: fd 3, LISTEN_PID and LISTEN_FDS', () => {
 
   it('a wrapped program with the listen argument naming its port', async () => {
     const port = await unusedPort();
-    const cli = await withPassedSocket(3, 'tcp', 'self', [
-      String(port),
-      '--',
-      'node',
-      NODE_SERVER,
-      '0.0.0.0',
-      String(port),
-    ]);
+    const cli = await withPassedSocket(3, 'tcp', 'self', [String(port), ...wrapServerCommand(port)]);
     await cli.waitForStderr(new RegExp(`\\(port ${port}, moved to \\d+\\)`));
-    const c = await client(`ws://127.0.0.1:${cli.where}/`);
-    await c.waitForBytes(1);
-    expect(c.bytes().toString()).toMatch(/^hello \d+\n$/);
+    const c = await clientForTest(`ws://127.0.0.1:${cli.where}/`);
+    await expectHello(c);
   });
 });
 
@@ -226,11 +182,11 @@ const canUnshare =
       3,
       'tcp',
       'one',
-      [await echo()],
+      [await echoForTest()],
       ['/usr/bin/unshare', '--pid', '--fork', '--mount-proc', '--kill-child', LAUNCHER],
     );
     await cli.waitForStderr(/proxying from/, 15000);
     expect(cli.stderr()).toContain(`Listen on 127.0.0.1:${cli.where} (fd 3 from systemd)`);
-    await roundTrip(await client(`ws://127.0.0.1:${cli.where}/`), 'pid 1');
+    await expectEcho(await clientForTest(`ws://127.0.0.1:${cli.where}/`), 'pid 1');
   });
 });

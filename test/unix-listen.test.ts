@@ -7,26 +7,20 @@ import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:f
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { openClient, withTimeout, type OpenClient } from './helpers/clients.js';
+import { withTimeout } from './helpers/clients.js';
 import { defer } from './helpers/cleanup.js';
 import { exitStatus } from './helpers/process.js';
 import { childrenOf, isAlive, listenersOn } from './helpers/procfs.js';
 import { runCli, type CliProcess } from './helpers/proxy.js';
-import { echoTarget, unusedPort } from './helpers/targets.js';
+import { clientForTest, echoForTest, expectEcho, expectHello, wrapServerCommand } from './helpers/per-test.js';
+import { unusedPort } from './helpers/targets.js';
 
-const NODE_SERVER = fileURLToPath(new URL('./fixtures/wrap-server.mjs', import.meta.url));
+const unixUrl = (sock: string): string => `ws+unix://${sock}:/websockify`;
 
 function tempDir(): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'wsfy-unix-'));
   defer(() => rmSync(dir, { recursive: true, force: true }));
   return dir;
-}
-
-async function echo(): Promise<number> {
-  const t = await echoTarget();
-  defer(() => t.close());
-  return t.port;
 }
 
 /** Runs the CLI (stopped after the test) and waits for the end of its banner. */
@@ -37,30 +31,16 @@ async function startCli(args: string[]): Promise<CliProcess> {
   return cli;
 }
 
-async function client(socketPath: string): Promise<OpenClient> {
-  const c = await openClient(`ws+unix://${socketPath}:/websockify`);
-  defer(() => c.ws.terminate());
-  return c;
-}
-
-/** Sends `text` and waits for it to come back, byte for byte. */
-async function roundTrip(c: OpenClient, text: string): Promise<void> {
-  const before = c.bytes().length;
-  c.ws.send(Buffer.from(text));
-  const got = await c.waitForBytes(before + text.length);
-  expect(got.subarray(before).toString()).toBe(text);
-}
-
 describe('--unix-listen', () => {
   it('serves WebSocket clients on the socket file, mode 0600, and removes it at exit', async () => {
     const sock = path.join(tempDir(), 'ws.sock');
-    const cli = await startCli(['--unix-listen', sock, `127.0.0.1:${await echo()}`]);
+    const cli = await startCli(['--unix-listen', sock, await echoForTest()]);
     expect(cli.stderr()).toContain(`Listen on unix socket ${sock} (mode 0600)`);
     const stat = statSync(sock);
     expect(stat.isSocket()).toBe(true);
     expect(stat.mode & 0o7777).toBe(0o600);
-    const c = await client(sock);
-    await roundTrip(c, 'over a unix socket \u0000\u00ff');
+    const c = await clientForTest(unixUrl(sock));
+    await expectEcho(c, 'over a unix socket \u0000\u00ff');
     cli.child.kill('SIGTERM');
     expect((await c.closed).code).toBe(1001);
     expect(await exitStatus(cli, 10000)).toBe(0);
@@ -76,23 +56,23 @@ describe('--unix-listen', () => {
     ['0700', 0o700],
   ])('--unix-listen-mode %s gives the socket mode exactly', async (text, mode) => {
     const sock = path.join(tempDir(), 'ws.sock');
-    const cli = await startCli(['--unix-listen', sock, '--unix-listen-mode', text, `127.0.0.1:${await echo()}`]);
+    const cli = await startCli(['--unix-listen', sock, '--unix-listen-mode', text, await echoForTest()]);
     expect(statSync(sock).mode & 0o7777).toBe(mode);
-    await roundTrip(await client(sock), 'x');
+    await expectEcho(await clientForTest(unixUrl(sock)), 'x');
     await cli.kill();
     expect(existsSync(sock)).toBe(false);
   });
 
   it('a socket file left by a killed websockify is removed and replaced', async () => {
     const sock = path.join(tempDir(), 'ws.sock');
-    const target = `127.0.0.1:${await echo()}`;
+    const target = await echoForTest();
     const first = await startCli(['--unix-listen', sock, target]);
     first.child.kill('SIGKILL');
     await exitStatus(first, 10000);
     expect(statSync(sock).isSocket()).toBe(true); // nobody removed it
     const second = await startCli(['-v', '--unix-listen', sock, target]);
     expect(second.stderr()).toContain(`Removed stale unix socket ${sock} (nothing was listening on it)`);
-    await roundTrip(await client(sock), 'second');
+    await expectEcho(await clientForTest(unixUrl(sock)), 'second');
   });
 
   it('a socket another process listens on is refused and left alone', async () => {
@@ -101,7 +81,7 @@ describe('--unix-listen', () => {
     const owner = net.createServer((c) => c.on('error', () => {}).end('owner\n'));
     await new Promise<void>((r) => owner.listen(sock, () => r()));
     defer(() => new Promise<void>((r) => owner.close(() => r())));
-    const cli = runCli(['--unix-listen', sock, `127.0.0.1:${await echo()}`]);
+    const cli = runCli(['--unix-listen', sock, await echoForTest()]);
     defer(() => cli.kill());
     expect(await exitStatus(cli, 10000)).toBe(1);
     expect(cli.stderr()).toContain(`Opening socket failed: EADDRINUSE ${sock}: another process is listening on it`);
@@ -122,7 +102,7 @@ describe('--unix-listen', () => {
   it('a path that is not a socket is refused and left alone', async () => {
     const file = path.join(tempDir(), 'notes.txt');
     writeFileSync(file, 'keep me');
-    const cli = runCli(['--unix-listen', file, `127.0.0.1:${await echo()}`]);
+    const cli = runCli(['--unix-listen', file, await echoForTest()]);
     defer(() => cli.kill());
     expect(await exitStatus(cli, 10000)).toBe(1);
     expect(cli.stderr()).toContain(`Opening socket failed: EEXIST ${file} exists and is not a socket`);
@@ -131,9 +111,9 @@ describe('--unix-listen', () => {
 
   it('--run-once: exits 0 after the session and removes the socket', async () => {
     const sock = path.join(tempDir(), 'ws.sock');
-    const cli = await startCli(['--run-once', '--unix-listen', sock, `127.0.0.1:${await echo()}`]);
-    const c = await client(sock);
-    await roundTrip(c, 'once');
+    const cli = await startCli(['--run-once', '--unix-listen', sock, await echoForTest()]);
+    const c = await clientForTest(unixUrl(sock));
+    await expectEcho(c, 'once');
     c.ws.close();
     expect(await exitStatus(cli, 10000)).toBe(0);
     expect(existsSync(sock)).toBe(false);
@@ -141,7 +121,7 @@ describe('--unix-listen', () => {
 
   it('--idle-timeout: exits 0 and removes the socket', async () => {
     const sock = path.join(tempDir(), 'ws.sock');
-    const cli = await startCli(['--idle-timeout', '1', '--unix-listen', sock, `127.0.0.1:${await echo()}`]);
+    const cli = await startCli(['--idle-timeout', '1', '--unix-listen', sock, await echoForTest()]);
     expect(await exitStatus(cli, 10000)).toBe(0);
     expect(cli.stderr()).toContain('listener exit due to --idle-timeout 1');
     expect(existsSync(sock)).toBe(false);
@@ -152,24 +132,13 @@ describe('--unix-listen with a wrapped program', () => {
   it('the program port comes from --wrap-port; stopping stops the program', async () => {
     const sock = path.join(tempDir(), 'ws.sock');
     const port = await unusedPort();
-    const cli = await startCli([
-      '--unix-listen',
-      sock,
-      '--wrap-port',
-      String(port),
-      '--',
-      'node',
-      NODE_SERVER,
-      '0.0.0.0',
-      String(port),
-    ]);
+    const cli = await startCli(['--unix-listen', sock, '--wrap-port', String(port), ...wrapServerCommand(port)]);
     expect(cli.stderr()).toMatch(
       new RegExp(`'node .*wrap-server.mjs 0.0.0.0 ${port}' \\(port ${port}, moved to \\d+\\)`),
     );
-    const c = await client(sock);
-    await c.waitForBytes(1);
-    expect(c.bytes().toString()).toMatch(/^hello \d+\n$/);
-    await roundTrip(c, 'through the program');
+    const c = await clientForTest(unixUrl(sock));
+    await expectHello(c);
+    await expectEcho(c, 'through the program');
     expect(listenersOn(port)).toEqual([]); // the program was moved off its port
     const [program] = childrenOf(cli.child.pid!);
     expect(program).toBeDefined();
@@ -183,7 +152,7 @@ describe('--unix-listen with a wrapped program', () => {
     ['--unix-listen', ['--unix-listen', 'x.sock']],
     ['--inetd', ['--inetd']],
   ])('with %s and no --wrap-port: exit 2 naming --wrap-port', async (_name, flags) => {
-    const cli = runCli([...flags, '--', 'node', NODE_SERVER, '0.0.0.0', '5901']);
+    const cli = runCli([...flags, ...wrapServerCommand(5901)]);
     defer(() => cli.kill());
     expect(await exitStatus(cli, 10000)).toBe(2);
     expect(cli.stderr()).toMatch(/^websockify: error: a wrapped program needs --wrap-port PORT/);
