@@ -52,7 +52,7 @@ async function startDaemon(args: string[]): Promise<{ pid: number; stderr: strin
 describe('-D/--daemon', () => {
   it('returns once the daemon serves; SIGTERM to its PID stops it', async () => {
     const { pid, stderr } = await startDaemon(['127.0.0.1:0', await echoForTest()]);
-    expect(stderr).toContain('  - Backgrounding (daemon)');
+    expect(stderr).toContain(`  - Backgrounding (daemon, PID ${pid})`);
     const port = Number(/Listen on 127\.0\.0\.1:(\d+)/.exec(stderr)![1]);
     await expectEcho(await clientForTest(`ws://127.0.0.1:${port}/`), 'from the daemon \u0000');
     // Detached: its own session, no terminal; stdio on /dev/null; the start directory kept.

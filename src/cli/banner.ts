@@ -6,17 +6,22 @@ import { describeTarget } from '../targets/target.js';
 
 /**
  * `listen` describes where the server listens (WebsockifyServer.describeListen()); `targetLabel`
- * overrides the target description (a wrapped program's command line); `daemon` adds the
- * reference's "Backgrounding (daemon)" line.
+ * overrides the target description (a wrapped program's command line); `daemonPid` adds the
+ * reference's "Backgrounding (daemon)" line, with the PID (so that a log file has it).
  */
-export function bannerLines(options: ResolvedOptions, listen: string, targetLabel?: string, daemon = false): string[] {
+export function bannerLines(
+  options: ResolvedOptions,
+  listen: string,
+  targetLabel?: string,
+  daemonPid?: number,
+): string[] {
   const described =
     options.targetDescription === 'dynamic'
       ? 'targets chosen per connection'
       : describeTarget(options.targetDescription);
   const target = targetLabel ?? described;
   const lines = ['WebSocket server settings:', `  - Listen on ${listen}`, '  - No SSL/TLS support'];
-  if (daemon) lines.push('  - Backgrounding (daemon)');
+  if (daemonPid !== undefined) lines.push(`  - Backgrounding (daemon, PID ${daemonPid})`);
   if (options.runOnce) lines.push('  - Exit after the first WebSocket connection (--run-once)');
   if (options.timeoutMs > 0) lines.push(`  - Stop accepting after ${options.timeoutMs / 1000} s (--timeout)`);
   if (options.idleTimeoutMs > 0) lines.push(`  - Exit after ${options.idleTimeoutMs / 1000} s without connections`);

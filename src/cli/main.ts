@@ -80,7 +80,12 @@ async function prepareWrap(spec: WrapSpec, stdinIsListener: boolean, logger: Log
 
 type RunConfig = Extract<CliConfig, { kind: 'run' }>;
 
-async function start(config: RunConfig, logger: Logger): Promise<{ server: WebsockifyServer; wrapped?: Wrapped }> {
+/** `daemonPid` is set when running as a daemon. */
+async function start(
+  config: RunConfig,
+  logger: Logger,
+  daemonPid?: number,
+): Promise<{ server: WebsockifyServer; wrapped?: Wrapped }> {
   const { wrap } = config;
   const { listen } = config.options;
   const wrapped = wrap ? await prepareWrap(wrap, 'fd' in listen && listen.fd === 0, logger) : undefined;
@@ -100,7 +105,7 @@ async function start(config: RunConfig, logger: Logger): Promise<{ server: Webso
   const targetLabel = wrap
     ? `'${wrap.command.join(' ')}' (port ${wrap.programPort}, moved to ${wrapped!.movedPort})`
     : undefined;
-  for (const line of bannerLines(server.options, server.describeListen(), targetLabel, config.daemon)) {
+  for (const line of bannerLines(server.options, server.describeListen(), targetLabel, daemonPid)) {
     logger.info(line);
   }
   if (wrapped) {
@@ -149,7 +154,7 @@ export async function main(args: string[]): Promise<number> {
 
   let started;
   try {
-    started = await start(config, logger);
+    started = await start(config, logger, daemon ? process.pid : undefined);
   } catch (err) {
     return closing(daemon, startupFailure(err, logger, terminal));
   }
