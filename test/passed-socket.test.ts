@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defer } from './helpers/cleanup.js';
-import { exitStatus } from './helpers/process.js';
+import { exitStatus, tryConnect } from './helpers/process.js';
 import { childrenOf, listenersOn } from './helpers/procfs.js';
 import { runCli, type CliProcess } from './helpers/proxy.js';
 import { clientForTest, echoForTest, expectEcho, expectHello, wrapServerCommand } from './helpers/per-test.js';
@@ -112,6 +112,13 @@ describe('systemd socket activation: fd 3, LISTEN_PID and LISTEN_FDS', () => {
     await expectEcho(await clientForTest(`ws://127.0.0.1:${cli.where}/`), 'activated');
     cli.child.kill('SIGTERM');
     expect(await exitStatus(cli, 10000)).toBe(0);
+  });
+
+  it('--timeout closes the passed socket: new clients are refused, then exit 0', async () => {
+    const cli = await withPassedSocket(3, 'tcp', 'self', ['--timeout', '1', await echoForTest()]);
+    await cli.waitForStderr(/listener exit due to --timeout 1/, 10000);
+    expect(await exitStatus(cli, 10000)).toBe(0);
+    expect(await tryConnect(Number(cli.where))).toBe('ECONNREFUSED');
   });
 
   it('a listen argument is not bound then (one command line works both ways)', async () => {

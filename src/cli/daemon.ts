@@ -7,12 +7,12 @@
 
 import { spawn } from 'node:child_process';
 import { constants as osConstants } from 'node:os';
-import type { LogSink } from '../log/logger.js';
+import type { LogLevel, LogSink } from '../log/logger.js';
 
 /** Set in the daemon's environment (and removed from it at once) to tell it what it is. */
 const DAEMON_VARIABLE = 'WEBSOCKIFY_DAEMON_CHILD';
 
-type Report = { line: string } | { ready: true };
+type Report = { level: LogLevel; line: string } | { ready: true };
 
 const STOP_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
@@ -27,11 +27,14 @@ export function startDaemon(args: string[]): Promise<number> {
     env: { ...process.env, [DAEMON_VARIABLE]: '1' },
   });
   return new Promise((resolve) => {
+    let errorReported = false;
+    let settled = false;
     const onSignal = (signal: NodeJS.Signals): void => {
       child.kill('SIGTERM');
       finish(128 + osConstants.signals[signal]);
     };
     const finish = (status: number): void => {
+      settled = true;
       for (const signal of STOP_SIGNALS) process.off(signal, onSignal);
       resolve(status);
     };
@@ -39,6 +42,7 @@ export function startDaemon(args: string[]): Promise<number> {
     child.on('message', (report: Report) => {
       if ('line' in report) {
         process.stderr.write(`${report.line}\n`);
+        if (report.level === 'error') errorReported = true;
         return;
       }
       process.stderr.write(`websockify running in the background as PID ${child.pid}\n`);
@@ -51,7 +55,12 @@ export function startDaemon(args: string[]): Promise<number> {
       finish(1);
     });
     // 'close' comes after the channel is drained, so every relayed line has been printed.
-    child.once('close', (code, signal) => finish(code ?? 128 + (signal ? osConstants.signals[signal] : 0)));
+    child.once('close', (code, signal) => {
+      if (settled) return;
+      const status = code ?? 128 + (signal ? osConstants.signals[signal] : 0);
+      if (!errorReported) process.stderr.write(`websockify: the daemon ended during start-up (status ${status})\n`);
+      finish(status);
+    });
   });
 }
 
@@ -82,7 +91,7 @@ export function daemonChannel(): DaemonChannel | undefined {
     return last;
   };
   return {
-    sink: (_level, line) => void send({ line }),
+    sink: (level, line) => void send({ level, line }),
     close: async (ready) => {
       if (ready) void send({ ready: true });
       closed = true;
