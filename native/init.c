@@ -25,6 +25,9 @@
  *   - If PROGRAM cannot be started: a message on stderr, and exit status 127
  *     (not found) or 126 (found but not executable, or any other exec error).
  *   - Exit status 2 with a usage message when no PROGRAM is given.
+ *   - systemd socket activation: sockets passed to websockify-init (LISTEN_PID
+ *     is its PID, for example 1 under podman) are meant for PROGRAM, so
+ *     PROGRAM gets LISTEN_PID set to its own PID; the fds are inherited as is.
  *
  * It prints nothing else, unless WEBSOCKIFY_INIT_DEBUG is set to something
  * other than "" or "0": then one stderr line per signal and per reaped child.
@@ -98,6 +101,25 @@ static int shell_status(int status)
     return 1;
 }
 
+/*
+ * In the forked child: sockets passed by systemd to the parent (LISTEN_PID is
+ * its PID) are for PROGRAM, which would otherwise ignore them (sd_listen_fds
+ * checks that LISTEN_PID is its own PID).
+ */
+static void hand_over_listen_pid(void)
+{
+    const char *listen_pid = getenv("LISTEN_PID");
+    char pid[32];
+
+    if (listen_pid == NULL)
+        return;
+    snprintf(pid, sizeof pid, "%ld", (long)getppid());
+    if (strcmp(listen_pid, pid) != 0)
+        return;
+    snprintf(pid, sizeof pid, "%ld", (long)getpid());
+    setenv("LISTEN_PID", pid, 1);
+}
+
 /* In the forked child: restore what we inherited, then become PROGRAM. */
 static void run_program(char **argv, const sigset_t *original_mask,
                         const struct sigaction *original_actions)
@@ -108,6 +130,7 @@ static void run_program(char **argv, const sigset_t *original_mask,
     for (i = 0; i < FORWARDED_COUNT; i++)
         sigaction(forwarded_signals[i], &original_actions[i], NULL);
     sigprocmask(SIG_SETMASK, original_mask, NULL);
+    hand_over_listen_pid();
 
     execvp(argv[0], argv);
     error = errno;

@@ -3,8 +3,9 @@
 
 export { WebsockifyServer, startWebsockify } from './server/websockify-server.js';
 export { attachWebsockify, type AttachOptions, type AttachedWebsockify } from './server/attach.js';
-export type { WebsockifyOptions, TlsServerOptions } from './config/options.js';
+export type { WebsockifyOptions, TlsServerOptions, ListenOption } from './config/options.js';
 export { TlsSetupError } from './tls/credentials.js';
+export { takeActivatedSocket, type ActivatedSocket } from './server/socket-activation.js';
 export { ConfigError } from './config/errors.js';
 export { UpgradeRefused } from './proxy/proxy.js';
 export type { SessionStats } from './proxy/session.js';

@@ -79,7 +79,9 @@ describe('the web terminal page', () => {
     const pkg = JSON.parse(readFileSync(`${ROOT}package.json`, 'utf8')) as { scripts: Record<string, string> };
     expect(pkg.scripts.start).toBe('node demo/start.js');
     const port = await unusedPort();
-    const start = runCli(['--port', String(port), '--host', '127.0.0.1'], process.env, { script: START });
+    const start = runCli(['--port', String(port), '--host', '127.0.0.1'], process.env, {
+      via: [process.execPath, START],
+    });
     defer(() => start.kill());
     await start.waitForStderr(/Listen on 127\.0\.0\.1:\d+/, 20000);
     await start.waitForStderr(/telnet-demo: listening|Starting/, 20000);

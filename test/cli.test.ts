@@ -150,10 +150,6 @@ describe('options whose feature is not built yet are refused, never ignored', ()
     ['token-plugin', ['--token-plugin', 'TokenFile', '--token-source', 'x']],
     ['target-config', ['--target-config', 'targets.cfg']],
     ['auth-plugin', ['--auth-plugin', 'BasicHTTPAuth', '--auth-source', 'u:p']],
-    ['daemon', ['-D']],
-    ['unix-listen', ['--unix-listen', 'x.sock']],
-    ['unix-listen-mode', ['--unix-listen-mode', '0660']],
-    ['inetd', ['--inetd']],
   ];
 
   it.concurrent.each(cases)('--%s', async (name, flags) => {

@@ -1,20 +1,27 @@
 // The start-up banner, in the reference's shape ("WebSocket server settings:" and one
 // "  - " line per setting), describing what is actually bound.
 
-import type net from 'node:net';
-import { formatHostPort } from '../config/address.js';
 import type { ResolvedOptions } from '../config/options.js';
 import { describeTarget } from '../targets/target.js';
 
-/** `targetLabel` overrides the target description (a wrapped program's command line). */
-export function bannerLines(options: ResolvedOptions, address: net.AddressInfo, targetLabel?: string): string[] {
-  const listen = formatHostPort(address.address, address.port);
+/**
+ * `listen` describes where the server listens (WebsockifyServer.describeListen()); `targetLabel`
+ * overrides the target description (a wrapped program's command line); `daemonPid` adds the
+ * reference's "Backgrounding (daemon)" line, with the PID (so that a log file has it).
+ */
+export function bannerLines(
+  options: ResolvedOptions,
+  listen: string,
+  targetLabel?: string,
+  daemonPid?: number,
+): string[] {
   const described =
     options.targetDescription === 'dynamic'
       ? 'targets chosen per connection'
       : describeTarget(options.targetDescription);
   const target = (targetLabel ?? described) + (options.targetTls ? ' (using SSL)' : '');
   const lines = ['WebSocket server settings:', `  - Listen on ${listen}`];
+  if (daemonPid !== undefined) lines.push(`  - Backgrounding (daemon, PID ${daemonPid})`);
   if (options.web !== undefined) {
     const kind = options.fileOnly ? 'Web server (no directory listings)' : 'Web server';
     lines.push(`  - ${kind}. Web root: ${options.web}`);

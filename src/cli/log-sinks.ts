@@ -2,7 +2,8 @@
 // destination that cannot be opened is a usage error naming its flag (exit status 2).
 
 import { fileSink } from '../log/file-sink.js';
-import { stderrSink, type LogSink } from '../log/logger.js';
+import type { LogSink } from '../log/logger.js';
+import type { SyslogFacility } from '../log/syslog-format.js';
 import { syslogSink } from '../log/syslog-sink.js';
 import { namingFlag, type LogDestinations } from './parse.js';
 
@@ -14,13 +15,20 @@ async function opened(flag: string, open: () => LogSink | Promise<LogSink>): Pro
   }
 }
 
-export async function openLogSinks(destinations: LogDestinations): Promise<LogSink[]> {
-  const sinks = [stderrSink()];
+/**
+ * `terminal` is stderr, or a daemon's channel to the command that started it; `facility` is
+ * `daemon` under -D, as in the reference.
+ */
+export async function openLogSinks(
+  destinations: LogDestinations,
+  terminal: LogSink,
+  facility: SyslogFacility,
+): Promise<LogSink[]> {
+  const sinks = [terminal];
   const { logFile, syslog, legacySyslog } = destinations;
   if (logFile !== undefined) sinks.push(await opened('--log-file', () => fileSink(logFile)));
   if (syslog) {
-    // The reference logs as facility daemon when it is one (-D); daemon mode is not built yet.
-    sinks.push(await opened('--syslog', () => syslogSink({ destination: syslog, legacy: legacySyslog })));
+    sinks.push(await opened('--syslog', () => syslogSink({ destination: syslog, legacy: legacySyslog, facility })));
   }
   return sinks;
 }

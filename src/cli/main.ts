@@ -1,9 +1,10 @@
 // The `websockify` command: parse the command line, start the server (and the wrapped program),
 // print the banner, and turn signals, the program's exit and lifetime rules into an exit
-// status. All behaviour lives in the library and in wrap/.
+// status; with -D, do that in a daemon (daemon.ts). All behaviour lives in the library and in wrap/.
 
 import { ConfigError } from '../config/errors.js';
-import { createLogger, stderrSink, type Logger } from '../log/logger.js';
+import { createLogger, stderrSink, type LogSink, type Logger } from '../log/logger.js';
+import { takeActivatedSocket } from '../server/socket-activation.js';
 import { WebsockifyServer } from '../server/websockify-server.js';
 import { TlsSetupError } from '../tls/credentials.js';
 import { VERSION } from '../version.js';
@@ -13,6 +14,7 @@ import { locateRebindLibrary, RebindUnavailableError } from '../wrap/rebind-libr
 import { WrapSupervisor } from '../wrap/supervisor.js';
 import { bannerLines } from './banner.js';
 import { openLogSinks } from './log-sinks.js';
+import { daemonChannel, startDaemon, type DaemonChannel } from './daemon.js';
 import { parseCommandLine, type CliConfig, type WrapSpec } from './parse.js';
 
 const SIGNAL_NUMBERS = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 } as const;
@@ -21,17 +23,24 @@ type HandledSignal = keyof typeof SIGNAL_NUMBERS;
 /** How long a client waits for a wrapped program that is starting or respawning. */
 const WRAPPED_TARGET_WAIT_MS = 5000;
 
-function usageFailure(message: string): number {
-  process.stderr.write(`websockify: error: ${message}\nTry 'websockify --help' for more information.\n`);
+function usageFailure(message: string, terminal: LogSink): number {
+  terminal('error', `websockify: error: ${message}`);
+  terminal('error', "Try 'websockify --help' for more information.");
   return 2;
+}
+
+/** Closes a daemon's channel to the terminal (its start-up failed) once `status` is reported. */
+async function closing(daemon: DaemonChannel | undefined, status: number): Promise<number> {
+  await daemon?.close(false);
+  return status;
 }
 
 /** The listen socket could not be opened (EADDRINUSE, EACCES...). */
 class ListenError extends Error {}
 
 /** The failures that end start-up with a message instead of a stack trace, and their status. */
-function startupFailure(err: unknown, logger: Logger): number {
-  if (err instanceof ConfigError) return usageFailure(err.message);
+function startupFailure(err: unknown, logger: Logger, terminal: LogSink): number {
+  if (err instanceof ConfigError) return usageFailure(err.message, terminal);
   if (err instanceof ListenError) {
     logger.error(err.message);
     return 1;
@@ -56,46 +65,55 @@ interface Wrapped {
   movedPort: number;
 }
 
-/** Prepares wrap mode before listening: finds rebind.so, picks the moved port, checks the command. */
-async function prepareWrap(spec: WrapSpec, listenPort: number, logger: Logger): Promise<Wrapped> {
+/**
+ * Prepares wrap mode before listening: finds rebind.so, picks the moved port, checks the command.
+ * With --inetd our stdin is the listening socket: the program gets /dev/null instead.
+ */
+async function prepareWrap(spec: WrapSpec, stdinIsListener: boolean, logger: Logger): Promise<Wrapped> {
   const rebindLibrary = await locateRebindLibrary();
   const movedPort = await pickFreeLoopbackPort();
   const supervisor = new WrapSupervisor({
     command: spec.command,
     mode: spec.mode,
-    programPort: spec.programPort ?? listenPort,
+    programPort: spec.programPort,
     movedPort,
     rebindLibrary,
     logger,
+    stdin: stdinIsListener ? 'ignore' : 'inherit',
   });
   return { supervisor, movedPort };
 }
 
 type RunConfig = Extract<CliConfig, { kind: 'run' }>;
 
-async function start(config: RunConfig, logger: Logger): Promise<{ server: WebsockifyServer; wrapped?: Wrapped }> {
+/** `daemonPid` is set when running as a daemon. */
+async function start(
+  config: RunConfig,
+  logger: Logger,
+  daemonPid?: number,
+): Promise<{ server: WebsockifyServer; wrapped?: Wrapped }> {
   const { wrap } = config;
-  if (wrap && wrap.programPort === undefined && config.options.listen.port === 0) {
-    throw new ConfigError('a wrapped program needs a fixed listen port, or --wrap-port', 'listen');
-  }
-  const wrapped = wrap ? await prepareWrap(wrap, config.options.listen.port, logger) : undefined;
+  const { listen } = config.options;
+  const wrapped = wrap ? await prepareWrap(wrap, 'fd' in listen && listen.fd === 0, logger) : undefined;
   const target = wrapped
     ? { kind: 'loopback' as const, port: wrapped.movedPort, waitMs: WRAPPED_TARGET_WAIT_MS }
     : config.options.target;
   const server = new WebsockifyServer({ ...config.options, target, logger });
   for (const notice of config.notices) logger.warn(notice);
-  let address;
   try {
-    address = await server.listen();
+    await server.listen();
   } catch (err) {
     if (err instanceof ConfigError) throw err;
     const e = err as NodeJS.ErrnoException;
-    throw new ListenError(`Opening socket failed: ${e.code ?? ''} ${e.message}`.trim());
+    const message = e.code && !e.message.startsWith(e.code) ? `${e.code} ${e.message}` : e.message;
+    throw new ListenError(`Opening socket failed: ${message}`);
   }
   const targetLabel = wrap
-    ? `'${wrap.command.join(' ')}' (port ${wrap.programPort ?? address.port}, moved to ${wrapped!.movedPort})`
+    ? `'${wrap.command.join(' ')}' (port ${wrap.programPort}, moved to ${wrapped!.movedPort})`
     : undefined;
-  for (const line of bannerLines(server.options, address, targetLabel)) logger.info(line);
+  for (const line of bannerLines(server.options, server.describeListen(), targetLabel, daemonPid)) {
+    logger.info(line);
+  }
   if (wrapped) {
     try {
       await wrapped.supervisor.start();
@@ -109,11 +127,14 @@ async function start(config: RunConfig, logger: Logger): Promise<{ server: Webso
 
 /** Runs the command with `args` (without node and script); resolves to the exit status. */
 export async function main(args: string[]): Promise<number> {
+  // A daemon's start-up messages go to the terminal command that started it, over a channel.
+  const daemon = daemonChannel();
+  const terminal = daemon?.sink ?? stderrSink();
   let config;
   try {
-    config = await parseCommandLine(args);
+    config = await parseCommandLine(args, { activated: takeActivatedSocket() });
   } catch (err) {
-    if (err instanceof ConfigError) return usageFailure(err.message);
+    if (err instanceof ConfigError) return closing(daemon, usageFailure(err.message, terminal));
     throw err;
   }
   if (config.kind === 'help') {
@@ -124,6 +145,8 @@ export async function main(args: string[]): Promise<number> {
     process.stdout.write(`${VERSION}\n`);
     return 0;
   }
+
+  if (config.daemon && !daemon) return startDaemon(args);
 
   // Signal handlers go in before anything starts, so no signal finds the default action.
   let onSignal: (signal: HandledSignal) => void;
@@ -137,16 +160,20 @@ export async function main(args: string[]): Promise<number> {
   let logger: Logger;
   let started;
   try {
-    logger = createLogger({ verbose: config.verbose, sinks: await openLogSinks(config.logging) });
+    logger = createLogger({
+      verbose: config.verbose,
+      sinks: await openLogSinks(config.logging, terminal, daemon ? 'daemon' : 'user'),
+    });
   } catch (err) {
-    return startupFailure(err, createLogger({ sinks: [stderrSink()] }));
+    return closing(daemon, startupFailure(err, createLogger({ sinks: [terminal] }), terminal));
   }
   try {
-    started = await start(config, logger);
+    started = await start(config, logger, daemon ? process.pid : undefined);
   } catch (err) {
-    return startupFailure(err, logger);
+    return closing(daemon, startupFailure(err, logger, terminal));
   }
   const { server, wrapped } = started;
+  await daemon?.close(true);
 
   return new Promise<number>((resolve) => {
     let stopping = false;

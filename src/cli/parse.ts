@@ -6,8 +6,9 @@ import path from 'node:path';
 import yargs, { type Argv } from 'yargs';
 import { parseListenSpec, parsePort, parseTargetSpec, type HostPort } from '../config/address.js';
 import { ConfigError } from '../config/errors.js';
-import { resolveWebRoot, type WebsockifyOptions } from '../config/options.js';
+import { resolveWebRoot, type ListenOption, type WebsockifyOptions } from '../config/options.js';
 import { parseSyslogServer, type SyslogDestination } from '../log/syslog-sink.js';
+import type { ActivatedSocket } from '../server/socket-activation.js';
 import type { TargetSpec } from '../targets/target.js';
 import { WRAP_MODES, type WrapMode } from '../wrap/supervisor.js';
 import { CLI_OPTIONS } from './options-table.js';
@@ -21,6 +22,7 @@ export const USAGE = [
   '$0 [options] --token-plugin=CLASS [source_addr:]source_port',
   '$0 [options] --unix-target=FILE [source_addr:]source_port',
   '$0 [options] [source_addr:]source_port -- WRAP_COMMAND_LINE',
+  '$0 [options] --unix-listen=FILE|--inetd target_addr:target_port',
 ].join('\n');
 
 export type CliConfig =
@@ -28,11 +30,13 @@ export type CliConfig =
   | { kind: 'version' }
   | {
       kind: 'run';
-      options: WebsockifyOptions & { listen: { host?: string; port: number }; target?: TargetSpec };
+      options: WebsockifyOptions & { listen: ListenOption; target?: TargetSpec };
       /** Present in wrap mode (`PORT -- COMMAND`); the target is then the moved port. */
       wrap?: WrapSpec;
       verbose: boolean;
       logging: LogDestinations;
+      /** -D: run in the background once started. */
+      daemon: boolean;
       /** Notices to print at start (compatibility-only options). */
       notices: string[];
     };
@@ -48,8 +52,14 @@ export interface LogDestinations {
 export interface WrapSpec {
   command: string[];
   mode: WrapMode;
-  /** --wrap-port; undefined means the listen port (the reference's REBIND_OLD_PORT). */
-  programPort: number | undefined;
+  /** The port the program binds (REBIND_OLD_PORT): --wrap-port, else the listen port. */
+  programPort: number;
+}
+
+/** What the command line is run with besides its arguments. */
+export interface ParseContext {
+  /** The socket systemd passed in (socket activation): then the listen argument is optional. */
+  activated?: ActivatedSocket;
 }
 
 type Parsed = Record<string, unknown> & { _: (string | number)[]; '--'?: (string | number)[] };
@@ -143,6 +153,7 @@ function checkDependencies(argv: Parsed): void {
     ['web-auth', 'auth-plugin'],
     ['web-auth', 'web'],
     ['legacy-syslog', 'syslog'],
+    ['unix-listen-mode', 'unix-listen'],
   ];
   for (const [option, needs] of rules) {
     if (given(argv, option) && !given(argv, needs)) {
@@ -151,20 +162,80 @@ function checkDependencies(argv: Parsed): void {
   }
 }
 
-function parseWrap(argv: Parsed, command: string[], positionals: string[]): WrapSpec {
-  if (positionals.length > 1) {
-    throw new UsageError(`Too many arguments: a wrapped program replaces the target ('${positionals[1]}')`, 'target');
+/**
+ * `targets` are the positionals after the listen argument; `listenPort` is the listen
+ * argument's port, absent when websockify listens on a unix socket or an inherited one.
+ */
+function parseWrap(argv: Parsed, command: string[], targets: string[], listenPort: number | undefined): WrapSpec {
+  if (targets.length > 0) {
+    throw new UsageError(`Too many arguments: a wrapped program replaces the target ('${targets[0]}')`, 'target');
   }
   const mode = (argv['wrap-mode'] ?? 'exit') as string;
   if (!(WRAP_MODES as readonly string[]).includes(mode)) {
     throw new UsageError(`option --wrap-mode: expected exit, ignore or respawn, got '${mode}'`, '--wrap-mode');
   }
   const port = argv['wrap-port'];
-  return {
-    command,
-    mode: mode as WrapMode,
-    programPort: port === undefined ? undefined : parsePort(String(port), '--wrap-port'),
-  };
+  const programPort = port === undefined ? listenPort : parsePort(String(port), '--wrap-port');
+  if (programPort === undefined) {
+    throw new UsageError(
+      'a wrapped program needs --wrap-port PORT (the port it binds) when websockify does not listen on a TCP port',
+      '--wrap-port',
+    );
+  }
+  if (programPort === 0) throw new UsageError('a wrapped program needs a fixed listen port, or --wrap-port', 'listen');
+  return { command, mode: mode as WrapMode, programPort };
+}
+
+/** --unix-listen-mode: octal permission bits such as 660 or 0660 (the reference's format). */
+function parseSocketMode(argv: Parsed): number | undefined {
+  const v = argv['unix-listen-mode'];
+  if (v === undefined) return undefined;
+  const text = String(v);
+  if (!/^0?[0-7]{1,3}$/.test(text)) {
+    throw new UsageError(
+      `option --unix-listen-mode: expected octal permissions such as 0600 or 660, got '${text}'`,
+      '--unix-listen-mode',
+    );
+  }
+  return parseInt(text, 8);
+}
+
+/**
+ * The listen source and the positionals left for the target. --inetd and --unix-listen take
+ * no listen argument (as in the reference); with a socket from systemd it is optional and not
+ * bound (it may still name the wrapped program's port), so one command line works both ways.
+ */
+function parseListen(
+  argv: Parsed,
+  positionals: string[],
+  targetCount: number,
+  context: ParseContext,
+  notices: string[],
+): { listen: ListenOption; listenPort: number | undefined; targets: string[] } {
+  const inetd = given(argv, 'inetd');
+  const unixListen = argv['unix-listen'];
+  if (inetd && unixListen !== undefined) {
+    throw new UsageError('--inetd and --unix-listen cannot be used together', '--unix-listen');
+  }
+  if (inetd) return { listen: { fd: 0, name: 'inetd' }, listenPort: undefined, targets: positionals };
+  if (typeof unixListen === 'string') {
+    const mode = parseSocketMode(argv);
+    const listen = mode === undefined ? { path: unixListen } : { path: unixListen, mode };
+    return { listen, listenPort: undefined, targets: positionals };
+  }
+  const { activated } = context;
+  if (activated && positionals.length <= targetCount) {
+    return { listen: { fd: activated.fd, name: activated.name }, listenPort: undefined, targets: positionals };
+  }
+  if (positionals.length === 0) throw new UsageError('Too few arguments: the listen port is missing', 'listen');
+  const spec: HostPort = parseListenSpec(positionals[0]!);
+  const targets = positionals.slice(1);
+  if (activated) {
+    notices.push(`note: listening on the socket passed by systemd (fd ${activated.fd}), not on ${positionals[0]}`);
+    return { listen: { fd: activated.fd, name: activated.name }, listenPort: spec.port, targets };
+  }
+  const listen = spec.host === undefined ? { port: spec.port } : { host: spec.host, port: spec.port };
+  return { listen, listenPort: spec.port, targets };
 }
 
 /** yargs reads `--flag=yes` on a boolean as false; refuse a value instead of ignoring it. */
@@ -181,7 +252,7 @@ function rejectValuedFlags(args: string[]): void {
 }
 
 /** Parses the arguments after the program name. Throws UsageError on any problem. */
-export async function parseCommandLine(args: string[]): Promise<CliConfig> {
+export async function parseCommandLine(args: string[], context: ParseContext = {}): Promise<CliConfig> {
   rejectValuedFlags(args);
   const parser = buildParser(args);
   const argv = (await parser.parseAsync()) as Parsed;
@@ -199,9 +270,19 @@ export async function parseCommandLine(args: string[]): Promise<CliConfig> {
     }
   }
 
-  if (positionals.length === 0) throw new UsageError('Too few arguments: the listen port is missing', 'listen');
-  const listen: HostPort = parseListenSpec(positionals[0]!);
-  const wrapSpec = wrap ? parseWrap(argv, wrapCommand, positionals) : undefined;
+  const notices = CLI_OPTIONS.filter((o) => o.compatOnly && given(argv, o.name)).map((o) => `note: ${o.compatOnly}`);
+  const targetCount = wrap || given(argv, 'unix-target') ? 0 : 1;
+  const { listen, listenPort, targets } = parseListen(argv, positionals, targetCount, context, notices);
+  const daemon = given(argv, 'daemon');
+  if (daemon && 'fd' in listen) {
+    throw new UsageError(
+      listen.fd === 0
+        ? '-D/--daemon cannot be used with --inetd: inetd waits for the process it started'
+        : '-D/--daemon cannot be used with a socket passed by systemd: let systemd run websockify in the foreground',
+      '--daemon',
+    );
+  }
+  const wrapSpec = wrap ? parseWrap(argv, wrapCommand, targets, listenPort) : undefined;
   if (!wrap) {
     for (const name of ['wrap-mode', 'wrap-port']) {
       if (given(argv, name))
@@ -213,14 +294,14 @@ export async function parseCommandLine(args: string[]): Promise<CliConfig> {
     if (given(argv, 'unix-target'))
       throw new UsageError('--unix-target cannot be used with a wrapped program', '--unix-target');
   } else if (typeof argv['unix-target'] === 'string') {
-    if (positionals.length > 1) throw new UsageError('Too many arguments: --unix-target replaces the target', 'target');
+    if (targets.length > 0) throw new UsageError('Too many arguments: --unix-target replaces the target', 'target');
     target = { kind: 'unix', path: argv['unix-target'] };
   } else {
-    if (positionals.length < 2) throw new UsageError('Too few arguments: the target is missing', 'target');
-    if (positionals.length > 2) {
-      throw new UsageError(`Too many arguments: unexpected '${positionals[2]}'`, 'arguments');
+    if (targets.length < 1) throw new UsageError('Too few arguments: the target is missing', 'target');
+    if (targets.length > 1) {
+      throw new UsageError(`Too many arguments: unexpected '${targets[1]}'`, 'arguments');
     }
-    const { host, port } = parseTargetSpec(positionals[1]!);
+    const { host, port } = parseTargetSpec(targets[0]!);
     target = { kind: 'tcp', host, port };
   }
 
@@ -245,16 +326,16 @@ export async function parseCommandLine(args: string[]): Promise<CliConfig> {
   };
 
   const tlsFlags = parseTlsFlags(argv);
-  const notices = CLI_OPTIONS.filter((o) => o.compatOnly && given(argv, o.name)).map((o) => `note: ${o.compatOnly}`);
   notices.push(...tlsFlags.notices);
   return {
     kind: 'run',
     ...(wrapSpec ? { wrap: wrapSpec } : {}),
     verbose: given(argv, 'verbose'),
     logging,
+    daemon,
     notices,
     options: {
-      listen: listen.host === undefined ? { port: listen.port } : { host: listen.host, port: listen.port },
+      listen,
       preferIpv6: given(argv, 'prefer-ipv6'),
       ...(target ? { target } : {}),
       runOnce: given(argv, 'run-once'),

@@ -47,10 +47,26 @@ export interface ResolvedTls {
   caFile: string | undefined;
   reloadIntervalMs: number;
 }
+/**
+ * Where a standalone server listens, one of:
+ * - `{ host?, port }`: a TCP address; `host` undefined means all interfaces, port 0 a free port.
+ * - `{ path, mode? }`: a unix-domain stream socket created at `path` with permissions `mode`
+ *   (default 0o600), set before any client can connect; removed when the server closes.
+ * - `{ fd, name? }`: an inherited socket that is already listening, such as fd 0 from inetd or
+ *   fd 3 from systemd; `name` says where it came from in logs ("inetd", "systemd").
+ */
+export type ListenOption =
+  { host?: string; port: number } | { path: string; mode?: number } | { fd: number; name?: string };
+
+/** ListenOption after normalisation, tagged by kind. */
+export type ListenSource =
+  | { kind: 'tcp'; host: string | undefined; port: number }
+  | { kind: 'unix'; path: string; mode: number }
+  | { kind: 'fd'; fd: number; name: string | undefined };
 
 export interface WebsockifyOptions {
-  /** Listen address; `host` undefined means all interfaces. Port 0 picks a free port. */
-  listen?: { host?: string; port: number };
+  /** Where to listen (see ListenOption); default: a free TCP port on all interfaces. */
+  listen?: ListenOption;
   /** Resolve the listen host preferring IPv6 (`-6`): a bare port then listens on `::`. */
   preferIpv6?: boolean;
   /** Fixed target: `"host:port"`, `{ kind: 'tcp', host, port }` or `{ kind: 'unix', path }`. */
@@ -105,7 +121,7 @@ export interface WebsockifyOptions {
 }
 
 export interface ResolvedOptions {
-  listen: { host: string | undefined; port: number };
+  listen: ListenSource;
   preferIpv6: boolean;
   resolveTarget: TargetResolver;
   /** Printable description of where connections go, for the banner. */
@@ -140,6 +156,7 @@ export const DEFAULTS = {
   closeTimeout: 5,
   recordQueueLimit: DEFAULT_RECORD_QUEUE_LIMIT,
   tlsReloadInterval: 1,
+  unixSocketMode: 0o600,
 } as const;
 
 const TLS_VERSIONS: readonly string[] = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'];
@@ -213,6 +230,28 @@ function recordPath(record: string | undefined): string | undefined {
   return base;
 }
 
+function normaliseListen(listen: ListenOption | undefined): ListenSource {
+  if (listen === undefined) return { kind: 'tcp', host: undefined, port: 0 };
+  if ('path' in listen) {
+    const mode = listen.mode ?? DEFAULTS.unixSocketMode;
+    if (listen.path === '') throw new ConfigError('listen.path must not be empty', 'listen');
+    if (!Number.isInteger(mode) || mode < 0 || mode > 0o777) {
+      throw new ConfigError(`listen.mode must be permission bits between 0 and 0o777, got ${mode}`, 'listen');
+    }
+    return { kind: 'unix', path: listen.path, mode };
+  }
+  if ('fd' in listen) {
+    if (!Number.isSafeInteger(listen.fd) || listen.fd < 0) {
+      throw new ConfigError(`listen.fd must be a file descriptor number, got ${listen.fd}`, 'listen');
+    }
+    return { kind: 'fd', fd: listen.fd, name: listen.name };
+  }
+  if (!Number.isInteger(listen.port) || listen.port < 0 || listen.port > 65535) {
+    throw new ConfigError(`listen.port must be a port number (0-65535), got ${listen.port}`, 'listen');
+  }
+  return { kind: 'tcp', host: listen.host, port: listen.port };
+}
+
 function normaliseTarget(target: string | TargetSpec): TargetSpec {
   if (typeof target !== 'string') return target;
   const { host, port } = parseTargetSpec(target);
@@ -261,7 +300,7 @@ export function resolveOptions(options: WebsockifyOptions): ResolvedOptions {
   if (options.traffic === true) traffic = stdoutTraffic();
   else if (options.traffic) traffic = options.traffic;
   return {
-    listen: { host: options.listen?.host, port: options.listen?.port ?? 0 },
+    listen: normaliseListen(options.listen),
     preferIpv6: options.preferIpv6 ?? false,
     resolveTarget,
     targetDescription,

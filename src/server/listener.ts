@@ -1,10 +1,17 @@
-// The listening socket: resolving the listen address the way the reference does (IPv4 first,
-// IPv6 first with -6; a bare port means 0.0.0.0, or dual-stack :: with -6) and accepting TCP
-// connections with TCP_NODELAY and keepalive, each handed to a connection callback.
+// The listening socket: one net.Server accepting connections (TCP_NODELAY and keepalive on TCP
+// ones), opened from one of three sources: a TCP address resolved the way the reference does
+// (IPv4 first, IPv6 first with -6; a bare port means 0.0.0.0, or dual-stack :: with -6), a unix
+// socket file (unix-listener.ts) or an inherited listening socket (passed-socket.ts).
 
 import dns from 'node:dns/promises';
 import net from 'node:net';
 import { ConfigError } from '../config/errors.js';
+import type { ListenSource } from '../config/options.js';
+import type { Logger } from '../log/logger.js';
+import { formatHostPort } from '../config/address.js';
+import { listenFd, unixSocketPath } from './passed-socket.js';
+import { listenServer } from './server-listen.js';
+import { formatMode, listenUnix } from './unix-listener.js';
 
 export async function resolveListenHost(host: string | undefined, preferIpv6: boolean): Promise<string> {
   if (host === undefined) return preferIpv6 ? '::' : '0.0.0.0';
@@ -25,14 +32,42 @@ export function createListener(onConnection: (socket: net.Socket) => void): net.
   return net.createServer({ noDelay: true, keepAlive: true }, onConnection);
 }
 
-/** Listens and resolves once bound; rejects with the OS error (EADDRINUSE, EACCES...). */
-export function listen(server: net.Server, host: string, port: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onError = (err: Error): void => reject(err);
-    server.once('error', onError);
-    server.listen({ host, port, backlog: 1024 }, () => {
-      server.off('error', onError);
-      resolve();
-    });
-  });
+/**
+ * Opens `source` on `server`. Rejects with a ConfigError for an unresolvable host, else with a
+ * coded error (EADDRINUSE, EACCES, ENOTSOCK...) saying why the socket could not be opened.
+ */
+export async function listenOn(
+  server: net.Server,
+  source: ListenSource,
+  preferIpv6: boolean,
+  logger: Logger,
+): Promise<void> {
+  switch (source.kind) {
+    case 'tcp':
+      return listenServer(server, {
+        host: await resolveListenHost(source.host, preferIpv6),
+        port: source.port,
+        backlog: 1024,
+      });
+    case 'unix':
+      return listenUnix(server, source.path, source.mode, logger);
+    case 'fd':
+      return listenFd(server, source.fd);
+  }
+}
+
+/** Where `source` listens once bound, for banners and logs: "127.0.0.1:6080", "unix socket /run/ws.sock"... */
+export function describeListen(source: ListenSource, bound: net.AddressInfo | string | null): string {
+  let address: string;
+  if (bound !== null && typeof bound === 'object') address = formatHostPort(bound.address, bound.port);
+  else if (source.kind === 'unix') address = `unix socket ${source.path}`;
+  else address = `unix socket ${bound || (source.kind === 'fd' && unixSocketPath(source.fd)) || '(unnamed)'}`;
+  switch (source.kind) {
+    case 'tcp':
+      return address;
+    case 'unix':
+      return `${address} (mode ${formatMode(source.mode)})`;
+    case 'fd':
+      return `${address} (fd ${source.fd}${source.name ? ` from ${source.name}` : ''})`;
+  }
 }

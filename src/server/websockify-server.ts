@@ -1,6 +1,7 @@
-// A standalone websockify server: listener -> intake (first-byte sniffing, TLS) -> HTTP front
-// end -> proxy core, plus the lifetime rules (--run-once, --timeout, --idle-timeout) and graceful close. The CLI is a thin layer over
-// this class; applications can use it directly or use attachWebsockify() instead.
+// A standalone websockify server: listener (TCP, unix socket or inherited socket) -> intake
+// (first-byte sniffing, TLS) -> HTTP front end -> proxy core, plus the lifetime rules
+// (--run-once, --timeout, --idle-timeout) and graceful close. The CLI is a thin layer over this
+// class; applications can use it directly or use attachWebsockify() instead.
 
 import { EventEmitter } from 'node:events';
 import type http from 'node:http';
@@ -13,7 +14,7 @@ import { TlsCredentials } from '../tls/credentials.js';
 import { createHttpFrontend } from './http-frontend.js';
 import { ConnectionIntake } from './intake.js';
 import { TlsFrontend } from './tls-frontend.js';
-import { createListener, listen, resolveListenHost } from './listener.js';
+import { createListener, describeListen, listenOn } from './listener.js';
 import { createRequestHandler } from './plain-http.js';
 
 export interface WebsockifyServerEvents {
@@ -86,11 +87,13 @@ export class WebsockifyServer extends EventEmitter<WebsockifyServerEvents> {
     this.listener = createListener((socket) => this.onConnection(socket));
   }
 
-  /** Binds the listen address. Rejects with the OS error (e.g. EADDRINUSE) on failure. */
-  async listen(): Promise<net.AddressInfo> {
+  /**
+   * Opens the listen source (a TCP address, a unix socket or an inherited socket). Rejects with
+   * the OS error (e.g. EADDRINUSE) on failure.
+   */
+  async listen(): Promise<net.AddressInfo | string> {
     const o = this.options;
-    const host = await resolveListenHost(o.listen.host, o.preferIpv6);
-    await listen(this.listener, host, o.listen.port);
+    await listenOn(this.listener, o.listen, o.preferIpv6, o.logger);
     this.accepting = true;
     this.tls?.watch();
     if (o.timeoutMs > 0) {
@@ -100,8 +103,14 @@ export class WebsockifyServer extends EventEmitter<WebsockifyServerEvents> {
     return this.address();
   }
 
-  address(): net.AddressInfo {
-    return this.listener.address() as net.AddressInfo;
+  /** The bound address: host and port, or a unix socket's path. */
+  address(): net.AddressInfo | string {
+    return this.listener.address() ?? '';
+  }
+
+  /** Where the server listens, for people: "0.0.0.0:6080", "unix socket /run/ws.sock (mode 0600)"... */
+  describeListen(): string {
+    return describeListen(this.options.listen, this.listener.address());
   }
 
   /** Live WebSocket sessions. */

@@ -27,6 +27,8 @@ export interface SupervisorOptions {
   /** Absolute path of rebind.so. */
   rebindLibrary: string;
   logger: Logger;
+  /** The program's stdin: ours (default), or /dev/null (when ours is a listening socket). */
+  stdin?: 'inherit' | 'ignore';
   /** Time between SIGTERM and SIGKILL when stopping. */
   graceMs?: number;
   /** Warn when the program has not bound its port this long after a start. */
@@ -104,7 +106,7 @@ export class WrapSupervisor extends EventEmitter<SupervisorEvents> {
     const child = execa(this.file, this.opts.command.slice(1), {
       env: this.environment(),
       extendEnv: true,
-      stdio: 'inherit',
+      stdio: [this.opts.stdin ?? 'inherit', 'inherit', 'inherit'],
       // Its own process group, so stopping it reaches everything it started.
       detached: true,
       reject: false,

@@ -1,5 +1,5 @@
 // Reading process and socket state from /proc for tests: listening sockets on a port, the
-// members of a process group, a process's children and state.
+// members of a process group, a process's children, session and state, processes by arguments.
 
 import { readdirSync, readFileSync } from 'node:fs';
 
@@ -35,13 +35,14 @@ interface ProcInfo {
   state: string;
   ppid: number;
   pgrp: number;
+  session: number;
 }
 
 function procInfo(pid: number): ProcInfo | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return { pid, state: rest[0]!, ppid: Number(rest[1]), pgrp: Number(rest[2]) };
+    return { pid, state: rest[0]!, ppid: Number(rest[1]), pgrp: Number(rest[2]), session: Number(rest[3]) };
   } catch {
     return undefined;
   }
@@ -65,6 +66,26 @@ export function liveGroupMembers(pgrp: number): number[] {
 export function childrenOf(pid: number): number[] {
   return allProcesses()
     .filter((p) => p.ppid === pid)
+    .map((p) => p.pid);
+}
+
+/** The session `pid` belongs to (its leader's PID). */
+export function sessionOf(pid: number): number | undefined {
+  return procInfo(pid)?.session;
+}
+
+/** Live processes whose command line contains `args` in a row (e.g. a unique port argument). */
+export function processesWithArgs(args: string[]): number[] {
+  const needle = Buffer.from(`\0${args.join('\0')}\0`);
+  return allProcesses()
+    .filter((p) => p.state !== 'Z')
+    .filter((p) => {
+      try {
+        return Buffer.concat([Buffer.from([0]), readFileSync(`/proc/${p.pid}/cmdline`)]).includes(needle);
+      } catch {
+        return false;
+      }
+    })
     .map((p) => p.pid);
 }
 

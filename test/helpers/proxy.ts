@@ -2,6 +2,7 @@
 // (bin/websockify, compiled dist/) in a child process that is always killed afterwards.
 
 import { spawn, type ChildProcess } from 'node:child_process';
+import type net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { startWebsockify, type WebsockifyOptions, type WebsockifyServer } from '../../src/index.js';
 import { defer } from './cleanup.js';
@@ -13,7 +14,7 @@ export async function startProxy(
   options: WebsockifyOptions,
 ): Promise<{ server: WebsockifyServer; url: string; port: number }> {
   const server = await startWebsockify({ listen: { host: '127.0.0.1', port: 0 }, ...options });
-  const { port } = server.address();
+  const { port } = server.address() as net.AddressInfo;
   return { server, port, url: `ws://127.0.0.1:${port}` };
 }
 
@@ -32,15 +33,17 @@ export interface CliProcess {
 const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
 
 /**
- * Runs the CLI (or another Node script that runs it, such as `npm start`'s demo/start.js);
- * `cwd` is its start directory (where a default self.pem would be).
+ * Runs the CLI with `args`. `via` is the command line that runs it: node with bin/websockify.js
+ * by default, another Node script that runs the CLI (`npm start`'s demo/start.js), or e.g. a
+ * program that sets up fds and execs the sh launcher. `cwd` is its start directory (where a
+ * default self.pem would be).
  */
 export function runCli(
   args: string[],
   env: NodeJS.ProcessEnv = process.env,
-  { script = BIN, cwd }: { script?: string; cwd?: string } = {},
+  { via = [process.execPath, BIN], cwd }: { via?: string[]; cwd?: string } = {},
 ): CliProcess {
-  const child = spawn(process.execPath, [script, ...args], { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(via[0]!, [...via.slice(1), ...args], { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   const watchers: (() => void)[] = [];
