@@ -5,7 +5,18 @@ export { WebsockifyServer, startWebsockify } from './server/websockify-server.js
 export { attachWebsockify, type AttachOptions, type AttachedWebsockify } from './server/attach.js';
 export type { WebsockifyOptions } from './config/options.js';
 export { ConfigError } from './config/errors.js';
-export { UpgradeRefused } from './proxy/proxy.js';
+export { UpgradeRefused, type RefusalDetails } from './protocol/refusal.js';
+export { tokenResolver, tokenFromRequest, type TokenResolverOptions } from './targets/token-resolver.js';
+export { loadTokenPlugin, TOKEN_PLUGINS } from './targets/plugins/registry.js';
+export {
+  TokenLookupTimeout,
+  type TokenPlugin,
+  type TokenPluginFactory,
+  type TokenLookupResult,
+  type PluginContext,
+} from './targets/plugins/plugin.js';
+export { loadAuthPlugin, AUTH_PLUGINS } from './auth/registry.js';
+export { AuthenticationError, type AuthPlugin, type AuthPluginFactory, type AuthRequest } from './auth/auth-plugin.js';
 export type { SessionStats } from './proxy/session.js';
 export type { TargetSpec, TargetResolver } from './targets/target.js';
 export { createLogger, type Logger, type LogSink, type LogLevel } from './log/logger.js';

@@ -12,6 +12,7 @@ import { locateRebindLibrary, RebindUnavailableError } from '../wrap/rebind-libr
 import { WrapSupervisor } from '../wrap/supervisor.js';
 import { bannerLines } from './banner.js';
 import { parseCommandLine, type CliConfig, type WrapSpec } from './parse.js';
+import { loadCliPlugins, type LoadedPlugins } from './plugins.js';
 
 const SIGNAL_NUMBERS = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 } as const;
 type HandledSignal = keyof typeof SIGNAL_NUMBERS;
@@ -67,7 +68,13 @@ async function prepareWrap(spec: WrapSpec, listenPort: number, logger: Logger): 
 
 type RunConfig = Extract<CliConfig, { kind: 'run' }>;
 
-async function start(config: RunConfig, logger: Logger): Promise<{ server: WebsockifyServer; wrapped?: Wrapped }> {
+interface Started {
+  server: WebsockifyServer;
+  wrapped?: Wrapped;
+  plugins: LoadedPlugins;
+}
+
+async function start(config: RunConfig, logger: Logger): Promise<Started> {
   const { wrap } = config;
   if (wrap && wrap.programPort === undefined && config.options.listen.port === 0) {
     throw new ConfigError('a wrapped program needs a fixed listen port, or --wrap-port', 'listen');
@@ -76,19 +83,33 @@ async function start(config: RunConfig, logger: Logger): Promise<{ server: Webso
   const target = wrapped
     ? { kind: 'loopback' as const, port: wrapped.movedPort, waitMs: WRAPPED_TARGET_WAIT_MS }
     : config.options.target;
-  const server = new WebsockifyServer({ ...config.options, target, logger });
+  const plugins = await loadCliPlugins(config, logger);
+  const { resolveTarget, auth } = plugins;
+  let server;
+  try {
+    server = new WebsockifyServer({
+      ...config.options,
+      ...(resolveTarget ? { resolveTarget } : { target }),
+      ...(auth ? { auth } : {}),
+      logger,
+    });
+  } catch (err) {
+    await plugins.close();
+    throw err;
+  }
   for (const notice of config.notices) logger.warn(notice);
   let address;
   try {
     address = await server.listen();
   } catch (err) {
+    await plugins.close();
     if (err instanceof ConfigError) throw err;
     const e = err as NodeJS.ErrnoException;
     throw new ListenError(`Opening socket failed: ${e.code ?? ''} ${e.message}`.trim());
   }
   const targetLabel = wrap
     ? `'${wrap.command.join(' ')}' (port ${wrap.programPort ?? address.port}, moved to ${wrapped!.movedPort})`
-    : undefined;
+    : plugins.targetLabel;
   for (const line of bannerLines(server.options, address, targetLabel)) logger.info(line);
   if (wrapped) {
     try {
@@ -98,7 +119,7 @@ async function start(config: RunConfig, logger: Logger): Promise<{ server: Webso
       throw new WrapCommandError(`cannot start '${wrap!.command[0]}': ${(err as Error).message}`, 127);
     }
   }
-  return wrapped ? { server, wrapped } : { server };
+  return wrapped ? { server, wrapped, plugins } : { server, plugins };
 }
 
 /** Runs the command with `args` (without node and script); resolves to the exit status. */
@@ -135,7 +156,7 @@ export async function main(args: string[]): Promise<number> {
   } catch (err) {
     return startupFailure(err, logger);
   }
-  const { server, wrapped } = started;
+  const { server, wrapped, plugins } = started;
 
   return new Promise<number>((resolve) => {
     let stopping = false;
@@ -144,6 +165,7 @@ export async function main(args: string[]): Promise<number> {
       if (stopping) return;
       stopping = true;
       const [, programStatus] = await Promise.all([server.close(), wrapped?.supervisor.stop()]);
+      await plugins.close();
       resolve(wrapped && programStatus !== undefined && status === 0 ? programStatus : status);
     };
     onSignal = (signal) => {

@@ -120,7 +120,7 @@ export const CLI_OPTIONS: readonly CliOption[] = [
     type: 'boolean',
     group: G_WEB,
     describe: 'run the auth plugin on web requests too',
-    notYet: 'auth plugins',
+    notYet: 'the web server',
   },
 
   {
@@ -128,8 +128,7 @@ export const CLI_OPTIONS: readonly CliOption[] = [
     type: 'string',
     metavar: 'CLASS',
     group: G_PLUGINS,
-    describe: 'choose targets per connection with a token plugin',
-    notYet: 'token plugins',
+    describe: 'choose targets per connection with a token plugin (a built-in name or ./module.js)',
   },
   {
     name: 'token-source',
@@ -137,14 +136,12 @@ export const CLI_OPTIONS: readonly CliOption[] = [
     metavar: 'ARG',
     group: G_PLUGINS,
     describe: 'argument of the token plugin',
-    notYet: 'token plugins',
   },
   {
     name: 'host-token',
     type: 'boolean',
     group: G_PLUGINS,
     describe: 'take the token from the Host header',
-    notYet: 'token plugins',
   },
   {
     name: 'target-config',
@@ -152,15 +149,13 @@ export const CLI_OPTIONS: readonly CliOption[] = [
     metavar: 'FILE',
     group: G_PLUGINS,
     describe: 'deprecated: same as --token-plugin TokenFile --token-source FILE',
-    notYet: 'token plugins',
   },
   {
     name: 'auth-plugin',
     type: 'string',
     metavar: 'CLASS',
     group: G_PLUGINS,
-    describe: 'authenticate connections with an auth plugin',
-    notYet: 'auth plugins',
+    describe: 'authenticate connections with an auth plugin (a built-in name or ./module.js)',
   },
   {
     name: 'auth-source',
@@ -168,7 +163,6 @@ export const CLI_OPTIONS: readonly CliOption[] = [
     metavar: 'ARG',
     group: G_PLUGINS,
     describe: 'argument of the auth plugin',
-    notYet: 'auth plugins',
   },
 
   {

@@ -2,6 +2,7 @@
 // table), then the reference's positional rules and option-dependency checks, then refusal of
 // options whose feature does not exist yet. Every error is a UsageError (exit status 2).
 
+import path from 'node:path';
 import yargs, { type Argv } from 'yargs';
 import { parseListenSpec, parsePort, parseTargetSpec, type HostPort } from '../config/address.js';
 import { ConfigError } from '../config/errors.js';
@@ -32,7 +33,18 @@ export type CliConfig =
       verbose: boolean;
       /** Notices to print at start (compatibility-only options). */
       notices: string[];
+      /** --token-plugin (or --target-config): the target is chosen per connection. */
+      tokens?: CliConfigTokens;
+      /** --auth-plugin. */
+      auth?: PluginSpec;
     };
+
+/** A plugin named on the command line, loaded at start (cli/plugins.ts). */
+export interface PluginSpec {
+  /** A built-in name (`TokenFile`) or a module path (`./plugin.js`). */
+  name: string;
+  source: string | undefined;
+}
 
 export interface WrapSpec {
   command: string[];
@@ -118,11 +130,38 @@ function checkDependencies(argv: Parsed): void {
     ['legacy-syslog', 'syslog'],
   ];
   for (const [option, needs] of rules) {
-    if (given(argv, option) && !given(argv, needs)) {
+    const satisfied = given(argv, needs) || (needs === 'token-plugin' && given(argv, 'target-config'));
+    if (given(argv, option) && !satisfied) {
       throw new UsageError(`You must use --${needs} to use --${option}`, `--${option}`);
     }
   }
 }
+
+function optionalString(argv: Parsed, name: string): string | undefined {
+  return typeof argv[name] === 'string' ? argv[name] : undefined;
+}
+
+/**
+ * --token-plugin/--token-source/--host-token, or the deprecated --target-config FILE, which
+ * means TokenFile with FILE made absolute (both together are refused).
+ */
+function parseTokenOptions(argv: Parsed): CliConfigTokens | undefined {
+  const hostToken = given(argv, 'host-token');
+  const targetConfig = optionalString(argv, 'target-config');
+  const plugin = optionalString(argv, 'token-plugin');
+  if (targetConfig !== undefined) {
+    if (plugin !== undefined) {
+      throw new UsageError(
+        '--target-config is a shorthand for --token-plugin TokenFile; give only one',
+        '--target-config',
+      );
+    }
+    return { name: 'TokenFile', source: path.resolve(targetConfig), hostToken };
+  }
+  return plugin === undefined ? undefined : { name: plugin, source: optionalString(argv, 'token-source'), hostToken };
+}
+
+type CliConfigTokens = PluginSpec & { hostToken: boolean };
 
 function parseWrap(argv: Parsed, command: string[], positionals: string[]): WrapSpec {
   if (positionals.length > 1) {
@@ -181,10 +220,18 @@ export async function parseCommandLine(args: string[]): Promise<CliConfig> {
         throw new UsageError(`option --${name} needs a program to wrap (PORT -- COMMAND)`, `--${name}`);
     }
   }
+  const tokens = parseTokenOptions(argv);
   let target: TargetSpec | undefined;
   if (wrapSpec) {
     if (given(argv, 'unix-target'))
       throw new UsageError('--unix-target cannot be used with a wrapped program', '--unix-target');
+    if (tokens) throw new UsageError('--token-plugin cannot be used with a wrapped program', '--token-plugin');
+  } else if (tokens) {
+    if (given(argv, 'unix-target')) {
+      throw new UsageError('--unix-target cannot be used with --token-plugin', '--unix-target');
+    }
+    if (positionals.length > 1)
+      throw new UsageError('Too many arguments: a token plugin replaces the target', 'target');
   } else if (typeof argv['unix-target'] === 'string') {
     if (positionals.length > 1) throw new UsageError('Too many arguments: --unix-target replaces the target', 'target');
     target = { kind: 'unix', path: argv['unix-target'] };
@@ -215,6 +262,10 @@ export async function parseCommandLine(args: string[]): Promise<CliConfig> {
     ...(wrapSpec ? { wrap: wrapSpec } : {}),
     verbose: given(argv, 'verbose'),
     notices,
+    ...(tokens ? { tokens } : {}),
+    ...(typeof argv['auth-plugin'] === 'string'
+      ? { auth: { name: argv['auth-plugin'], source: optionalString(argv, 'auth-source') } }
+      : {}),
     options: {
       listen: listen.host === undefined ? { port: listen.port } : { host: listen.host, port: listen.port },
       preferIpv6: given(argv, 'prefer-ipv6'),

@@ -1,6 +1,7 @@
 // The library's typed options and their one normalisation step: defaults, units and checks
 // happen here, so the CLI and API callers hand the core a complete, valid configuration.
 
+import type { AuthPlugin } from '../auth/auth-plugin.js';
 import { silentLogger, type Logger } from '../log/logger.js';
 import { stdoutTraffic, type TrafficTap } from '../proxy/traffic.js';
 import type { TargetResolver, TargetSpec } from '../targets/target.js';
@@ -14,8 +15,13 @@ export interface WebsockifyOptions {
   preferIpv6?: boolean;
   /** Fixed target: `"host:port"`, `{ kind: 'tcp', host, port }` or `{ kind: 'unix', path }`. */
   target?: string | TargetSpec;
-  /** Chooses the target per request instead of a fixed one (token plugins build on this). */
+  /**
+   * Chooses the target per request instead of a fixed one; `tokenResolver(plugin)` builds one
+   * from a token plugin. Throw UpgradeRefused to refuse the upgrade with an HTTP status.
+   */
   resolveTarget?: TargetResolver;
+  /** Checks every upgrade after its target is chosen (an auth plugin, e.g. BasicHTTPAuth). */
+  auth?: AuthPlugin;
   /** Exit after the first WebSocket session ends (`--run-once`). */
   runOnce?: boolean;
   /** Stop accepting this many seconds after start, then exit when sessions end (`--timeout`). */
@@ -55,6 +61,7 @@ export interface ResolvedOptions {
   highWaterMark: number;
   closeTimeoutMs: number;
   traffic: TrafficTap | undefined;
+  auth: AuthPlugin | undefined;
   logger: Logger;
 }
 
@@ -126,6 +133,7 @@ export function resolveOptions(options: WebsockifyOptions): ResolvedOptions {
     highWaterMark: positiveInt(options.highWaterMark, DEFAULTS.highWaterMark, 'highWaterMark'),
     closeTimeoutMs,
     traffic,
+    auth: options.auth,
     logger: options.logger ?? silentLogger,
   };
 }

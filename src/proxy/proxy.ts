@@ -7,12 +7,17 @@ import { EventEmitter } from 'node:events';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type ServerOptions, type WebSocket } from 'ws';
+import type { AuthPlugin } from '../auth/auth-plugin.js';
+import { authorize } from '../auth/authorize.js';
 import type { Logger } from '../log/logger.js';
 import { writeHttpError } from '../protocol/http-response.js';
+import { UpgradeRefused } from '../protocol/refusal.js';
 import { selectSubprotocol, type DataEncoding } from '../protocol/subprotocol.js';
 import type { TargetResolver, TargetSpec } from '../targets/target.js';
 import { ProxySession, type SessionStats } from './session.js';
 import type { TrafficTap } from './traffic.js';
+
+export { UpgradeRefused, type RefusalDetails } from '../protocol/refusal.js';
 
 export interface ProxyCoreOptions {
   resolveTarget: TargetResolver;
@@ -23,17 +28,8 @@ export interface ProxyCoreOptions {
   highWaterMark: number;
   /** How long a closing handshake or a target's final flush may take. */
   closeTimeoutMs: number;
-}
-
-/** An error a target resolver may throw to refuse an upgrade with a given HTTP status. */
-export class UpgradeRefused extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'UpgradeRefused';
-  }
+  /** Checks each upgrade after its target is known; undefined lets every request in. */
+  auth: AuthPlugin | undefined;
 }
 
 const kEncoding = Symbol('websockify.encoding');
@@ -100,6 +96,10 @@ export class ProxyCore extends EventEmitter<ProxyCoreEvents> {
     const done = (): boolean => this.handshaking.delete(socket) && !socket.destroyed;
     Promise.resolve()
       .then(() => this.opts.resolveTarget(req))
+      .then(async (target) => {
+        if (this.opts.auth) await authorize(this.opts.auth, req, target);
+        return target;
+      })
       .then(
         (target) => {
           if (!done()) return;
@@ -109,10 +109,12 @@ export class ProxyCore extends EventEmitter<ProxyCoreEvents> {
         },
         (err: unknown) => {
           if (!done()) return;
-          const status = err instanceof UpgradeRefused ? err.status : 502;
-          const message = err instanceof Error ? err.message : String(err);
-          this.opts.logger.info(`${id}: ${peer}: refused upgrade: ${message}`);
-          writeHttpError(socket, status, message);
+          const refusal =
+            err instanceof UpgradeRefused
+              ? err
+              : new UpgradeRefused(502, err instanceof Error ? err.message : String(err));
+          this.opts.logger.info(`${id}: ${peer}: refused upgrade: ${refusal.status} ${refusal.logMessage}`);
+          writeHttpError(socket, refusal.status, refusal.message, refusal.headers, refusal.reason);
         },
       );
   }
