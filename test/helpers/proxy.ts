@@ -31,8 +31,8 @@ export interface CliProcess {
 
 const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
 
-export function runCli(args: string[], env: NodeJS.ProcessEnv = process.env): CliProcess {
-  const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+export function runCli(args: string[], env: NodeJS.ProcessEnv = process.env, cwd?: string): CliProcess {
+  const child = spawn(process.execPath, [BIN, ...args], { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   const watchers: (() => void)[] = [];
@@ -77,15 +77,15 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = process.env): Cl
 }
 
 /** Starts the CLI and waits for its banner; returns the port it listens on. */
-export async function startCli(args: string[]): Promise<CliProcess & { port: number }> {
-  const cli = runCli(args);
+export async function startCli(args: string[], cwd?: string): Promise<CliProcess & { port: number }> {
+  const cli = runCli(args, process.env, cwd);
   const m = await cli.waitForStderr(/Listen on (?:\[[^\]]+\]|[^\s:]+):(\d+)/);
   return Object.assign(cli, { port: Number(m[1]) });
 }
 
-/** startCli, with the process stopped after the current test. */
-export async function startCliForTest(args: string[]): Promise<CliProcess & { port: number }> {
-  const cli = await startCli(args);
+/** startCli (in directory `cwd`), with the process stopped after the current test. */
+export async function startCliForTest(args: string[], cwd?: string): Promise<CliProcess & { port: number }> {
+  const cli = await startCli(args, cwd);
   defer(() => cli.kill());
   return cli;
 }
