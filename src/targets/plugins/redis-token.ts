@@ -83,7 +83,24 @@ export function targetFromRedisValue(value: string): TargetSpec | undefined {
 const RECONNECT_MAX_DELAY_MS = 2000;
 const COMMAND_TIMEOUT_MS = 3000;
 
-export function createTokenRedis(source: string | undefined, { logger }: PluginContext): TokenPlugin {
+/** Resolves when the client is ready or, at the latest, after `ms` (Redis may come up later). */
+function firstConnection(client: Redis, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    client.once('ready', done);
+    function done(): void {
+      clearTimeout(timer);
+      client.off('ready', done);
+      resolve();
+    }
+  });
+}
+
+/**
+ * Connects (waiting a few seconds for Redis at start, so the first clients are not refused)
+ * and answers lookups on that one connection.
+ */
+export async function createTokenRedis(source: string | undefined, { logger }: PluginContext): Promise<TokenPlugin> {
   const s = parseRedisSource(source);
   const where = `redis ${s.host}:${s.port}/${s.db}`;
   const client = new Redis({
@@ -98,14 +115,18 @@ export function createTokenRedis(source: string | undefined, { logger }: PluginC
     retryStrategy: (attempt) => Math.min(attempt * 100, RECONNECT_MAX_DELAY_MS),
   });
   let down = false;
-  client.on('error', (err: Error) => {
-    if (!down) logger.warn(`TokenRedis: ${where}: ${err.message}; reconnecting`);
+  let lastError = '';
+  client.on('error', (err: Error) => (lastError = err.message)); // reported on 'close'
+  client.on('close', () => {
+    if (!down) logger.warn(`TokenRedis: ${where}: connection lost${lastError ? ` (${lastError})` : ''}; reconnecting`);
     down = true;
   });
   client.on('ready', () => {
     if (down) logger.info(`TokenRedis: ${where}: connected again`);
     down = false;
+    lastError = '';
   });
+  await firstConnection(client, COMMAND_TIMEOUT_MS);
   return {
     async lookup(token) {
       const key = s.namespace === undefined ? token : `${s.namespace}:${token}`;
