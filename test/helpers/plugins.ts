@@ -2,6 +2,7 @@
 // comes from a token plugin, and an upgrade attempt read back as status, headers and body.
 
 import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import {
@@ -13,7 +14,7 @@ import {
   type TokenResolverOptions,
 } from '../../src/index.js';
 import { defer } from './cleanup.js';
-import { rawExchange, upgradeRequest } from './clients.js';
+import { upgradeRequest, withTimeout } from './clients.js';
 import { startProxy } from './proxy.js';
 
 export interface RecordingLogger extends Logger {
@@ -69,7 +70,26 @@ export function parseAnswer(raw: string): HttpAnswer {
   return { status: Number(m[1]), reason: m[2]!, headers, body: raw.slice(end + 4) };
 }
 
-/** Sends an upgrade request for `path` and returns the answer (101 answers are cut at the head). */
-export async function attemptUpgrade(port: number, urlPath: string, extra: string[] = []): Promise<HttpAnswer> {
-  return parseAnswer(await rawExchange(port, upgradeRequest(urlPath, extra)));
+/**
+ * Sends an upgrade request for `path` and returns the answer: an error response whole (the
+ * server closes after it), a 101 as soon as its head has arrived (the connection is dropped).
+ */
+export function attemptUpgrade(port: number, urlPath: string, extra: string[] = []): Promise<HttpAnswer> {
+  return withTimeout(
+    new Promise<HttpAnswer>((resolve, reject) => {
+      let raw = '';
+      const s = net.connect(port, '127.0.0.1', () => s.write(upgradeRequest(urlPath, extra)));
+      s.on('data', (d) => {
+        raw += d.toString('latin1');
+        if (raw.startsWith('HTTP/1.1 101 ') && raw.includes('\r\n\r\n')) {
+          s.destroy();
+          resolve(parseAnswer(raw));
+        }
+      });
+      s.on('close', () => (raw.startsWith('HTTP/1.1 101 ') ? undefined : resolve(parseAnswer(raw))));
+      s.on('error', (e: NodeJS.ErrnoException) => (e.code === 'ECONNRESET' ? undefined : reject(e)));
+    }),
+    10000,
+    `upgrade ${urlPath}`,
+  );
 }
