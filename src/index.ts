@@ -3,7 +3,8 @@
 
 export { WebsockifyServer, startWebsockify } from './server/websockify-server.js';
 export { attachWebsockify, type AttachOptions, type AttachedWebsockify } from './server/attach.js';
-export type { WebsockifyOptions } from './config/options.js';
+export type { WebsockifyOptions, TlsServerOptions } from './config/options.js';
+export { TlsSetupError } from './tls/credentials.js';
 export { ConfigError } from './config/errors.js';
 export { UpgradeRefused, type RefusalDetails } from './protocol/refusal.js';
 export { tokenResolver, tokenFromRequest, type TokenResolverOptions } from './targets/token-resolver.js';
@@ -19,6 +20,8 @@ export { loadAuthPlugin, AUTH_PLUGINS } from './auth/registry.js';
 export { AuthenticationError, type AuthPlugin, type AuthPluginFactory, type AuthRequest } from './auth/auth-plugin.js';
 export type { SessionStats } from './proxy/session.js';
 export type { TargetSpec, TargetResolver } from './targets/target.js';
-export { createLogger, type Logger, type LogSink, type LogLevel } from './log/logger.js';
+export { createLogger, stderrSink, type Logger, type LogSink, type ClosableSink, type LogLevel } from './log/logger.js';
+export { fileSink } from './log/file-sink.js';
+export { syslogSink, parseSyslogServer, type SyslogDestination, type SyslogSinkOptions } from './log/syslog-sink.js';
 export type { TrafficTap } from './proxy/traffic.js';
 export { VERSION } from './version.js';

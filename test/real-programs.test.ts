@@ -6,9 +6,9 @@ import { existsSync } from 'node:fs';
 import { openClient, withTimeout, type OpenClient } from './helpers/clients.js';
 import { startCliForTest } from './helpers/proxy.js';
 import { unusedPort } from './helpers/targets.js';
+import { XVNC, freeDisplay, xvncCommand } from './helpers/x11.js';
 
 const TELNETD = '/usr/sbin/in.telnetd';
-const XVNC = '/usr/bin/Xtigervnc';
 
 const IAC = 255;
 const [DONT, DO, WONT, WILL, SB, SE] = [254, 253, 252, 251, 250, 240];
@@ -97,21 +97,7 @@ describeIf(existsSync(TELNETD) || process.env.CI === 'true')('netkit telnetd, wr
 describeIf(existsSync(XVNC) || process.env.CI === 'true')('TigerVNC server, wrapped', () => {
   it('a WebSocket client reads the RFB greeting', async () => {
     const port = await unusedPort();
-    const display = 40 + Math.floor(Math.random() * 50);
-    const cli = await startCliForTest([
-      `127.0.0.1:${port}`,
-      '--',
-      XVNC,
-      `:${display}`,
-      '-rfbport',
-      String(port),
-      '-SecurityTypes',
-      'None',
-      '-geometry',
-      '640x480',
-      '-depth',
-      '24',
-    ]);
+    const cli = await startCliForTest([`127.0.0.1:${port}`, '--', ...xvncCommand(freeDisplay(), port)]);
     // The client may arrive before Xtigervnc has bound its port: the proxy waits for it.
     const c = await openClient(`ws://127.0.0.1:${cli.port}/`, 'binary', 10000);
     const greeting = await c.waitForBytes(12, 15000);

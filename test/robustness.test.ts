@@ -152,10 +152,16 @@ describe('malformed HTTP', () => {
   });
 
   it('garbage bytes get 400', async () => {
-    const response = await rawExchange(port, Buffer.from([0x16, 0x03, 0x01, 0x00, 0xff, 0x00, 0x0d, 0x0a, 0x0d, 0x0a]));
+    const response = await rawExchange(port, Buffer.from([0x17, 0x03, 0x01, 0x00, 0xff, 0x00, 0x0d, 0x0a, 0x0d, 0x0a]));
     expect(statusOf(response)).toBe(400);
     const text = await rawExchange(port, 'this is not http at all\r\n\r\n');
     expect(statusOf(text)).toBe(400);
+    await stillServes();
+  });
+
+  it('bytes that start like TLS (0x16) are closed without an answer when TLS is off', async () => {
+    const response = await rawExchange(port, Buffer.from([0x16, 0x03, 0x01, 0x00, 0xff, 0x00, 0x0d, 0x0a, 0x0d, 0x0a]));
+    expect(response).toBe('');
     await stillServes();
   });
 

@@ -13,12 +13,19 @@ export function bannerLines(options: ResolvedOptions, address: net.AddressInfo, 
     options.targetDescription === 'dynamic'
       ? 'targets chosen per connection'
       : describeTarget(options.targetDescription);
-  const target = targetLabel ?? described;
-  const lines = ['WebSocket server settings:', `  - Listen on ${listen}`, '  - No SSL/TLS support'];
+  const target = (targetLabel ?? described) + (options.targetTls ? ' (using SSL)' : '');
+  const lines = ['WebSocket server settings:', `  - Listen on ${listen}`];
+  if (options.web !== undefined) {
+    const kind = options.fileOnly ? 'Web server (no directory listings)' : 'Web server';
+    lines.push(`  - ${kind}. Web root: ${options.web}`);
+  }
+  if (!options.tls) lines.push('  - No SSL/TLS support (no cert file)');
+  else lines.push('  - SSL/TLS support', ...(options.tls.sslOnly ? ['  - Deny non-SSL/TLS connections'] : []));
   if (options.runOnce) lines.push('  - Exit after the first WebSocket connection (--run-once)');
   if (options.timeoutMs > 0) lines.push(`  - Stop accepting after ${options.timeoutMs / 1000} s (--timeout)`);
   if (options.idleTimeoutMs > 0) lines.push(`  - Exit after ${options.idleTimeoutMs / 1000} s without connections`);
   if (options.heartbeatMs > 0) lines.push(`  - Heartbeat ping every ${options.heartbeatMs / 1000} s`);
+  if (options.record !== undefined) lines.push(`  - Recording sessions to ${options.record}.N`);
   lines.push(`  - proxying from ${listen} to ${target}`);
   return lines;
 }

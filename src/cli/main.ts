@@ -3,14 +3,16 @@
 // status. All behaviour lives in the library and in wrap/.
 
 import { ConfigError } from '../config/errors.js';
-import { createLogger, type Logger } from '../log/logger.js';
+import { createLogger, stderrSink, type Logger } from '../log/logger.js';
 import { WebsockifyServer } from '../server/websockify-server.js';
+import { TlsSetupError } from '../tls/credentials.js';
 import { VERSION } from '../version.js';
 import { WrapCommandError } from '../wrap/command.js';
 import { pickFreeLoopbackPort } from '../wrap/free-port.js';
 import { locateRebindLibrary, RebindUnavailableError } from '../wrap/rebind-library.js';
 import { WrapSupervisor } from '../wrap/supervisor.js';
 import { bannerLines } from './banner.js';
+import { openLogSinks } from './log-sinks.js';
 import { parseCommandLine, type CliConfig, type WrapSpec } from './parse.js';
 import { loadCliPlugins, type LoadedPlugins } from './plugins.js';
 
@@ -38,6 +40,10 @@ function startupFailure(err: unknown, logger: Logger): number {
   if (err instanceof WrapCommandError) {
     logger.error(`websockify: ${err.message}`);
     return err.exitStatus;
+  }
+  if (err instanceof TlsSetupError) {
+    logger.error(`websockify: ${err.message}`);
+    return 1;
   }
   if (err instanceof RebindUnavailableError) {
     logger.error(`websockify: ${err.message}`);
@@ -140,7 +146,6 @@ export async function main(args: string[]): Promise<number> {
     return 0;
   }
 
-  const logger = createLogger({ verbose: config.verbose });
   // Signal handlers go in before anything starts, so no signal finds the default action.
   let onSignal: (signal: HandledSignal) => void;
   let startupSignal: HandledSignal | undefined;
@@ -150,7 +155,13 @@ export async function main(args: string[]): Promise<number> {
   };
   for (const signal of Object.keys(SIGNAL_NUMBERS) as HandledSignal[]) process.on(signal, () => onSignal(signal));
 
+  let logger: Logger;
   let started;
+  try {
+    logger = createLogger({ verbose: config.verbose, sinks: await openLogSinks(config.logging) });
+  } catch (err) {
+    return startupFailure(err, createLogger({ sinks: [stderrSink()] }));
+  }
   try {
     started = await start(config, logger);
   } catch (err) {

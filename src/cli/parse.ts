@@ -6,14 +6,15 @@ import path from 'node:path';
 import yargs, { type Argv } from 'yargs';
 import { parseListenSpec, parsePort, parseTargetSpec, type HostPort } from '../config/address.js';
 import { ConfigError } from '../config/errors.js';
-import type { WebsockifyOptions } from '../config/options.js';
+import { resolveWebRoot, type WebsockifyOptions } from '../config/options.js';
+import { parseSyslogServer, type SyslogDestination } from '../log/syslog-sink.js';
 import type { TargetSpec } from '../targets/target.js';
 import { WRAP_MODES, type WrapMode } from '../wrap/supervisor.js';
 import { CLI_OPTIONS } from './options-table.js';
+import { parseTlsFlags } from './tls-flags.js';
+import { UsageError } from './usage-error.js';
 
-export class UsageError extends ConfigError {
-  override readonly name = 'UsageError';
-}
+export { UsageError };
 
 export const USAGE = [
   '$0 [options] [source_addr:]source_port target_addr:target_port',
@@ -31,6 +32,7 @@ export type CliConfig =
       /** Present in wrap mode (`PORT -- COMMAND`); the target is then the moved port. */
       wrap?: WrapSpec;
       verbose: boolean;
+      logging: LogDestinations;
       /** Notices to print at start (compatibility-only options). */
       notices: string[];
       /** --token-plugin (or --target-config): the target is chosen per connection. */
@@ -44,6 +46,14 @@ export interface PluginSpec {
   /** A built-in name (`TokenFile`) or a module path (`./plugin.js`). */
   name: string;
   source: string | undefined;
+}
+
+/** Where log lines go besides stderr (--log-file, --syslog, --legacy-syslog). */
+export interface LogDestinations {
+  /** Absolute path. */
+  logFile?: string;
+  syslog?: SyslogDestination;
+  legacySyslog: boolean;
 }
 
 export interface WrapSpec {
@@ -117,6 +127,22 @@ function seconds(argv: Parsed, name: string): number | undefined {
     throw new UsageError(`option --${name}: expected a number of seconds, got '${text}'`, `--${name}`);
   }
   return Number(text);
+}
+
+/** A library ConfigError about a flag's value, as a usage error naming the flag. */
+export function namingFlag(flag: string, err: unknown): unknown {
+  return err instanceof ConfigError ? new UsageError(`option ${flag}: ${err.message}`, flag) : err;
+}
+
+/** Option `name` checked by a library parser (which throws ConfigError), if given. */
+function parsedOption<T>(argv: Parsed, name: string, parse: (text: string) => T): T | undefined {
+  const v = argv[name];
+  if (v === undefined) return undefined;
+  try {
+    return parse(String(v));
+  } catch (err) {
+    throw namingFlag(`--${name}`, err);
+  }
 }
 
 /** The reference's option-dependency rules, with its messages. */
@@ -256,11 +282,22 @@ export async function parseCommandLine(args: string[]): Promise<CliConfig> {
     }
   }
 
+  const web = parsedOption(argv, 'web', resolveWebRoot);
+  const syslog = parsedOption(argv, 'syslog', parseSyslogServer);
+  const logging: LogDestinations = {
+    ...(argv['log-file'] === undefined ? {} : { logFile: path.resolve(String(argv['log-file'])) }),
+    ...(syslog ? { syslog } : {}),
+    legacySyslog: given(argv, 'legacy-syslog'),
+  };
+
+  const tlsFlags = parseTlsFlags(argv);
   const notices = CLI_OPTIONS.filter((o) => o.compatOnly && given(argv, o.name)).map((o) => `note: ${o.compatOnly}`);
+  notices.push(...tlsFlags.notices);
   return {
     kind: 'run',
     ...(wrapSpec ? { wrap: wrapSpec } : {}),
     verbose: given(argv, 'verbose'),
+    logging,
     notices,
     ...(tokens ? { tokens } : {}),
     ...(typeof argv['auth-plugin'] === 'string'
@@ -275,7 +312,11 @@ export async function parseCommandLine(args: string[]): Promise<CliConfig> {
       idleTimeout: seconds(argv, 'idle-timeout'),
       heartbeat: seconds(argv, 'heartbeat'),
       maxMessageSize,
+      ...(web === undefined ? {} : { web, fileOnly: given(argv, 'file-only'), webAuth: given(argv, 'web-auth') }),
       traffic: given(argv, 'traffic'),
+      ...(typeof argv.record === 'string' ? { record: argv.record } : {}),
+      ...(tlsFlags.tls ? { tls: tlsFlags.tls } : {}),
+      ...(tlsFlags.targetTls ? { targetTls: tlsFlags.targetTls } : {}),
     },
   };
 }

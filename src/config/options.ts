@@ -1,12 +1,53 @@
 // The library's typed options and their one normalisation step: defaults, units and checks
 // happen here, so the CLI and API callers hand the core a complete, valid configuration.
 
+import { readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import type { SecureVersion } from 'node:tls';
 import type { AuthPlugin } from '../auth/auth-plugin.js';
 import { silentLogger, type Logger } from '../log/logger.js';
+import { DEFAULT_RECORD_QUEUE_LIMIT } from '../proxy/recorder.js';
 import { stdoutTraffic, type TrafficTap } from '../proxy/traffic.js';
 import type { TargetResolver, TargetSpec } from '../targets/target.js';
+import type { TargetTls } from '../targets/tls-target.js';
+import { DEFAULT_MIN_TLS_VERSION } from '../tls/versions.js';
 import { parseTargetSpec } from './address.js';
 import { ConfigError } from './errors.js';
+
+/** TLS on the listen port (wss://, https://), next to plain ws:// and http:// unless `sslOnly`. */
+export interface TlsServerOptions {
+  /** PEM certificate chain file (`--cert`); it may hold the private key too. */
+  cert: string;
+  /** PEM private key file, when the key is not in `cert` (`--key`). */
+  key?: string;
+  /** Passphrase of an encrypted key (`--key-password`). */
+  keyPassword?: string;
+  /** Refuse connections that do not start a TLS handshake (`--ssl-only`). */
+  sslOnly?: boolean;
+  /** Lowest TLS version accepted (`--ssl-version`); default TLSv1.2. */
+  minVersion?: SecureVersion;
+  /** OpenSSL cipher list for TLS 1.2 and below (`--ssl-ciphers`). */
+  ciphers?: string;
+  /** Require a client certificate (`--verify-client`), checked against `cafile`. */
+  verifyClient?: boolean;
+  /** CA bundle for client certificates (`--cafile`); default: Node's root CA list. */
+  cafile?: string;
+  /** Seconds between checks of the files for changes (certificate rotation); 0: never. Default 1. */
+  reloadInterval?: number;
+}
+
+/** The TLS settings after normalisation: absolute paths, defaults applied. */
+export interface ResolvedTls {
+  certFile: string;
+  keyFile: string | undefined;
+  keyPassword: string | undefined;
+  sslOnly: boolean;
+  minVersion: SecureVersion;
+  ciphers: string | undefined;
+  verifyClient: boolean;
+  caFile: string | undefined;
+  reloadIntervalMs: number;
+}
 
 export interface WebsockifyOptions {
   /** Listen address; `host` undefined means all interfaces. Port 0 picks a free port. */
@@ -40,8 +81,34 @@ export interface WebsockifyOptions {
   highWaterMark?: number;
   /** Seconds allowed for closing handshakes and final flushes, at shutdown and per session. */
   closeTimeout?: number;
+  /**
+   * Serve static files from this directory on the same port (`--web`): GET and HEAD, with Range,
+   * ETag and Last-Modified; `index.html` for directories, else a listing. A relative path is
+   * resolved against the current directory once, here; the process does not chdir. Paths never
+   * leave it: `..`, encoded separators and NUL are refused, symlinks leading out of it are not
+   * followed, dotfiles are not served. Without it, GET and HEAD get 405.
+   */
+  web?: string;
+  /** No directory listings (`--file-only`): a directory without an index file is 404. */
+  fileOnly?: boolean;
+  /** Run `auth` on GET and HEAD of the web server too (`--web-auth`); needs `auth` and `web`. */
+  webAuth?: boolean;
   /** Write `--traffic` symbols to stdout, or to a custom tap. */
   traffic?: boolean | TrafficTap;
+  /**
+   * Record each WebSocket session to `<record>.<N>` in noVNC's playback format (`--record`).
+   * A relative path is taken from the current directory at start; its directory must exist.
+   */
+  record?: string;
+  /** Bytes of one recording that may wait for the disk before that recording is stopped. */
+  recordQueueLimit?: number;
+  /** Serve TLS on the listen port as well as plain connections (`--cert` and friends). */
+  tls?: TlsServerOptions;
+  /**
+   * Connect to targets over TLS (`--ssl-target`): SNI and verification against Node's CA list;
+   * `cafile` trusts a private CA as well (`--ssl-target-cafile`).
+   */
+  targetTls?: boolean | { cafile?: string };
   logger?: Logger;
 }
 
@@ -60,8 +127,18 @@ export interface ResolvedOptions {
   maxHeaderSize: number;
   highWaterMark: number;
   closeTimeoutMs: number;
+  /** Absolute web root, checked to be a directory. */
+  web: string | undefined;
+  fileOnly: boolean;
+  webAuth: boolean;
   traffic: TrafficTap | undefined;
   auth: AuthPlugin | undefined;
+  /** Absolute base path of session recordings; undefined when not recording. */
+  record: string | undefined;
+  recordQueueLimit: number;
+  tls: ResolvedTls | undefined;
+  /** TLS toward targets; also carried on every resolved TargetSpec. */
+  targetTls: TargetTls | undefined;
   logger: Logger;
 }
 
@@ -71,7 +148,46 @@ export const DEFAULTS = {
   maxHeaderSize: 16 * 1024,
   highWaterMark: 1024 * 1024,
   closeTimeout: 5,
+  recordQueueLimit: DEFAULT_RECORD_QUEUE_LIMIT,
+  tlsReloadInterval: 1,
 } as const;
+
+const TLS_VERSIONS: readonly string[] = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'];
+
+function resolveTls(tls: TlsServerOptions): ResolvedTls {
+  if (typeof tls.cert !== 'string' || tls.cert === '') throw new ConfigError('tls.cert is required', 'tls.cert');
+  const minVersion = tls.minVersion ?? DEFAULT_MIN_TLS_VERSION;
+  if (!TLS_VERSIONS.includes(minVersion)) {
+    throw new ConfigError(`tls.minVersion must be one of ${TLS_VERSIONS.join(', ')}, got '${minVersion}'`, 'tls');
+  }
+  return {
+    certFile: path.resolve(tls.cert),
+    keyFile: tls.key === undefined ? undefined : path.resolve(tls.key),
+    keyPassword: tls.keyPassword,
+    sslOnly: tls.sslOnly ?? false,
+    minVersion,
+    ciphers: tls.ciphers,
+    verifyClient: tls.verifyClient ?? false,
+    caFile: tls.cafile === undefined ? undefined : path.resolve(tls.cafile),
+    reloadIntervalMs: seconds(tls.reloadInterval ?? DEFAULTS.tlsReloadInterval, 'tls.reloadInterval'),
+  };
+}
+
+function resolveTargetTls(option: WebsockifyOptions['targetTls']): TargetTls | undefined {
+  if (!option) return undefined;
+  const cafile = option === true ? undefined : option.cafile;
+  if (cafile === undefined) return {};
+  try {
+    return { ca: readFileSync(cafile, 'utf8'), caFile: path.resolve(cafile) };
+  } catch (err) {
+    throw new ConfigError(`cannot read the target CA file '${cafile}': ${(err as Error).message}`, 'targetTls');
+  }
+}
+
+/** Every resolved target carries the TLS settings, whoever chose it. */
+function withTargetTls(resolve: TargetResolver, targetTls: TargetTls): TargetResolver {
+  return async (req) => ({ ...(await resolve(req)), tls: targetTls });
+}
 
 function seconds(value: number | undefined, name: string): number {
   if (value === undefined) return 0;
@@ -89,10 +205,48 @@ function positiveInt(value: number | undefined, fallback: number, name: string):
   return value;
 }
 
+/** The absolute recording base path; its directory must exist (checked once, at start). */
+function recordPath(record: string | undefined): string | undefined {
+  if (record === undefined) return undefined;
+  if (record === '' || record.endsWith('/')) {
+    throw new ConfigError(`record must name a file (recordings go to FILE.N), got '${record}'`, 'record');
+  }
+  const base = path.resolve(record);
+  const dir = path.dirname(base);
+  let isDir = false;
+  try {
+    isDir = statSync(dir).isDirectory();
+  } catch {
+    // reported below
+  }
+  if (!isDir) throw new ConfigError(`record: directory ${dir} does not exist`, 'record');
+  return base;
+}
+
 function normaliseTarget(target: string | TargetSpec): TargetSpec {
   if (typeof target !== 'string') return target;
   const { host, port } = parseTargetSpec(target);
   return { kind: 'tcp', host, port };
+}
+
+/** Resolves the web root against the current directory; throws unless it is a directory. */
+export function resolveWebRoot(dir: string): string {
+  const root = path.resolve(dir);
+  let isDirectory: boolean;
+  try {
+    isDirectory = statSync(root).isDirectory();
+  } catch (err) {
+    throw new ConfigError(`web root ${root}: ${(err as NodeJS.ErrnoException).code ?? 'cannot be read'}`, 'web');
+  }
+  if (!isDirectory) throw new ConfigError(`web root ${root} is not a directory`, 'web');
+  return root;
+}
+
+function checkedWebAuth(options: WebsockifyOptions): boolean {
+  if (!options.webAuth) return false;
+  if (!options.auth) throw new ConfigError('webAuth needs an auth plugin (auth)', 'webAuth');
+  if (options.web === undefined) throw new ConfigError('webAuth needs a web root (web)', 'webAuth');
+  return true;
 }
 
 /** Applies defaults and checks every option; throws ConfigError naming the bad one. */
@@ -115,6 +269,11 @@ export function resolveOptions(options: WebsockifyOptions): ResolvedOptions {
   const handshakeTimeoutMs = seconds(options.handshakeTimeout ?? DEFAULTS.handshakeTimeout, 'handshakeTimeout');
   if (handshakeTimeoutMs === 0) throw new ConfigError('handshakeTimeout must be above 0', 'handshakeTimeout');
   const closeTimeoutMs = seconds(options.closeTimeout ?? DEFAULTS.closeTimeout, 'closeTimeout');
+  const targetTls = resolveTargetTls(options.targetTls);
+  if (targetTls) {
+    resolveTarget = withTargetTls(resolveTarget, targetTls);
+    if (targetDescription !== 'dynamic') targetDescription = { ...targetDescription, tls: targetTls };
+  }
   let traffic: TrafficTap | undefined;
   if (options.traffic === true) traffic = stdoutTraffic();
   else if (options.traffic) traffic = options.traffic;
@@ -132,8 +291,15 @@ export function resolveOptions(options: WebsockifyOptions): ResolvedOptions {
     maxHeaderSize: positiveInt(options.maxHeaderSize, DEFAULTS.maxHeaderSize, 'maxHeaderSize'),
     highWaterMark: positiveInt(options.highWaterMark, DEFAULTS.highWaterMark, 'highWaterMark'),
     closeTimeoutMs,
+    web: options.web === undefined ? undefined : resolveWebRoot(options.web),
+    fileOnly: options.fileOnly ?? false,
+    webAuth: checkedWebAuth(options),
     traffic,
     auth: options.auth,
+    record: recordPath(options.record),
+    recordQueueLimit: positiveInt(options.recordQueueLimit, DEFAULTS.recordQueueLimit, 'recordQueueLimit'),
+    tls: options.tls ? resolveTls(options.tls) : undefined,
+    targetTls,
     logger: options.logger ?? silentLogger,
   };
 }

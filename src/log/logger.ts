@@ -1,10 +1,14 @@
 // The logger: levelled, plain-text lines (the reference's `%(message)s` format) written to a
-// set of sinks. stderr is the default sink; later features (log file, syslog) add sinks.
+// set of sinks. stderr is the default sink; file-sink.ts (--log-file) and syslog-sink.ts
+// (--syslog) add others.
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 /** Where log lines go. A sink must not throw; failures are its own concern. */
 export type LogSink = (level: LogLevel, line: string) => void;
+
+/** A sink that owns a file or socket; close() releases it (later lines are dropped). */
+export type ClosableSink = LogSink & { close(): void };
 
 export interface Logger {
   debug(message: string): void;

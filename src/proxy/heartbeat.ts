@@ -3,7 +3,7 @@
 // any message counts as life; intervals in which the proxy itself holds the client back
 // (backpressure: its pongs sit unread behind its data) do not count against it.
 
-import type { WebSocket } from 'ws';
+import type { ClientTransport } from './client-transport.js';
 
 export interface Heartbeat {
   /** Records a sign of life (a message from the client). */
@@ -16,7 +16,7 @@ export interface Heartbeat {
  * `onDead` is called once when two intervals pass without a sign of life.
  */
 export function startHeartbeat(
-  ws: WebSocket,
+  ws: ClientTransport,
   intervalMs: number,
   isHeldBack: () => boolean,
   onDead: () => void,

@@ -1,19 +1,24 @@
 // The proxy core, independent of how connections arrive: it takes HTTP upgrade requests (from
 // our own listener or from an application's http/https server), negotiates the subprotocol,
-// resolves the target, completes the WebSocket handshake with `ws`, and runs one ProxySession
-// per client. It also owns graceful shutdown of those sessions.
+// resolves the target, completes the WebSocket handshake (with `ws`, or for legacy Hixie-75/76
+// requests with HixieClient), and runs one ProxySession per client. It also owns graceful
+// shutdown of those sessions and of their recordings.
 
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer, type ServerOptions, type WebSocket } from 'ws';
+import { WebSocketServer, type ServerOptions } from 'ws';
 import type { AuthPlugin } from '../auth/auth-plugin.js';
 import { authorize } from '../auth/authorize.js';
 import type { Logger } from '../log/logger.js';
 import { writeHttpError } from '../protocol/http-response.js';
+import { checkHixieRequest, hixieVersion, type HixieVersion } from '../protocol/hixie.js';
 import { UpgradeRefused } from '../protocol/refusal.js';
 import { selectSubprotocol, type DataEncoding } from '../protocol/subprotocol.js';
 import type { TargetResolver, TargetSpec } from '../targets/target.js';
+import type { ClientTransport } from './client-transport.js';
+import { HixieClient, readHixieKey3 } from './hixie-client.js';
+import { Recordings } from './recorder.js';
 import { ProxySession, type SessionStats } from './session.js';
 import type { TrafficTap } from './traffic.js';
 
@@ -30,6 +35,11 @@ export interface ProxyCoreOptions {
   closeTimeoutMs: number;
   /** Checks each upgrade after its target is known; undefined lets every request in. */
   auth: AuthPlugin | undefined;
+  /** How long a Hixie-76 client may take to send the key bytes after its request. */
+  handshakeTimeoutMs: number;
+  /** Base path of session recordings (`--record`); undefined when not recording. */
+  record: string | undefined;
+  recordQueueLimit: number;
 }
 
 const kEncoding = Symbol('websockify.encoding');
@@ -44,6 +54,7 @@ export interface ProxyCoreEvents {
 
 export class ProxyCore extends EventEmitter<ProxyCoreEvents> {
   private readonly wss: WebSocketServer;
+  private readonly recordings: Recordings | undefined;
   private readonly sessions = new Set<ProxySession>();
   /** Sockets between the upgrade request and the 101 (target lookups may be slow). */
   private readonly handshaking = new Set<Duplex>();
@@ -62,6 +73,13 @@ export class ProxyCore extends EventEmitter<ProxyCoreEvents> {
       handleProtocols: (_offered, req) => (req as TaggedRequest)[kEncoding] ?? false,
     };
     this.wss = new WebSocketServer(serverOptions);
+    if (opts.record !== undefined) {
+      this.recordings = new Recordings({
+        basePath: opts.record,
+        queueLimit: opts.recordQueueLimit,
+        logger: opts.logger,
+      });
+    }
   }
 
   /** Number of live WebSocket sessions. */
@@ -85,15 +103,29 @@ export class ProxyCore extends EventEmitter<ProxyCoreEvents> {
       writeHttpError(socket, 503, 'Server is shutting down');
       return;
     }
-    const choice = selectSubprotocol(req.headers['sec-websocket-protocol']);
-    if (!choice.ok) {
-      this.opts.logger.info(`${id}: ${peer}: refused upgrade: ${choice.reason}`);
-      writeHttpError(socket, 400, choice.reason);
-      return;
+    const legacy = hixieVersion(req);
+    let encoding: DataEncoding = 'base64'; // Hixie carries text only
+    if (legacy) {
+      const problem = checkHixieRequest(req, legacy);
+      if (problem) {
+        this.opts.logger.info(`${id}: ${peer}: refused ${legacy} upgrade: ${problem}`);
+        writeHttpError(socket, 400, problem);
+        return;
+      }
+    } else {
+      const choice = selectSubprotocol(req.headers['sec-websocket-protocol']);
+      if (!choice.ok) {
+        this.opts.logger.info(`${id}: ${peer}: refused upgrade: ${choice.reason}`);
+        writeHttpError(socket, 400, choice.reason);
+        return;
+      }
+      (req as TaggedRequest)[kEncoding] = choice.protocol;
+      encoding = choice.encoding;
     }
-    (req as TaggedRequest)[kEncoding] = choice.protocol;
     this.handshaking.add(socket);
     const done = (): boolean => this.handshaking.delete(socket) && !socket.destroyed;
+    // Hixie-76 sends 8 more bytes after the headers: read them while the target is resolved.
+    const legacyBytes = legacy && readHixieKey3(legacy, socket, head, this.opts.handshakeTimeoutMs);
     Promise.resolve()
       .then(() => this.opts.resolveTarget(req))
       .then(async (target) => {
@@ -101,11 +133,22 @@ export class ProxyCore extends EventEmitter<ProxyCoreEvents> {
         return target;
       })
       .then(
-        (target) => {
+        async (target) => {
+          const bytes = legacyBytes && (await legacyBytes);
           if (!done()) return;
-          this.wss.handleUpgrade(req, socket, head, (ws) =>
-            this.startSession(ws, socket, req, id, peer, choice.encoding, target),
-          );
+          if (!legacy) {
+            this.wss.handleUpgrade(req, socket, head, (ws) =>
+              this.startSession(ws, socket, req, id, peer, encoding, target),
+            );
+          } else if (!bytes) {
+            this.opts.logger.info(`${id}: ${peer}: ${legacy} client sent no key3 within the handshake deadline`);
+            socket.destroy();
+          } else {
+            const client = new HixieClient(socket, this.opts);
+            this.startSession(client, socket, req, id, peer, encoding, target, legacy, () =>
+              client.accept(req, legacy, bytes),
+            );
+          }
         },
         (err: unknown) => {
           if (!done()) return;
@@ -119,16 +162,19 @@ export class ProxyCore extends EventEmitter<ProxyCoreEvents> {
       );
   }
 
+  /** `accept` completes a handshake that waits for the session's listeners (Hixie). */
   private startSession(
-    ws: WebSocket,
+    client: ClientTransport,
     socket: Duplex,
     req: IncomingMessage,
     id: number,
     peer: string,
     encoding: DataEncoding,
     target: TargetSpec,
+    legacy?: HixieVersion,
+    accept?: () => void,
   ): void {
-    const session = new ProxySession(ws, socket, {
+    const session = new ProxySession(client, socket, {
       id,
       peer,
       path: req.url ?? '/',
@@ -136,7 +182,9 @@ export class ProxyCore extends EventEmitter<ProxyCoreEvents> {
       target,
       logger: this.opts.logger,
       traffic: this.opts.traffic,
-      heartbeatMs: this.opts.heartbeatMs,
+      recorder: this.recordings?.start(id, `${id}: ${peer}`),
+      // Hixie has no ping frame.
+      heartbeatMs: legacy ? 0 : this.opts.heartbeatMs,
       highWaterMark: this.opts.highWaterMark,
       lingerMs: this.opts.closeTimeoutMs,
       onEnd: (s) => this.endSession(s),
@@ -144,9 +192,11 @@ export class ProxyCore extends EventEmitter<ProxyCoreEvents> {
     this.sessions.add(session);
     const { stats } = session;
     this.opts.logger.debug(
-      `${id}: ${peer}: WebSocket connection on ${stats.path} (${encoding}), proxying to ${stats.target}`,
+      `${id}: ${peer}: WebSocket connection on ${stats.path} (${legacy ? `${legacy}, ` : ''}${encoding}), ` +
+        `proxying to ${stats.target}`,
     );
     session.start();
+    accept?.();
     this.emit('upgrade', stats);
     if (this.stopping) session.shutdown();
   }
@@ -167,12 +217,23 @@ export class ProxyCore extends EventEmitter<ProxyCoreEvents> {
 
   /**
    * Closes every session with 1001 "Going away" and ends their targets; sessions still open
-   * after `graceMs` are dropped. Resolves when all are gone.
+   * after `graceMs` are dropped. Resolves when all are gone and their recordings are written
+   * (a recording still not written after the close timeout is left to finish on its own).
    */
   async shutdown(graceMs = this.opts.closeTimeoutMs): Promise<void> {
     this.stopping = true;
     for (const socket of this.handshaking) socket.destroy();
     this.handshaking.clear();
+    await this.closeSessions(graceMs);
+    if (this.recordings) {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.opts.closeTimeoutMs)));
+      await Promise.race([this.recordings.flushed(), timeout]);
+      clearTimeout(timer);
+    }
+  }
+
+  private async closeSessions(graceMs: number): Promise<void> {
     if (this.sessions.size === 0) return;
     await new Promise<void>((resolve) => {
       const finish = (): void => {

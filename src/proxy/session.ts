@@ -1,16 +1,18 @@
-// One proxied connection: a WebSocket client bridged to its target socket, with backpressure
-// both ways and the reference's close semantics. The session owns both sockets from the moment
-// the upgrade completes until both are closed.
+// One proxied connection: a WebSocket client (RFC 6455 through `ws`, or a legacy Hixie client)
+// bridged to its target socket, with backpressure both ways and the reference's close
+// semantics. The session owns both sockets from the moment the upgrade completes until both
+// are closed.
 
 import type net from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { WebSocket } from 'ws';
 import type { Logger } from '../log/logger.js';
 import { CloseCode, CloseReason } from '../protocol/close-codes.js';
 import type { DataEncoding } from '../protocol/subprotocol.js';
 import { describeTarget, openTarget, type TargetSpec } from '../targets/target.js';
+import type { ClientTransport } from './client-transport.js';
 import { codecFor, isDecodeFailure, type Codec } from './codec.js';
 import { startHeartbeat, type Heartbeat } from './heartbeat.js';
+import type { SessionRecorder } from './recorder.js';
 import type { TrafficTap } from './traffic.js';
 
 export interface SessionStats {
@@ -34,6 +36,8 @@ export interface SessionOptions {
   target: TargetSpec;
   logger: Logger;
   traffic: TrafficTap | undefined;
+  /** Records the session's data (`--record`); undefined when not recording. */
+  recorder: SessionRecorder | undefined;
   /** Ping interval in ms; 0 disables the heartbeat. */
   heartbeatMs: number;
   /** Bytes queued toward one side above which the other side stops being read. */
@@ -63,7 +67,7 @@ export class ProxySession {
   private readonly connecting = new AbortController();
 
   constructor(
-    private readonly ws: WebSocket,
+    private readonly ws: ClientTransport,
     private readonly clientSocket: Duplex,
     private readonly opts: SessionOptions,
   ) {
@@ -140,6 +144,7 @@ export class ProxySession {
       this.closeClient(bytes.code, bytes.reason);
       return;
     }
+    this.opts.recorder?.fromClient(bytes);
     if (bytes.length === 0) return;
     this.stats.bytesToTarget += bytes.length;
     const target = this.target;
@@ -220,6 +225,7 @@ export class ProxySession {
     if (this.clientClosed) return; // draining after the client left
     this.opts.traffic?.targetReceive();
     this.stats.bytesToClient += chunk.length;
+    this.opts.recorder?.toClient(chunk);
     const { ws } = this;
     ws.send(this.codec.toClient(chunk));
     const full = ws.bufferedAmount > this.opts.highWaterMark;
@@ -276,6 +282,7 @@ export class ProxySession {
     if (this.ended || !this.clientClosed || !this.targetClosed) return;
     this.ended = true;
     this.clientSocket.off('drain', this.onClientDrain);
+    this.opts.recorder?.close();
     this.opts.onEnd(this);
   }
 }

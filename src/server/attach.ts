@@ -8,7 +8,7 @@ import { ProxyCore } from '../proxy/proxy.js';
 
 export interface AttachOptions extends Omit<
   WebsockifyOptions,
-  'listen' | 'preferIpv6' | 'runOnce' | 'timeout' | 'idleTimeout'
+  'listen' | 'preferIpv6' | 'runOnce' | 'timeout' | 'idleTimeout' | 'web' | 'fileOnly' | 'tls'
 > {
   /**
    * Only upgrades whose path (without the query) equals this are proxied; others are left to

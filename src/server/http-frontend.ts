@@ -1,18 +1,20 @@
 // The HTTP layer in front of the proxy: a Node http.Server that never listens itself. Sockets
 // are handed to it by the listener; it enforces the request deadline and header limits, sends
-// upgrades to the proxy core and everything else to the plain-HTTP handler.
+// upgrades to the proxy core and everything else to the plain-HTTP request handler.
 
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../log/logger.js';
 import { writeHttpError } from '../protocol/http-response.js';
-import { handlePlainRequest } from './plain-http.js';
+import type { RequestHandler } from './plain-http.js';
 
 export interface HttpFrontendOptions {
   handshakeTimeoutMs: number;
   maxHeaderSize: number;
   logger: Logger;
   onUpgrade: (req: http.IncomingMessage, socket: Duplex, head: Buffer) => void;
+  /** Requests that are not upgrades (plain-http.ts: the web server and the method table). */
+  onRequest: RequestHandler;
 }
 
 function clientErrorStatus(err: NodeJS.ErrnoException): number {
@@ -39,9 +41,11 @@ export function createHttpFrontend(opts: HttpFrontendOptions): http.Server {
   // starts listening. This one never listens itself (the listener hands it sockets), so start
   // that tracking now.
   server.emit('listening');
-  server.on('request', (req, res) => {
-    opts.logger.debug(`${req.socket.remoteAddress}: ${req.method} ${req.url} (not an upgrade)`);
-    handlePlainRequest(req, res);
+  server.on('request', opts.onRequest);
+  // Node hands CONNECT to a 'connect' listener (or drops the connection); the reference says 501.
+  server.on('connect', (req: http.IncomingMessage, socket: Duplex) => {
+    opts.logger.info(`${req.socket.remoteAddress}: code 501, message Unsupported method ('CONNECT')`);
+    writeHttpError(socket, 501, "Unsupported method ('CONNECT')");
   });
   server.on('upgrade', (req, socket, head) => opts.onUpgrade(req, socket, head));
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {

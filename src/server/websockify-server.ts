@@ -1,5 +1,5 @@
-// A standalone websockify server: listener -> HTTP front end -> proxy core, plus the lifetime
-// rules (--run-once, --timeout, --idle-timeout) and graceful close. The CLI is a thin layer over
+// A standalone websockify server: listener -> intake (first-byte sniffing, TLS) -> HTTP front
+// end -> proxy core, plus the lifetime rules (--run-once, --timeout, --idle-timeout) and graceful close. The CLI is a thin layer over
 // this class; applications can use it directly or use attachWebsockify() instead.
 
 import { EventEmitter } from 'node:events';
@@ -9,8 +9,13 @@ import { resolveOptions, type ResolvedOptions, type WebsockifyOptions } from '..
 import { writeHttpError } from '../protocol/http-response.js';
 import { ProxyCore } from '../proxy/proxy.js';
 import type { SessionStats } from '../proxy/session.js';
+import { TlsCredentials } from '../tls/credentials.js';
 import { createHttpFrontend } from './http-frontend.js';
+import { ConnectionIntake } from './intake.js';
+import { TlsFrontend } from './tls-frontend.js';
 import { createListener, listen, resolveListenHost } from './listener.js';
+import { createRequestHandler } from './plain-http.js';
+import { authGate } from '../auth/web-gate.js';
 
 export interface WebsockifyServerEvents {
   upgrade: [stats: SessionStats];
@@ -24,6 +29,9 @@ export class WebsockifyServer extends EventEmitter<WebsockifyServerEvents> {
   private readonly core: ProxyCore;
   private readonly http: http.Server;
   private readonly listener: net.Server;
+  private readonly intake: ConnectionIntake;
+  /** TLS credentials (reloaded when their files change); undefined when TLS is off. */
+  private readonly tls: TlsCredentials | undefined;
   private readonly connectionIds = new WeakMap<object, number>();
   private openConnections = 0;
   private idleTimer: NodeJS.Timeout | undefined;
@@ -34,10 +42,12 @@ export class WebsockifyServer extends EventEmitter<WebsockifyServerEvents> {
   /** Set once --timeout fired: why the server will finish when its sessions end. */
   private lifetimeReason: string | undefined;
 
+  /** Throws ConfigError for bad options and TlsSetupError for unusable TLS files. */
   constructor(options: WebsockifyOptions) {
     super();
     this.options = resolveOptions(options);
     const o = this.options;
+    this.tls = o.tls ? new TlsCredentials(o.tls, o.logger) : undefined;
     this.core = new ProxyCore(o); // ResolvedOptions carries every ProxyCore option
     this.core.on('upgrade', (stats) => this.onUpgrade(stats));
     this.core.on('session-end', (stats) => this.onSessionEnd(stats));
@@ -45,6 +55,12 @@ export class WebsockifyServer extends EventEmitter<WebsockifyServerEvents> {
       handshakeTimeoutMs: o.handshakeTimeoutMs,
       maxHeaderSize: o.maxHeaderSize,
       logger: o.logger,
+      onRequest: createRequestHandler({
+        web: o.web,
+        fileOnly: o.fileOnly,
+        logger: o.logger,
+        ...(o.webAuth && o.auth ? { gate: authGate(o.auth, o.logger) } : {}),
+      }),
       onUpgrade: (req, socket, head) => {
         if (this.upgradedOnce && o.runOnce) {
           // --run-once serves one WebSocket session; a kept-alive HTTP connection gets no second.
@@ -53,6 +69,25 @@ export class WebsockifyServer extends EventEmitter<WebsockifyServerEvents> {
         }
         this.core.handleUpgrade(req, socket, head, this.connectionIds.get(req.socket));
       },
+    });
+    const toHttp = (socket: net.Socket, id: number): void => {
+      this.connectionIds.set(socket, id);
+      this.http.emit('connection', socket);
+    };
+    const tlsFrontend =
+      this.tls &&
+      new TlsFrontend({
+        credentials: this.tls,
+        handshakeTimeoutMs: o.handshakeTimeoutMs,
+        logger: o.logger,
+        onSecure: toHttp,
+      });
+    this.intake = new ConnectionIntake({
+      deadlineMs: o.handshakeTimeoutMs,
+      tls: tlsFrontend,
+      sslOnly: o.tls?.sslOnly ?? false,
+      logger: o.logger,
+      handOff: toHttp,
     });
     this.listener = createListener((socket) => this.onConnection(socket));
   }
@@ -63,6 +98,7 @@ export class WebsockifyServer extends EventEmitter<WebsockifyServerEvents> {
     const host = await resolveListenHost(o.listen.host, o.preferIpv6);
     await listen(this.listener, host, o.listen.port);
     this.accepting = true;
+    this.tls?.watch();
     if (o.timeoutMs > 0) {
       this.lifetimeTimer = setTimeout(() => this.stopAccepting(`--timeout ${o.timeoutMs / 1000}`), o.timeoutMs);
     }
@@ -91,7 +127,9 @@ export class WebsockifyServer extends EventEmitter<WebsockifyServerEvents> {
   private async doClose(): Promise<void> {
     clearTimeout(this.lifetimeTimer);
     clearTimeout(this.idleTimer);
+    this.tls?.stop();
     const listenerClosed = this.closeListener();
+    this.intake.destroyAll();
     this.http.closeAllConnections();
     this.http.close(); // stops the front end's deadline checks
     await this.core.shutdown();
@@ -109,14 +147,14 @@ export class WebsockifyServer extends EventEmitter<WebsockifyServerEvents> {
       socket.destroy();
       return;
     }
-    this.connectionIds.set(socket, this.core.allocateId());
+    const id = this.core.allocateId();
     this.openConnections += 1;
     clearTimeout(this.idleTimer);
     socket.once('close', () => {
       this.openConnections -= 1;
       this.armIdleTimer();
     });
-    this.http.emit('connection', socket);
+    this.intake.accept(socket, id);
   }
 
   private onUpgrade(stats: SessionStats): void {
@@ -143,6 +181,7 @@ export class WebsockifyServer extends EventEmitter<WebsockifyServerEvents> {
     this.lifetimeReason = `listener exit due to ${what}`;
     this.options.logger.info(this.lifetimeReason);
     void this.closeListener();
+    this.intake.destroyAll(); // connections without a request yet, like the idle ones below
     this.http.closeIdleConnections();
     if (this.core.sessionCount === 0) this.finish(this.lifetimeReason);
   }

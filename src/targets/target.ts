@@ -1,17 +1,23 @@
 // Where a session's bytes go: the TargetSpec type, how it is described in logs, and opening the
 // socket to it: TCP (TCP_NODELAY, keepalive), a unix-domain stream socket, or a wrapped
-// program's moved port on loopback (127.0.0.1 or ::1, waiting a bounded time while it starts).
+// program's moved port on loopback (127.0.0.1 or ::1, waiting a bounded time while it starts),
+// then TLS on top when the spec asks for it (tls-target.ts).
 
 import net from 'node:net';
 import type { IncomingMessage } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { formatHostPort } from '../config/address.js';
+import { secureTarget, type TargetTls } from './tls-target.js';
 
-export type TargetSpec =
+export type TargetSpec = (
   | { kind: 'tcp'; host: string; port: number }
   | { kind: 'unix'; path: string }
   /** A wrapped program's port: tried on 127.0.0.1 and [::1] until it answers or `waitMs` passes. */
-  | { kind: 'loopback'; port: number; waitMs: number };
+  | { kind: 'loopback'; port: number; waitMs: number }
+) & {
+  /** Speak TLS to the target (`--ssl-target`). */
+  tls?: TargetTls;
+};
 
 /**
  * Chooses the target for an upgrade request. Fixed targets ignore the request; token plugins
@@ -76,8 +82,7 @@ async function connectLoopback(port: number, waitMs: number, signal: AbortSignal
   }
 }
 
-/** Opens a connected socket to the target; rejects with the last connection error or on abort. */
-export function openTarget(target: TargetSpec, signal: AbortSignal): Promise<net.Socket> {
+function connectTarget(target: TargetSpec, signal: AbortSignal): Promise<net.Socket> {
   switch (target.kind) {
     case 'tcp':
       return connectOnce(tcpOptions(target.host, target.port), signal);
@@ -86,4 +91,16 @@ export function openTarget(target: TargetSpec, signal: AbortSignal): Promise<net
     case 'loopback':
       return connectLoopback(target.port, target.waitMs, signal);
   }
+}
+
+/** The name a target's TLS certificate must match. */
+function tlsHost(target: TargetSpec, socket: net.Socket): string {
+  if (target.kind === 'tcp') return target.host;
+  return target.kind === 'loopback' ? (socket.remoteAddress ?? '127.0.0.1') : 'localhost';
+}
+
+/** Opens a connected socket to the target; rejects with the last connection error or on abort. */
+export async function openTarget(target: TargetSpec, signal: AbortSignal): Promise<net.Socket> {
+  const socket = await connectTarget(target, signal);
+  return target.tls ? secureTarget(socket, tlsHost(target, socket), target.tls, signal) : socket;
 }

@@ -31,8 +31,16 @@ export interface CliProcess {
 
 const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
 
-export function runCli(args: string[], env: NodeJS.ProcessEnv = process.env, cwd?: string): CliProcess {
-  const child = spawn(process.execPath, [BIN, ...args], { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * Runs the CLI (or another Node script that runs it, such as `npm start`'s demo/start.js);
+ * `cwd` is its start directory (where a default self.pem would be).
+ */
+export function runCli(
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+  { script = BIN, cwd }: { script?: string; cwd?: string } = {},
+): CliProcess {
+  const child = spawn(process.execPath, [script, ...args], { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   const watchers: (() => void)[] = [];
@@ -78,7 +86,7 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = process.env, cwd
 
 /** Starts the CLI and waits for its banner; returns the port it listens on. */
 export async function startCli(args: string[], cwd?: string): Promise<CliProcess & { port: number }> {
-  const cli = runCli(args, process.env, cwd);
+  const cli = runCli(args, process.env, cwd === undefined ? {} : { cwd });
   const m = await cli.waitForStderr(/Listen on (?:\[[^\]]+\]|[^\s:]+):(\d+)/);
   return Object.assign(cli, { port: Number(m[1]) });
 }

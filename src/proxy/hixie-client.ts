@@ -1,0 +1,154 @@
+// A legacy Hixie-75/76 client on its socket: reading the Hixie-76 key3 that follows the request,
+// answering the handshake, and then a ClientTransport over the Hixie framing, so that the
+// ordinary ProxySession (backpressure, close semantics, recording) serves it. Hixie carries
+// text only: sessions use the base64 encoding, as the reference's Hixie support did.
+
+import { EventEmitter } from 'node:events';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import {
+  encodeHixieFrame,
+  HIXIE_CLOSE_FRAME,
+  HIXIE76_KEY3_LENGTH,
+  HixieFrameParser,
+  hixieResponse,
+  type HixieVersion,
+} from '../protocol/hixie.js';
+import type { ClientTransport } from './client-transport.js';
+
+export interface HixieHandshakeBytes {
+  /** Hixie-76 key3 (empty for Hixie-75). */
+  key3: Buffer;
+  /** Bytes after it: the client's first frames, if it did not wait for the response. */
+  rest: Buffer;
+}
+
+/**
+ * Collects what follows the request headers: for Hixie-76 the 8 bytes of key3, from `head` and
+ * then from the socket. Resolves undefined if the client closes or `timeoutMs` passes first.
+ * The socket is left paused.
+ */
+export function readHixieKey3(
+  version: HixieVersion,
+  socket: Duplex,
+  head: Buffer,
+  timeoutMs: number,
+): Promise<HixieHandshakeBytes | undefined> {
+  const need = version === 'hixie-76' ? HIXIE76_KEY3_LENGTH : 0;
+  const split = (bytes: Buffer): HixieHandshakeBytes => ({ key3: bytes.subarray(0, need), rest: bytes.subarray(need) });
+  if (head.length >= need) return Promise.resolve(split(head));
+  return new Promise((resolve) => {
+    let received = head;
+    const finish = (result: HixieHandshakeBytes | undefined): void => {
+      clearTimeout(timer);
+      socket.off('data', onData);
+      socket.off('end', onGone);
+      socket.off('close', onGone);
+      socket.pause();
+      resolve(result);
+    };
+    const onData = (chunk: Buffer): void => {
+      received = Buffer.concat([received, chunk]);
+      if (received.length >= need) finish(split(received));
+    };
+    const onGone = (): void => finish(undefined);
+    const timer = setTimeout(onGone, timeoutMs);
+    socket.on('data', onData);
+    socket.on('end', onGone);
+    socket.on('close', onGone);
+    socket.resume();
+  });
+}
+
+export interface HixieClientOptions {
+  /** Largest data frame accepted from the client (its base64 text), in bytes. */
+  maxMessageSize: number;
+  /** How long the client has to close its side after the proxy's close frame. */
+  closeTimeoutMs: number;
+}
+
+interface HixieClientEvents {
+  message: [data: Buffer, isBinary: boolean];
+  close: [code: number];
+  error: [err: Error];
+  pong: [];
+}
+
+/** A Hixie connection after the handshake, shaped like `ws`'s WebSocket for ProxySession. */
+export class HixieClient extends EventEmitter<HixieClientEvents> implements ClientTransport {
+  private readonly parser: HixieFrameParser;
+  private closeSent = false;
+  private closeReceived = false;
+  private closeTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly socket: Duplex,
+    private readonly opts: HixieClientOptions,
+  ) {
+    super();
+    this.parser = new HixieFrameParser(opts.maxMessageSize, {
+      onText: (text) => {
+        if (!this.closeReceived) this.emit('message', text, false);
+      },
+      onClose: () => {
+        this.closeReceived = true;
+        this.close();
+      },
+      onError: (reason) => {
+        this.emit('error', new Error(`Hixie framing: ${reason}`));
+        this.close();
+      },
+    });
+  }
+
+  /** Sends the 101 response and starts reading frames (`rest` first). */
+  accept(req: IncomingMessage, version: HixieVersion, bytes: HixieHandshakeBytes): void {
+    const { socket } = this;
+    const secure = (req.socket as { encrypted?: boolean }).encrypted === true;
+    req.socket.setTimeout(0);
+    socket.write(hixieResponse(req, version, secure, bytes.key3));
+    socket.on('data', (chunk: Buffer) => this.parser.push(chunk));
+    // The client vanished or half-closed without a close frame: nothing more will come.
+    socket.on('end', () => socket.end());
+    socket.on('error', (err) => this.emit('error', err));
+    socket.on('close', () => {
+      clearTimeout(this.closeTimer);
+      this.emit('close', this.closeReceived ? 1005 : 1006);
+    });
+    if (bytes.rest.length > 0) this.parser.push(bytes.rest);
+    socket.resume();
+  }
+
+  /** Sends one text frame (the session's base64 text). */
+  send(data: Buffer | string): void {
+    if (this.closeSent) return;
+    this.socket.write(encodeHixieFrame(typeof data === 'string' ? data : data.toString('latin1')));
+  }
+
+  get bufferedAmount(): number {
+    return this.socket.writableLength;
+  }
+
+  pause(): void {
+    this.socket.pause();
+  }
+
+  resume(): void {
+    this.socket.resume();
+  }
+
+  /** Hixie has no ping frame: nothing is sent (Hixie sessions run without a heartbeat). */
+  ping(): void {}
+
+  /** Hixie close frames carry no code or reason: sends `0xFF 0x00` after queued data, then ends. */
+  close(): void {
+    if (this.closeSent) return;
+    this.closeSent = true;
+    if (!this.socket.writableEnded) this.socket.end(HIXIE_CLOSE_FRAME);
+    this.closeTimer = setTimeout(() => this.socket.destroy(), this.opts.closeTimeoutMs);
+  }
+
+  terminate(): void {
+    this.socket.destroy();
+  }
+}

@@ -1,0 +1,132 @@
+// The server's TLS credentials: the certificate, key and client CA files read and checked (a
+// secure context is built from them), and read again when the files change on disk
+// (certificate rotation without a restart). A change that does not load (half-written file, key
+// not matching the certificate yet) is logged and the previous credentials stay in use.
+
+import { EventEmitter } from 'node:events';
+import { readFileSync, unwatchFile, watchFile } from 'node:fs';
+import tls from 'node:tls';
+import type { ResolvedTls } from '../config/options.js';
+import type { Logger } from '../log/logger.js';
+
+/** The certificate, key or password could not be used; names the option at fault. */
+export class TlsSetupError extends Error {
+  override readonly name = 'TlsSetupError';
+  constructor(
+    message: string,
+    /** The command-line flag the problem is about, e.g. "--key-password". */
+    readonly option: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Quiet time after a file change before it is read, so a file being written is read whole. */
+const SETTLE_MS = 200;
+
+function readPem(file: string, option: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new TlsSetupError(`cannot read '${file}' (${option}): ${e.code ?? e.message}`, option);
+  }
+}
+
+/** Which option an OpenSSL error is about, from its message. */
+function culprit(message: string, settings: ResolvedTls): string {
+  if (/bad decrypt|bad password|passphrase|interrupted or cancelled/i.test(message)) return '--key-password';
+  if (/cipher/i.test(message)) return '--ssl-ciphers';
+  if (/key values mismatch|private key/i.test(message) && settings.keyFile) return '--key';
+  return '--cert';
+}
+
+/** Reads the files and checks that they make a server context; throws TlsSetupError. */
+export function loadCredentials(settings: ResolvedTls): tls.SecureContextOptions {
+  const cert = readPem(settings.certFile, '--cert');
+  const key = settings.keyFile ? readPem(settings.keyFile, '--key') : cert;
+  if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(key)) {
+    const where = settings.keyFile ? `'${settings.keyFile}' (--key)` : `'${settings.certFile}' (--cert); give --key`;
+    throw new TlsSetupError(`no private key in ${where}`, settings.keyFile ? '--key' : '--cert');
+  }
+  const ca = settings.verifyClient && settings.caFile ? readPem(settings.caFile, '--cafile') : undefined;
+  const options: tls.SecureContextOptions = {
+    cert,
+    key,
+    // An empty passphrase rather than none: OpenSSL must fail, never prompt on the terminal.
+    passphrase: settings.keyPassword ?? '',
+    minVersion: settings.minVersion,
+    ...(settings.ciphers !== undefined ? { ciphers: settings.ciphers } : {}),
+    ...(ca !== undefined ? { ca } : {}),
+  };
+  try {
+    tls.createSecureContext(options);
+    return options;
+  } catch (err) {
+    const e = err as Error & { reason?: string };
+    const message = e.reason ?? e.message;
+    const option = culprit(message, settings);
+    const files = settings.keyFile ? `'${settings.certFile}' and '${settings.keyFile}'` : `'${settings.certFile}'`;
+    throw new TlsSetupError(`cannot use the TLS certificate and key in ${files} (${option}): ${message}`, option);
+  }
+}
+
+export interface TlsCredentialsEvents {
+  /** The files changed and load: new connections should use these. */
+  reload: [options: tls.SecureContextOptions];
+}
+
+/** The current credentials, replaced when the certificate, key or CA file changes. */
+export class TlsCredentials extends EventEmitter<TlsCredentialsEvents> {
+  private options: tls.SecureContextOptions;
+  private readonly files: string[];
+  private watching = false;
+  private settleTimer: NodeJS.Timeout | undefined;
+
+  /** Loads the files now; throws TlsSetupError when they cannot be used. */
+  constructor(
+    readonly settings: ResolvedTls,
+    private readonly logger: Logger,
+  ) {
+    super();
+    this.options = loadCredentials(settings);
+    const { certFile, keyFile, caFile, verifyClient } = settings;
+    this.files = [certFile, ...(keyFile ? [keyFile] : []), ...(verifyClient && caFile ? [caFile] : [])];
+  }
+
+  /** Options for tls.createSecureContext (or tls.Server) with the current files' contents. */
+  get current(): tls.SecureContextOptions {
+    return this.options;
+  }
+
+  /** Starts checking the files for changes (stat polling: it follows renames and symlinks). */
+  watch(): void {
+    const { reloadIntervalMs } = this.settings;
+    if (this.watching || reloadIntervalMs === 0) return;
+    this.watching = true;
+    for (const file of this.files) watchFile(file, { interval: reloadIntervalMs, persistent: false }, this.onChange);
+  }
+
+  stop(): void {
+    if (!this.watching) return;
+    this.watching = false;
+    clearTimeout(this.settleTimer);
+    for (const file of this.files) unwatchFile(file, this.onChange);
+  }
+
+  private readonly onChange = (): void => {
+    clearTimeout(this.settleTimer);
+    this.settleTimer = setTimeout(() => this.reload(), SETTLE_MS);
+    this.settleTimer.unref();
+  };
+
+  private reload(): void {
+    try {
+      this.options = loadCredentials(this.settings);
+      this.emit('reload', this.options);
+      this.logger.info(`TLS certificate reloaded from '${this.settings.certFile}'`);
+    } catch (err) {
+      this.logger.warn(`TLS files changed but cannot be used (keeping the previous ones): ${(err as Error).message}`);
+    }
+  }
+}
