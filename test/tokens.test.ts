@@ -250,6 +250,17 @@ describe('TokenFileName and UnixDomainSocketDirectory stay inside their director
   });
 });
 
+describe('custom token plugins', () => {
+  it('loads the documented example module by path', async () => {
+    const plugin = await loadTokenPlugin(path.resolve('examples/token-plugin.js'), '6000', ctx());
+    expect(await plugin.lookup('3')).toEqual({ kind: 'tcp', host: '127.0.0.1', port: 6003 });
+    expect(await plugin.lookup('../x')).toBeUndefined();
+    await expect(loadTokenPlugin('./examples/token-plugin.js', 'abc', ctx())).rejects.toThrow(
+      "--token-plugin: --token-source must be a base port, got 'abc'",
+    );
+  });
+});
+
 describe('the command line', () => {
   it('a relative --token-source resolves against the start directory; bad lines are logged; 404 logged', async () => {
     const dir = tempDir();
