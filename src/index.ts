@@ -7,7 +7,18 @@ export type { WebsockifyOptions, TlsServerOptions, ListenOption } from './config
 export { TlsSetupError } from './tls/credentials.js';
 export { takeActivatedSocket, type ActivatedSocket } from './server/socket-activation.js';
 export { ConfigError } from './config/errors.js';
-export { UpgradeRefused } from './proxy/proxy.js';
+export { UpgradeRefused, type RefusalDetails } from './protocol/refusal.js';
+export { tokenResolver, tokenFromRequest, type TokenResolverOptions } from './targets/token-resolver.js';
+export { loadTokenPlugin, TOKEN_PLUGINS } from './targets/plugins/registry.js';
+export {
+  TokenLookupTimeout,
+  type TokenPlugin,
+  type TokenPluginFactory,
+  type TokenLookupResult,
+  type PluginContext,
+} from './targets/plugins/plugin.js';
+export { loadAuthPlugin, AUTH_PLUGINS } from './auth/registry.js';
+export { AuthenticationError, type AuthPlugin, type AuthPluginFactory, type AuthRequest } from './auth/auth-plugin.js';
 export type { SessionStats } from './proxy/session.js';
 export type { TargetSpec, TargetResolver } from './targets/target.js';
 export { createLogger, stderrSink, type Logger, type LogSink, type ClosableSink, type LogLevel } from './log/logger.js';

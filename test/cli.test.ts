@@ -144,21 +144,6 @@ describe('usage errors exit 2 with a message naming the argument', () => {
   });
 });
 
-describe('options whose feature is not built yet are refused, never ignored', () => {
-  // Every option of the reference's section 1.2 that this issue does not implement.
-  const cases: [string, string[]][] = [
-    ['token-plugin', ['--token-plugin', 'TokenFile', '--token-source', 'x']],
-    ['target-config', ['--target-config', 'targets.cfg']],
-    ['auth-plugin', ['--auth-plugin', 'BasicHTTPAuth', '--auth-source', 'u:p']],
-  ];
-
-  it.concurrent.each(cases)('--%s', async (name, flags) => {
-    const r = await runToExit([...flags, '6080', '127.0.0.1:5900']);
-    expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(new RegExp(`^websockify: error: option --${name} is not supported yet \\(.+\\)\n${TRY}$`));
-  });
-});
-
 // yargs alone would turn `--flag=VALUE` on a boolean option into false (an option accepted and
 // ignored); like optparse in the reference, a value given to a flag is an error.
 describe('a value given to a flag', () => {

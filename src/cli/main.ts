@@ -16,6 +16,7 @@ import { bannerLines } from './banner.js';
 import { openLogSinks } from './log-sinks.js';
 import { daemonChannel, startDaemon, type DaemonChannel } from './daemon.js';
 import { parseCommandLine, type CliConfig, type WrapSpec } from './parse.js';
+import { loadCliPlugins, type LoadedPlugins } from './plugins.js';
 
 const SIGNAL_NUMBERS = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 } as const;
 type HandledSignal = keyof typeof SIGNAL_NUMBERS;
@@ -86,23 +87,39 @@ async function prepareWrap(spec: WrapSpec, stdinIsListener: boolean, logger: Log
 
 type RunConfig = Extract<CliConfig, { kind: 'run' }>;
 
+interface Started {
+  server: WebsockifyServer;
+  wrapped?: Wrapped;
+  plugins: LoadedPlugins;
+}
+
 /** `daemonPid` is set when running as a daemon. */
-async function start(
-  config: RunConfig,
-  logger: Logger,
-  daemonPid?: number,
-): Promise<{ server: WebsockifyServer; wrapped?: Wrapped }> {
+async function start(config: RunConfig, logger: Logger, daemonPid?: number): Promise<Started> {
   const { wrap } = config;
   const { listen } = config.options;
   const wrapped = wrap ? await prepareWrap(wrap, 'fd' in listen && listen.fd === 0, logger) : undefined;
   const target = wrapped
     ? { kind: 'loopback' as const, port: wrapped.movedPort, waitMs: WRAPPED_TARGET_WAIT_MS }
     : config.options.target;
-  const server = new WebsockifyServer({ ...config.options, target, logger });
+  const plugins = await loadCliPlugins(config, logger);
+  const { resolveTarget, auth } = plugins;
+  let server;
+  try {
+    server = new WebsockifyServer({
+      ...config.options,
+      ...(resolveTarget ? { resolveTarget } : { target }),
+      ...(auth ? { auth } : {}),
+      logger,
+    });
+  } catch (err) {
+    await plugins.close();
+    throw err;
+  }
   for (const notice of config.notices) logger.warn(notice);
   try {
     await server.listen();
   } catch (err) {
+    await plugins.close();
     if (err instanceof ConfigError) throw err;
     const e = err as NodeJS.ErrnoException;
     const message = e.code && !e.message.startsWith(e.code) ? `${e.code} ${e.message}` : e.message;
@@ -110,7 +127,7 @@ async function start(
   }
   const targetLabel = wrap
     ? `'${wrap.command.join(' ')}' (port ${wrap.programPort}, moved to ${wrapped!.movedPort})`
-    : undefined;
+    : plugins.targetLabel;
   for (const line of bannerLines(server.options, server.describeListen(), targetLabel, daemonPid)) {
     logger.info(line);
   }
@@ -122,7 +139,7 @@ async function start(
       throw new WrapCommandError(`cannot start '${wrap!.command[0]}': ${(err as Error).message}`, 127);
     }
   }
-  return wrapped ? { server, wrapped } : { server };
+  return wrapped ? { server, wrapped, plugins } : { server, plugins };
 }
 
 /** Runs the command with `args` (without node and script); resolves to the exit status. */
@@ -172,7 +189,7 @@ export async function main(args: string[]): Promise<number> {
   } catch (err) {
     return closing(daemon, startupFailure(err, logger, terminal));
   }
-  const { server, wrapped } = started;
+  const { server, wrapped, plugins } = started;
   await daemon?.close(true);
 
   return new Promise<number>((resolve) => {
@@ -182,6 +199,7 @@ export async function main(args: string[]): Promise<number> {
       if (stopping) return;
       stopping = true;
       const [, programStatus] = await Promise.all([server.close(), wrapped?.supervisor.stop()]);
+      await plugins.close();
       resolve(wrapped && programStatus !== undefined && status === 0 ? programStatus : status);
     };
     onSignal = (signal) => {

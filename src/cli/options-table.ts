@@ -9,8 +9,6 @@ export interface CliOption {
   metavar?: string;
   describe: string;
   group: string;
-  /** Set while the feature is missing: the option is recognised and refused with exit 2. */
-  notYet?: string;
   /** Recognised for compatibility with the reference; has no effect here (says so at start). */
   compatOnly?: string;
 }
@@ -124,8 +122,7 @@ export const CLI_OPTIONS: readonly CliOption[] = [
     name: 'web-auth',
     type: 'boolean',
     group: G_WEB,
-    describe: 'run the auth plugin on web requests too',
-    notYet: 'auth plugins',
+    describe: 'run the auth plugin on web requests (GET, HEAD) too',
   },
 
   {
@@ -133,8 +130,7 @@ export const CLI_OPTIONS: readonly CliOption[] = [
     type: 'string',
     metavar: 'CLASS',
     group: G_PLUGINS,
-    describe: 'choose targets per connection with a token plugin',
-    notYet: 'token plugins',
+    describe: 'choose targets per connection with a token plugin (a built-in name or ./module.js)',
   },
   {
     name: 'token-source',
@@ -142,14 +138,12 @@ export const CLI_OPTIONS: readonly CliOption[] = [
     metavar: 'ARG',
     group: G_PLUGINS,
     describe: 'argument of the token plugin',
-    notYet: 'token plugins',
   },
   {
     name: 'host-token',
     type: 'boolean',
     group: G_PLUGINS,
     describe: 'take the token from the Host header',
-    notYet: 'token plugins',
   },
   {
     name: 'target-config',
@@ -157,15 +151,13 @@ export const CLI_OPTIONS: readonly CliOption[] = [
     metavar: 'FILE',
     group: G_PLUGINS,
     describe: 'deprecated: same as --token-plugin TokenFile --token-source FILE',
-    notYet: 'token plugins',
   },
   {
     name: 'auth-plugin',
     type: 'string',
     metavar: 'CLASS',
     group: G_PLUGINS,
-    describe: 'authenticate connections with an auth plugin',
-    notYet: 'auth plugins',
+    describe: 'authenticate connections with an auth plugin (a built-in name or ./module.js)',
   },
   {
     name: 'auth-source',
@@ -173,7 +165,6 @@ export const CLI_OPTIONS: readonly CliOption[] = [
     metavar: 'ARG',
     group: G_PLUGINS,
     describe: 'argument of the auth plugin',
-    notYet: 'auth plugins',
   },
 
   {

@@ -1,6 +1,6 @@
 // Turns the command line into a CliConfig: yargs for the flags (generated from the option
-// table), then the reference's positional rules and option-dependency checks, then refusal of
-// options whose feature does not exist yet. Every error is a UsageError (exit status 2).
+// table), then the reference's positional rules and option-dependency checks. Every error is a
+// UsageError (exit status 2).
 
 import path from 'node:path';
 import yargs, { type Argv } from 'yargs';
@@ -39,7 +39,18 @@ export type CliConfig =
       daemon: boolean;
       /** Notices to print at start (compatibility-only options). */
       notices: string[];
+      /** --token-plugin (or --target-config): the target is chosen per connection. */
+      tokens?: CliConfigTokens;
+      /** --auth-plugin. */
+      auth?: PluginSpec;
     };
+
+/** A plugin named on the command line, loaded at start (cli/plugins.ts). */
+export interface PluginSpec {
+  /** A built-in name (`TokenFile`) or a module path (`./plugin.js`). */
+  name: string;
+  source: string | undefined;
+}
 
 /** Where log lines go besides stderr (--log-file, --syslog, --legacy-syslog). */
 export interface LogDestinations {
@@ -100,7 +111,7 @@ function buildParser(args: string[]): Argv {
   for (const o of CLI_OPTIONS) {
     parser = parser.option(o.name, {
       type: o.type,
-      describe: o.notYet ? `${o.describe} [not supported yet]` : o.describe,
+      describe: o.describe,
       group: o.group,
       requiresArg: o.type === 'string',
       ...(o.alias ? { alias: o.alias } : {}),
@@ -109,8 +120,7 @@ function buildParser(args: string[]): Argv {
   }
   return parser
     .option('help', { alias: 'h', type: 'boolean', describe: 'show this help and exit', group: 'Other:' })
-    .option('version', { type: 'boolean', describe: 'show the version and exit', group: 'Other:' })
-    .epilog('Options marked [not supported yet] are recognised and refused with exit status 2.');
+    .option('version', { type: 'boolean', describe: 'show the version and exit', group: 'Other:' });
 }
 
 function given(argv: Parsed, name: string): boolean {
@@ -156,11 +166,38 @@ function checkDependencies(argv: Parsed): void {
     ['unix-listen-mode', 'unix-listen'],
   ];
   for (const [option, needs] of rules) {
-    if (given(argv, option) && !given(argv, needs)) {
+    const satisfied = given(argv, needs) || (needs === 'token-plugin' && given(argv, 'target-config'));
+    if (given(argv, option) && !satisfied) {
       throw new UsageError(`You must use --${needs} to use --${option}`, `--${option}`);
     }
   }
 }
+
+function optionalString(argv: Parsed, name: string): string | undefined {
+  return typeof argv[name] === 'string' ? argv[name] : undefined;
+}
+
+/**
+ * --token-plugin/--token-source/--host-token, or the deprecated --target-config FILE, which
+ * means TokenFile with FILE made absolute (both together are refused).
+ */
+function parseTokenOptions(argv: Parsed): CliConfigTokens | undefined {
+  const hostToken = given(argv, 'host-token');
+  const targetConfig = optionalString(argv, 'target-config');
+  const plugin = optionalString(argv, 'token-plugin');
+  if (targetConfig !== undefined) {
+    if (plugin !== undefined) {
+      throw new UsageError(
+        '--target-config is a shorthand for --token-plugin TokenFile; give only one',
+        '--target-config',
+      );
+    }
+    return { name: 'TokenFile', source: path.resolve(targetConfig), hostToken };
+  }
+  return plugin === undefined ? undefined : { name: plugin, source: optionalString(argv, 'token-source'), hostToken };
+}
+
+type CliConfigTokens = PluginSpec & { hostToken: boolean };
 
 /**
  * `targets` are the positionals after the listen argument; `listenPort` is the listen
@@ -264,14 +301,11 @@ export async function parseCommandLine(args: string[], context: ParseContext = {
   const wrapCommand = argv['--']?.map(String);
   const wrap = wrapCommand !== undefined && wrapCommand.length > 0;
   if (!wrap && args.includes('--')) throw new UsageError('no command given after --', '--');
-  for (const o of CLI_OPTIONS) {
-    if (o.notYet && given(argv, o.name)) {
-      throw new UsageError(`option --${o.name} is not supported yet (${o.notYet})`, `--${o.name}`);
-    }
-  }
 
   const notices = CLI_OPTIONS.filter((o) => o.compatOnly && given(argv, o.name)).map((o) => `note: ${o.compatOnly}`);
-  const targetCount = wrap || given(argv, 'unix-target') ? 0 : 1;
+  const tokens = parseTokenOptions(argv);
+  // A wrapped program, --unix-target or a token plugin replaces the target argument.
+  const targetCount = wrap || tokens || given(argv, 'unix-target') ? 0 : 1;
   const { listen, listenPort, targets } = parseListen(argv, positionals, targetCount, context, notices);
   const daemon = given(argv, 'daemon');
   if (daemon && 'fd' in listen) {
@@ -293,6 +327,12 @@ export async function parseCommandLine(args: string[], context: ParseContext = {
   if (wrapSpec) {
     if (given(argv, 'unix-target'))
       throw new UsageError('--unix-target cannot be used with a wrapped program', '--unix-target');
+    if (tokens) throw new UsageError('--token-plugin cannot be used with a wrapped program', '--token-plugin');
+  } else if (tokens) {
+    if (given(argv, 'unix-target')) {
+      throw new UsageError('--unix-target cannot be used with --token-plugin', '--unix-target');
+    }
+    if (targets.length > 0) throw new UsageError('Too many arguments: a token plugin replaces the target', 'target');
   } else if (typeof argv['unix-target'] === 'string') {
     if (targets.length > 0) throw new UsageError('Too many arguments: --unix-target replaces the target', 'target');
     target = { kind: 'unix', path: argv['unix-target'] };
@@ -334,6 +374,10 @@ export async function parseCommandLine(args: string[], context: ParseContext = {
     logging,
     daemon,
     notices,
+    ...(tokens ? { tokens } : {}),
+    ...(typeof argv['auth-plugin'] === 'string'
+      ? { auth: { name: argv['auth-plugin'], source: optionalString(argv, 'auth-source') } }
+      : {}),
     options: {
       listen,
       preferIpv6: given(argv, 'prefer-ipv6'),
@@ -343,7 +387,7 @@ export async function parseCommandLine(args: string[], context: ParseContext = {
       idleTimeout: seconds(argv, 'idle-timeout'),
       heartbeat: seconds(argv, 'heartbeat'),
       maxMessageSize,
-      ...(web === undefined ? {} : { web, fileOnly: given(argv, 'file-only') }),
+      ...(web === undefined ? {} : { web, fileOnly: given(argv, 'file-only'), webAuth: given(argv, 'web-auth') }),
       traffic: given(argv, 'traffic'),
       ...(typeof argv.record === 'string' ? { record: argv.record } : {}),
       ...(tlsFlags.tls ? { tls: tlsFlags.tls } : {}),

@@ -4,6 +4,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { SecureVersion } from 'node:tls';
+import type { AuthPlugin } from '../auth/auth-plugin.js';
 import { silentLogger, type Logger } from '../log/logger.js';
 import { DEFAULT_RECORD_QUEUE_LIMIT } from '../proxy/recorder.js';
 import { stdoutTraffic, type TrafficTap } from '../proxy/traffic.js';
@@ -71,8 +72,13 @@ export interface WebsockifyOptions {
   preferIpv6?: boolean;
   /** Fixed target: `"host:port"`, `{ kind: 'tcp', host, port }` or `{ kind: 'unix', path }`. */
   target?: string | TargetSpec;
-  /** Chooses the target per request instead of a fixed one (token plugins build on this). */
+  /**
+   * Chooses the target per request instead of a fixed one; `tokenResolver(plugin)` builds one
+   * from a token plugin. Throw UpgradeRefused to refuse the upgrade with an HTTP status.
+   */
   resolveTarget?: TargetResolver;
+  /** Checks every upgrade after its target is chosen (an auth plugin, e.g. BasicHTTPAuth). */
+  auth?: AuthPlugin;
   /** Exit after the first WebSocket session ends (`--run-once`). */
   runOnce?: boolean;
   /** Stop accepting this many seconds after start, then exit when sessions end (`--timeout`). */
@@ -101,6 +107,8 @@ export interface WebsockifyOptions {
   web?: string;
   /** No directory listings (`--file-only`): a directory without an index file is 404. */
   fileOnly?: boolean;
+  /** Run `auth` on GET and HEAD of the web server too (`--web-auth`); needs `auth` and `web`. */
+  webAuth?: boolean;
   /** Write `--traffic` symbols to stdout, or to a custom tap. */
   traffic?: boolean | TrafficTap;
   /**
@@ -138,7 +146,9 @@ export interface ResolvedOptions {
   /** Absolute web root, checked to be a directory. */
   web: string | undefined;
   fileOnly: boolean;
+  webAuth: boolean;
   traffic: TrafficTap | undefined;
+  auth: AuthPlugin | undefined;
   /** Absolute base path of session recordings; undefined when not recording. */
   record: string | undefined;
   recordQueueLimit: number;
@@ -271,6 +281,13 @@ export function resolveWebRoot(dir: string): string {
   return root;
 }
 
+function checkedWebAuth(options: WebsockifyOptions): boolean {
+  if (!options.webAuth) return false;
+  if (!options.auth) throw new ConfigError('webAuth needs an auth plugin (auth)', 'webAuth');
+  if (options.web === undefined) throw new ConfigError('webAuth needs a web root (web)', 'webAuth');
+  return true;
+}
+
 /** Applies defaults and checks every option; throws ConfigError naming the bad one. */
 export function resolveOptions(options: WebsockifyOptions): ResolvedOptions {
   let resolveTarget: TargetResolver;
@@ -315,7 +332,9 @@ export function resolveOptions(options: WebsockifyOptions): ResolvedOptions {
     closeTimeoutMs,
     web: options.web === undefined ? undefined : resolveWebRoot(options.web),
     fileOnly: options.fileOnly ?? false,
+    webAuth: checkedWebAuth(options),
     traffic,
+    auth: options.auth,
     record: recordPath(options.record),
     recordQueueLimit: positiveInt(options.recordQueueLimit, DEFAULTS.recordQueueLimit, 'recordQueueLimit'),
     tls: options.tls ? resolveTls(options.tls) : undefined,

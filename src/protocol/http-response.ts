@@ -4,20 +4,25 @@
 import type { Duplex } from 'node:stream';
 import { STATUS_CODES } from 'node:http';
 
-/** Sends `HTTP/1.1 <status>` with a short plain-text body and closes the socket after it. */
+/**
+ * Sends `HTTP/1.1 <status> <reason>` (the standard reason unless given) with `headers` and a
+ * short plain-text body, and closes the socket after it.
+ */
 export function writeHttpError(
   socket: Duplex,
   status: number,
   message?: string,
   headers: Record<string, string> = {},
+  reason?: string,
 ): void {
   if (!socket.writable || socket.destroyed) {
     socket.destroy();
     return;
   }
-  const body = `${message ?? STATUS_CODES[status] ?? 'Error'}\n`;
+  const phrase = reason ?? STATUS_CODES[status] ?? 'Error';
+  const body = `${message ?? phrase}\n`;
   const lines = [
-    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}`,
+    `HTTP/1.1 ${status} ${phrase}`,
     'Connection: close',
     'Content-Type: text/plain; charset=utf-8',
     `Content-Length: ${Buffer.byteLength(body)}`,

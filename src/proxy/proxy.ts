@@ -8,9 +8,12 @@ import { EventEmitter } from 'node:events';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type ServerOptions } from 'ws';
+import type { AuthPlugin } from '../auth/auth-plugin.js';
+import { authorize } from '../auth/authorize.js';
 import type { Logger } from '../log/logger.js';
 import { writeHttpError } from '../protocol/http-response.js';
 import { checkHixieRequest, hixieVersion, type HixieVersion } from '../protocol/hixie.js';
+import { UpgradeRefused } from '../protocol/refusal.js';
 import { selectSubprotocol, type DataEncoding } from '../protocol/subprotocol.js';
 import type { TargetResolver, TargetSpec } from '../targets/target.js';
 import type { ClientTransport } from './client-transport.js';
@@ -18,6 +21,8 @@ import { HixieClient, readHixieKey3 } from './hixie-client.js';
 import { Recordings } from './recorder.js';
 import { ProxySession, type SessionStats } from './session.js';
 import type { TrafficTap } from './traffic.js';
+
+export { UpgradeRefused, type RefusalDetails } from '../protocol/refusal.js';
 
 export interface ProxyCoreOptions {
   resolveTarget: TargetResolver;
@@ -28,22 +33,13 @@ export interface ProxyCoreOptions {
   highWaterMark: number;
   /** How long a closing handshake or a target's final flush may take. */
   closeTimeoutMs: number;
+  /** Checks each upgrade after its target is known; undefined lets every request in. */
+  auth: AuthPlugin | undefined;
   /** How long a Hixie-76 client may take to send the key bytes after its request. */
   handshakeTimeoutMs: number;
   /** Base path of session recordings (`--record`); undefined when not recording. */
   record: string | undefined;
   recordQueueLimit: number;
-}
-
-/** An error a target resolver may throw to refuse an upgrade with a given HTTP status. */
-export class UpgradeRefused extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'UpgradeRefused';
-  }
 }
 
 const kEncoding = Symbol('websockify.encoding');
@@ -132,6 +128,10 @@ export class ProxyCore extends EventEmitter<ProxyCoreEvents> {
     const legacyBytes = legacy && readHixieKey3(legacy, socket, head, this.opts.handshakeTimeoutMs);
     Promise.resolve()
       .then(() => this.opts.resolveTarget(req))
+      .then(async (target) => {
+        if (this.opts.auth) await authorize(this.opts.auth, req, target);
+        return target;
+      })
       .then(
         async (target) => {
           const bytes = legacyBytes && (await legacyBytes);
@@ -152,10 +152,12 @@ export class ProxyCore extends EventEmitter<ProxyCoreEvents> {
         },
         (err: unknown) => {
           if (!done()) return;
-          const status = err instanceof UpgradeRefused ? err.status : 502;
-          const message = err instanceof Error ? err.message : String(err);
-          this.opts.logger.info(`${id}: ${peer}: refused upgrade: ${message}`);
-          writeHttpError(socket, status, message);
+          const refusal =
+            err instanceof UpgradeRefused
+              ? err
+              : new UpgradeRefused(502, err instanceof Error ? err.message : String(err));
+          this.opts.logger.info(`${id}: ${peer}: refused upgrade: ${refusal.status} ${refusal.logMessage}`);
+          writeHttpError(socket, refusal.status, refusal.message, refusal.headers, refusal.reason);
         },
       );
   }

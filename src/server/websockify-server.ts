@@ -16,6 +16,7 @@ import { ConnectionIntake } from './intake.js';
 import { TlsFrontend } from './tls-frontend.js';
 import { createListener, describeListen, listenOn } from './listener.js';
 import { createRequestHandler } from './plain-http.js';
+import { authGate } from '../auth/web-gate.js';
 
 export interface WebsockifyServerEvents {
   upgrade: [stats: SessionStats];
@@ -55,7 +56,12 @@ export class WebsockifyServer extends EventEmitter<WebsockifyServerEvents> {
       handshakeTimeoutMs: o.handshakeTimeoutMs,
       maxHeaderSize: o.maxHeaderSize,
       logger: o.logger,
-      onRequest: createRequestHandler({ web: o.web, fileOnly: o.fileOnly, logger: o.logger }),
+      onRequest: createRequestHandler({
+        web: o.web,
+        fileOnly: o.fileOnly,
+        logger: o.logger,
+        ...(o.webAuth && o.auth ? { gate: authGate(o.auth, o.logger) } : {}),
+      }),
       onUpgrade: (req, socket, head) => {
         if (this.upgradedOnce && o.runOnce) {
           // --run-once serves one WebSocket session; a kept-alive HTTP connection gets no second.

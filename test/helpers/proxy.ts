@@ -88,15 +88,15 @@ export function runCli(
 }
 
 /** Starts the CLI and waits for its banner; returns the port it listens on. */
-export async function startCli(args: string[]): Promise<CliProcess & { port: number }> {
-  const cli = runCli(args);
+export async function startCli(args: string[], cwd?: string): Promise<CliProcess & { port: number }> {
+  const cli = runCli(args, process.env, cwd === undefined ? {} : { cwd });
   const m = await cli.waitForStderr(/Listen on (?:\[[^\]]+\]|[^\s:]+):(\d+)/);
   return Object.assign(cli, { port: Number(m[1]) });
 }
 
-/** startCli, with the process stopped after the current test. */
-export async function startCliForTest(args: string[]): Promise<CliProcess & { port: number }> {
-  const cli = await startCli(args);
+/** startCli (in directory `cwd`), with the process stopped after the current test. */
+export async function startCliForTest(args: string[], cwd?: string): Promise<CliProcess & { port: number }> {
+  const cli = await startCli(args, cwd);
   defer(() => cli.kill());
   return cli;
 }

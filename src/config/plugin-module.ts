@@ -1,0 +1,75 @@
+// Loading a plugin by name: a built-in from a table, the reference's dotted module names for
+// those built-ins (`websockify.token_plugins.TokenFile`), or a custom ES module given as a
+// path (`./my-plugin.js`, `/opt/plugins/x.mjs`) whose default export is the plugin factory.
+
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { PluginContext } from '../targets/plugins/plugin.js';
+import { ConfigError } from './errors.js';
+
+/** Whether a plugin name is a path to a module rather than a built-in's name. */
+export function isModulePath(name: string): boolean {
+  return name.startsWith('./') || name.startsWith('../') || path.isAbsolute(name) || /\.[cm]?js$/.test(name);
+}
+
+/** How to find and check one kind of plugin. */
+export interface PluginKind<P> {
+  /** Built-in factories by the reference's class names. */
+  builtins: Record<string, (source: string | undefined, context: PluginContext) => P | Promise<P>>;
+  /** The reference's module prefix, accepted before a built-in's name. */
+  prefix: string;
+  /** The flag named in errors, e.g. `--token-plugin`. */
+  option: string;
+  /** The method every plugin must have, e.g. `lookup`. */
+  method: string;
+}
+
+async function loadFactory<P>(name: string, kind: PluginKind<P>): Promise<PluginKind<P>['builtins'][string]> {
+  const { builtins, prefix, option } = kind;
+  const bare = name.startsWith(prefix) ? name.slice(prefix.length) : name;
+  if (Object.hasOwn(builtins, bare)) return builtins[bare]!;
+  if (!isModulePath(name)) {
+    throw new ConfigError(
+      `${option}: unknown plugin '${name}' (built-in: ${Object.keys(builtins).join(', ')}; ` +
+        'a custom plugin is a path to an ES module, e.g. ./my-plugin.js)',
+      option,
+    );
+  }
+  let module: { default?: unknown };
+  try {
+    module = (await import(pathToFileURL(path.resolve(name)).href)) as { default?: unknown };
+  } catch (err) {
+    throw new ConfigError(`${option}: cannot load '${name}': ${(err as Error).message}`, option);
+  }
+  if (typeof module.default !== 'function') {
+    throw new ConfigError(`${option}: '${name}' has no default export that is a plugin factory function`, option);
+  }
+  return module.default as PluginKind<P>['builtins'][string];
+}
+
+/**
+ * Creates plugin `name` (a built-in, `prefix.Name`, or a module path resolved against the
+ * start directory) with `source`. Every failure, including one thrown by the plugin's own
+ * factory, is a ConfigError naming the kind's option.
+ */
+export async function loadPlugin<P>(
+  name: string,
+  source: string | undefined,
+  context: PluginContext,
+  kind: PluginKind<P>,
+): Promise<P> {
+  const factory = await loadFactory(name, kind);
+  let plugin: P;
+  try {
+    plugin = await factory(source, context);
+  } catch (err) {
+    throw new ConfigError(`${kind.option}: ${(err as Error).message}`, kind.option);
+  }
+  if (typeof (plugin as Record<string, unknown> | undefined)?.[kind.method] !== 'function') {
+    throw new ConfigError(
+      `${kind.option}: '${name}' did not create an object with a ${kind.method}() method`,
+      kind.option,
+    );
+  }
+  return plugin;
+}

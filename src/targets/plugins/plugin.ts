@@ -1,0 +1,38 @@
+// The token plugin interface: what a built-in or custom plugin implements to map a token to a
+// target, what its factory receives, and the errors a lookup may raise on purpose.
+
+import type { Logger } from '../../log/logger.js';
+import type { TargetSpec } from '../target.js';
+
+/** What a token maps to: a target, or undefined for an unknown token. */
+export type TokenLookupResult = TargetSpec | undefined;
+
+export interface TokenPlugin {
+  /**
+   * Maps a token (already URL-decoded) to a target. Return undefined for an unknown token
+   * (the client gets 404); throw for a failure of the plugin itself (502, or 504 for
+   * TokenLookupTimeout).
+   */
+  lookup(token: string): TokenLookupResult | Promise<TokenLookupResult>;
+  /** Releases connections and timers when the server stops. */
+  close?(): void | Promise<void>;
+}
+
+/** What a plugin factory gets besides its source argument. */
+export interface PluginContext {
+  logger: Logger;
+}
+
+/**
+ * Creates a plugin from its `--token-source` argument (undefined when none was given). A
+ * custom plugin module's default export has this type. Throwing refuses to start.
+ */
+export type TokenPluginFactory = (
+  source: string | undefined,
+  context: PluginContext,
+) => TokenPlugin | Promise<TokenPlugin>;
+
+/** A lookup that did not answer in time (an API or database too slow): 504 for the client. */
+export class TokenLookupTimeout extends Error {
+  override readonly name = 'TokenLookupTimeout';
+}

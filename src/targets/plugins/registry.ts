@@ -1,0 +1,36 @@
+// The token plugins by name (the reference's class names) and `loadTokenPlugin`, which turns
+// `--token-plugin NAME --token-source ARG` into a ready plugin, built-in or custom.
+
+import { loadPlugin } from '../../config/plugin-module.js';
+import { createJwtTokenApi } from './jwt-token.js';
+import type { PluginContext, TokenPlugin, TokenPluginFactory } from './plugin.js';
+import { createTokenRedis } from './redis-token.js';
+import { createBaseTokenApi, createJsonTokenApi } from './token-api.js';
+import { createReadOnlyTokenFile, createTokenFile } from './token-file.js';
+import { createTokenFileName } from './token-file-name.js';
+import { createUnixSocketDirectory } from './unix-socket-directory.js';
+
+export const TOKEN_PLUGINS: Record<string, TokenPluginFactory> = {
+  TokenFile: createTokenFile,
+  ReadOnlyTokenFile: createReadOnlyTokenFile,
+  TokenFileName: createTokenFileName,
+  BaseTokenAPI: (source) => createBaseTokenApi(source),
+  JSONTokenApi: (source) => createJsonTokenApi(source),
+  JWTTokenApi: createJwtTokenApi,
+  TokenRedis: createTokenRedis,
+  UnixDomainSocketDirectory: createUnixSocketDirectory,
+};
+
+/** Creates token plugin `name` with `source`; throws ConfigError naming --token-plugin. */
+export function loadTokenPlugin(
+  name: string,
+  source: string | undefined,
+  context: PluginContext,
+): Promise<TokenPlugin> {
+  return loadPlugin(name, source, context, {
+    builtins: TOKEN_PLUGINS,
+    prefix: 'websockify.token_plugins.',
+    option: '--token-plugin',
+    method: 'lookup',
+  });
+}
