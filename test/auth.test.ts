@@ -18,6 +18,7 @@ import {
 } from '../src/index.js';
 import { defer } from './helpers/cleanup.js';
 import { openClient, withTimeout } from './helpers/clients.js';
+import { makeTestPki } from './helpers/certs.js';
 import { attemptUpgrade, recordingLogger, tempDir } from './helpers/plugins.js';
 import { runToExit } from './helpers/process.js';
 import { startCliForTest, startProxy } from './helpers/proxy.js';
@@ -256,6 +257,43 @@ describe('the command line', () => {
     expect((await attemptUpgrade(cli.port, '/?token=nope')).status).toBe(404);
     expect((await attemptUpgrade(cli.port, '/?token=ok')).status).toBe(401);
     expect((await attemptUpgrade(cli.port, '/?token=ok', [basic('u:p')])).status).toBe(101);
+  });
+
+  it('ClientCertCNAuth with --verify-client: the CN of the verified client certificate decides', async () => {
+    const pki = await makeTestPki();
+    defer(() => pki.remove());
+    const echo = await echoTarget();
+    defer(() => echo.close());
+    const tlsArgs = ['--cert', pki.server.combined, '--verify-client', '--cafile', pki.ca, '--auth-plugin'];
+    const start = (allowed: string) =>
+      startCliForTest([
+        ...tlsArgs,
+        'ClientCertCNAuth',
+        '--auth-source',
+        allowed,
+        '127.0.0.1:0',
+        `127.0.0.1:${echo.port}`,
+      ]);
+    const upgrade = (port: number): Promise<number> =>
+      withTimeout(
+        new Promise<number>((resolve, reject) => {
+          const ws = new WebSocket(`wss://127.0.0.1:${port}/`, {
+            ca: readFileSync(pki.ca),
+            cert: readFileSync(pki.client.cert),
+            key: readFileSync(pki.client.key),
+          });
+          ws.once('open', () => {
+            ws.close();
+            resolve(101);
+          });
+          ws.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+          ws.once('error', reject);
+        }),
+        10000,
+        'TLS upgrade with a client certificate',
+      );
+    expect(await upgrade((await start('someone client')).port)).toBe(101);
+    expect(await upgrade((await start('someone else')).port)).toBe(403);
   });
 
   it('loads a custom auth plugin module given as a path (the documented example)', async () => {
