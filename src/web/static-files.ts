@@ -7,9 +7,20 @@ import { realpathSync, type Stats } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
-import send from 'send';
 import { directoryListing } from './directory-listing.js';
 import { urlPathOf, type WebPath } from './request-path.js';
+
+type Send = typeof import('send');
+let sendModule: Promise<Send> | undefined;
+/**
+ * `send` is imported on the first file served, not at start: with it comes mime-db, a large
+ * object that would sit in the heap of every proxy, --web or not, and each full GC (frequent
+ * under buffer churn) must mark all of it (BENCHMARKS.md).
+ */
+function loadSend(): Promise<Send> {
+  sendModule ??= import('send').then((m) => m.default as Send);
+  return sendModule;
+}
 
 /** A request the web server answers with an error status; `reason` is for the log. */
 export interface WebFailure {
@@ -56,8 +67,9 @@ export function createStaticFiles(options: StaticFilesOptions): StaticFiles {
     return { real, stats };
   }
 
-  function sendFile(req: IncomingMessage, res: ServerResponse, real: string): Promise<WebFailure | undefined> {
+  async function sendFile(req: IncomingMessage, res: ServerResponse, real: string): Promise<WebFailure | undefined> {
     const relative = path.relative(root, real).split(path.sep);
+    const send = await loadSend();
     return new Promise((resolve) => {
       const stream = send(req, urlPathOf(relative, false), { root, index: false, dotfiles: 'allow' });
       stream.on('error', (err: { status?: number; message: string; headers?: Record<string, string> }) =>

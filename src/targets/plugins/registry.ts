@@ -1,10 +1,11 @@
 // The token plugins by name (the reference's class names) and `loadTokenPlugin`, which turns
-// `--token-plugin NAME --token-source ARG` into a ready plugin, built-in or custom.
+// `--token-plugin NAME --token-source ARG` into a ready plugin, built-in or custom. The JWT and
+// Redis plugins are imported only when chosen: `jose` and `ioredis` would otherwise sit in every
+// proxy's heap, and each full GC (frequent under buffer churn) must mark all of it
+// (BENCHMARKS.md).
 
 import { loadPlugin } from '../../config/plugin-module.js';
-import { createJwtTokenApi } from './jwt-token.js';
 import type { PluginContext, TokenPlugin, TokenPluginFactory } from './plugin.js';
-import { createTokenRedis } from './redis-token.js';
 import { createBaseTokenApi, createJsonTokenApi } from './token-api.js';
 import { createReadOnlyTokenFile, createTokenFile } from './token-file.js';
 import { createTokenFileName } from './token-file-name.js';
@@ -16,8 +17,8 @@ export const TOKEN_PLUGINS: Record<string, TokenPluginFactory> = {
   TokenFileName: createTokenFileName,
   BaseTokenAPI: (source) => createBaseTokenApi(source),
   JSONTokenApi: (source) => createJsonTokenApi(source),
-  JWTTokenApi: createJwtTokenApi,
-  TokenRedis: createTokenRedis,
+  JWTTokenApi: async (source, context) => (await import('./jwt-token.js')).createJwtTokenApi(source, context),
+  TokenRedis: async (source, context) => (await import('./redis-token.js')).createTokenRedis(source, context),
   UnixDomainSocketDirectory: createUnixSocketDirectory,
 };
 
