@@ -37,6 +37,23 @@ async function authProxy(auth: AuthPlugin) {
 
 const basic = (text: string): string => `Authorization: Basic ${Buffer.from(text).toString('base64')}`;
 
+/** The HTTP status of a wss:// upgrade attempt: 101 when it opened, else the refusal's status. */
+function wssUpgradeStatus(url: string, options: WebSocket.ClientOptions, what: string): Promise<number> {
+  return withTimeout(
+    new Promise<number>((resolve, reject) => {
+      const ws = new WebSocket(url, options);
+      ws.once('open', () => {
+        ws.close();
+        resolve(101);
+      });
+      ws.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      ws.once('error', reject);
+    }),
+    10000,
+    what,
+  );
+}
+
 describe('BasicHTTPAuth', () => {
   it('lets the right credentials in; none or wrong ones get 401 with the challenge', async () => {
     const { port, url, logger } = await authProxy(await loadAuthPlugin('BasicHTTPAuth', 'alice:s3cr:et', ctx()));
@@ -207,21 +224,13 @@ describe('ClientCertCNAuth over real TLS (attachWebsockify on an https.Server)',
     });
     const url = `wss://127.0.0.1:${(server.address() as net.AddressInfo).port}/`;
     const attempt = (who?: string): Promise<number> =>
-      withTimeout(
-        new Promise<number>((resolve, reject) => {
-          const ws = new WebSocket(url, {
-            ca: read('ca.pem'),
-            rejectUnauthorized: false,
-            ...(who ? { cert: read(`${who}.pem`), key: read(`${who}.key`) } : {}),
-          });
-          ws.once('open', () => {
-            ws.close();
-            resolve(101);
-          });
-          ws.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
-          ws.once('error', reject);
-        }),
-        10000,
+      wssUpgradeStatus(
+        url,
+        {
+          ca: read('ca.pem'),
+          rejectUnauthorized: false,
+          ...(who ? { cert: read(`${who}.pem`), key: read(`${who}.key`) } : {}),
+        },
         `TLS upgrade as ${who}`,
       );
     expect(await attempt('alice')).toBe(101);
@@ -275,21 +284,9 @@ describe('the command line', () => {
         `127.0.0.1:${echo.port}`,
       ]);
     const upgrade = (port: number): Promise<number> =>
-      withTimeout(
-        new Promise<number>((resolve, reject) => {
-          const ws = new WebSocket(`wss://127.0.0.1:${port}/`, {
-            ca: readFileSync(pki.ca),
-            cert: readFileSync(pki.client.cert),
-            key: readFileSync(pki.client.key),
-          });
-          ws.once('open', () => {
-            ws.close();
-            resolve(101);
-          });
-          ws.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
-          ws.once('error', reject);
-        }),
-        10000,
+      wssUpgradeStatus(
+        `wss://127.0.0.1:${port}/`,
+        { ca: readFileSync(pki.ca), cert: readFileSync(pki.client.cert), key: readFileSync(pki.client.key) },
         'TLS upgrade with a client certificate',
       );
     expect(await upgrade((await start('someone client')).port)).toBe(101);
