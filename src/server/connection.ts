@@ -48,7 +48,9 @@ export class Connection {
     this.socket = raw;
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      logger.debug(`${this.label}: handshake not done within ${deadlineMs / 1000} s (${STAGE_TEXT[this.current]}); dropped`);
+      logger.debug(
+        `${this.label}: handshake not done within ${deadlineMs / 1000} s (${STAGE_TEXT[this.current]}); dropped`,
+      );
       this.expiry.abort();
       const expire = this.onExpire ?? (() => this.socket.destroy());
       this.current = 'answered';

@@ -69,9 +69,7 @@ export function createRequestHandler(options: RequestHandlerOptions): RequestHan
     res.once('finish', () => {
       if (!logger.verbose) return;
       const length = res.getHeader('Content-Length') ?? '-';
-      logger.debug(
-        `${peerOf(req)}: "${req.method} ${req.url} HTTP/${req.httpVersion}" ${res.statusCode} ${length}`,
-      );
+      logger.debug(`${peerOf(req)}: "${req.method} ${req.url} HTTP/${req.httpVersion}" ${res.statusCode} ${length}`);
     });
     const method = req.method ?? '';
     if (files && READ_METHODS.has(method)) {
