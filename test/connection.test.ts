@@ -2,7 +2,8 @@
 // one handshake deadline from accept across first bytes, TLS and the HTTP request (a client
 // whose first byte comes late and whose request completes after the deadline never gets a 101,
 // and one line says why); TLS over --unix-listen with concurrent clients, each with its own
-// number and a real peer label; and close() with stalled handshakes closing them at once.
+// number and a real peer label; close() with stalled handshakes closing them at once; and, on a
+// spawned server with a low open-file limit, refusals that are counted in the log.
 
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -17,6 +18,7 @@ import { makeTestPki, type TestPki } from './helpers/certs.js';
 import { defer } from './helpers/cleanup.js';
 import { upgradeRequest, withTimeout } from './helpers/clients.js';
 import { sleep } from './helpers/process.js';
+import { BIN, runCli } from './helpers/proxy.js';
 import { echoTarget, type TestTarget } from './helpers/targets.js';
 
 let pki: TestPki;
@@ -207,5 +209,74 @@ describe('TLS on a unix socket', () => {
     await withTimeout(server.close(), 20000, 'close() with stalled TLS handshakes on a unix socket');
     await withTimeout(Promise.all(stalled.map((s) => s.closed)), 5000, 'stalled handshakes closed');
     await withTimeout(Promise.all(closedClients), 5000, 'clients closed');
+  });
+});
+
+/** Polls `check` every 50 ms until it is true; throws after `ms` with `what` and the last state. */
+async function waitFor(check: () => boolean, ms: number, what: () => string): Promise<void> {
+  const until = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > until) throw new Error(`timed out after ${ms} ms: ${what()}`);
+    await sleep(50);
+  }
+}
+
+describe('at the open-file limit', () => {
+  it('refusals are logged with their count, and the server serves again once descriptors are free', async () => {
+    // prlimit sets the limit of the spawned server only.
+    const cli = runCli(['127.0.0.1:0', `127.0.0.1:${target.port}`], process.env, {
+      via: ['prlimit', '--nofile=128:128', process.execPath, BIN],
+    });
+    defer(() => cli.kill());
+    const port = Number((await cli.waitForStderr(/Listen on 127\.0\.0\.1:(\d+)/, 10000))[1]);
+    await cli.waitForStderr(/^ {2}- proxying from .*\n/m, 10000);
+
+    // 200 connections that send nothing: the server holds each until its handshake deadline.
+    const TOTAL = 200;
+    let open = 0;
+    let refused = 0; // closed by the server without a byte
+    const sockets = Array.from({ length: TOTAL }, () => {
+      const s = net.connect(port, '127.0.0.1');
+      let got = 0;
+      let connected = false;
+      s.on('connect', () => {
+        connected = true;
+        open += 1;
+      });
+      s.on('data', (d) => (got += d.length));
+      s.on('error', () => {});
+      s.on('close', () => {
+        if (!connected) return;
+        open -= 1;
+        if (got === 0) refused += 1;
+      });
+      return s;
+    });
+    defer(() => sockets.forEach((s) => s.destroy()));
+    const logged = (): number =>
+      [
+        ...cli
+          .stderr()
+          .matchAll(/Refused (\d+) connections?: too many open files \(EMFILE; the open-file limit is 128\)/g),
+      ]
+        .map((m) => Number(m[1]))
+        .reduce((a, b) => a + b, 0);
+    // Every refusal the clients saw is in the log, none more; the others are still held.
+    await waitFor(
+      () => refused > 0 && open + refused === TOTAL && logged() === refused,
+      15000,
+      () => `open ${open}, refused ${refused}, logged ${logged()}; stderr:\n${cli.stderr()}`,
+    );
+    expect(open).toBeGreaterThan(50);
+
+    for (const s of sockets) s.destroy();
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/`, ['binary']);
+    ws.on('error', () => {});
+    await withTimeout(new Promise((resolve) => ws.once('open', resolve)), 10000, 'a client after the burst');
+    const data = Buffer.from('served again');
+    const echoed = new Promise<Buffer>((resolve) => ws.once('message', (m: Buffer) => resolve(m)));
+    ws.send(data);
+    expect((await withTimeout(echoed, 5000, 'echo')).equals(data)).toBe(true);
+    ws.close();
   });
 });

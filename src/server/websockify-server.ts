@@ -14,6 +14,7 @@ import type { SessionStats } from '../proxy/session.js';
 import { TlsCredentials } from '../tls/credentials.js';
 import { ConnectionRegistry, type Connection } from './connection.js';
 import { createHttpFrontend } from './http-frontend.js';
+import { FdLimitGuard } from './fd-limit.js';
 import { ConnectionIntake } from './intake.js';
 import { TlsFrontend } from './tls-frontend.js';
 import { createListener, describeListen, listenOn } from './listener.js';
@@ -38,6 +39,8 @@ export class WebsockifyServer extends EventEmitter<WebsockifyServerEvents> {
   private readonly tls: TlsCredentials | undefined;
   /** Every open connection, from accept to close. */
   private readonly connections: ConnectionRegistry;
+  /** Refuses, and reports, connections at the open-file limit. */
+  private readonly fdLimit: FdLimitGuard;
   private idleTimer: NodeJS.Timeout | undefined;
   private lifetimeTimer: NodeJS.Timeout | undefined;
   private accepting = false;
@@ -60,6 +63,7 @@ export class WebsockifyServer extends EventEmitter<WebsockifyServerEvents> {
       logger: o.logger,
       onEmpty: () => this.armIdleTimer(),
     });
+    this.fdLimit = new FdLimitGuard(o.logger);
     const connectionOf = (socket: object): Connection | undefined => this.connections.of(socket);
     this.http = createHttpFrontend({
       handshakeTimeoutMs: o.handshakeTimeoutMs,
@@ -108,6 +112,11 @@ export class WebsockifyServer extends EventEmitter<WebsockifyServerEvents> {
       handOff: toHttp,
     });
     this.listener = createListener((socket) => this.onConnection(socket));
+    // Errors from accept() (libuv reports EMFILE only when it cannot shed the connection itself).
+    this.listener.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EMFILE' || err.code === 'ENFILE') this.fdLimit.refused(err.code);
+      else if (this.accepting) o.logger.error(`Accepting a connection failed: ${err.message}`);
+    });
   }
 
   /**
@@ -163,6 +172,7 @@ export class WebsockifyServer extends EventEmitter<WebsockifyServerEvents> {
     // Every connection the proxy core does not own (it closes its sessions with 1001 below).
     this.connections.destroy();
     this.http.close(); // stops the front end's deadline checks
+    this.fdLimit.flush();
     await this.core.shutdown();
     await listenerClosed;
   }
@@ -175,6 +185,10 @@ export class WebsockifyServer extends EventEmitter<WebsockifyServerEvents> {
 
   private onConnection(socket: net.Socket): void {
     if (!this.accepting) {
+      socket.destroy();
+      return;
+    }
+    if (!this.fdLimit.admit(this.connections.size)) {
       socket.destroy();
       return;
     }
