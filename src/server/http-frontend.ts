@@ -70,12 +70,14 @@ export function createHttpFrontend(opts: HttpFrontendOptions): http.Server {
     if (arrived(req.socket, 'proxy')) opts.onUpgrade(req, socket, head);
   });
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
-    if (err.code === 'ECONNRESET' || !socket.writable || opts.connectionOf(socket)?.expired) {
+    const conn = opts.connectionOf(socket);
+    if (err.code === 'ECONNRESET' || !socket.writable || conn?.expired) {
       socket.destroy();
       return;
     }
+    conn?.enter('answered'); // answered here: the handshake deadline has nothing left to do
     const status = clientErrorStatus(err);
-    opts.logger.debug(`bad request (${status}): ${err.code ?? err.message}`);
+    opts.logger.debug(`${conn ? `${conn.label}: ` : ''}bad request (${status}): ${err.code ?? err.message}`);
     writeHttpError(socket, status);
   });
   return server;
