@@ -3,8 +3,9 @@
 #   build/Release/rebind.so: native/rebind.c, a shared library used through LD_PRELOAD by
 #     websockify's wrap mode. src/wrap/rebind-library.ts expects exactly this path.
 #   build/Release/websockify-init: native/init.c, a tiny init that bin/websockify runs
-#     websockify under when it is PID 1 (it reaps orphans and passes signals on).
-#     bin/websockify expects exactly this path.
+#     websockify under when it is PID 1 (it reaps orphans and passes signals on), and
+#     whose --watchdog mode stops a wrapped program's tree if websockify dies.
+#     bin/websockify and src/wrap/watchdog.ts expect exactly this path.
 {
   "targets": [
     {

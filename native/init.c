@@ -32,6 +32,21 @@
  * It prints nothing else, unless WEBSOCKIFY_INIT_DEBUG is set to something
  * other than "" or "0": then one stderr line per signal and per reaped child.
  *
+ * Second use: websockify-init --watchdog WRAP_ID GRACE_MS
+ *
+ *   The guard that stops a wrapped program when websockify dies, even by
+ *   SIGKILL. websockify starts it with a pipe as fd 3 and keeps the pipe's
+ *   other end without ever writing to it. The watchdog detaches (it forks and
+ *   the first process exits at once, so it is nobody's child and waits in its
+ *   own session) and blocks reading fd 3. End of file means websockify is
+ *   gone, or has stopped the program itself and closed the pipe. Either way it
+ *   then stops every process of the program's tree: each process whose
+ *   environment holds WEBSOCKIFY_WRAP_ID=WRAP_ID (every descendant inherits
+ *   it, however deep and whatever session it moved to) and every member of
+ *   those processes' groups. They get SIGTERM, then SIGKILL once GRACE_MS
+ *   milliseconds have passed; a process that appears meanwhile gets the same.
+ *   Then it exits. Linux (/proc) only.
+ *
  * Implementation: the signals of interest and SIGCHLD stay blocked in this
  * process and are taken one at a time with sigwaitinfo(), so nothing runs in
  * a signal handler and no SIGCHLD can be missed between two waits (a blocked
@@ -45,7 +60,9 @@
 
 #define _XOPEN_SOURCE 700 /* POSIX 2008 with XSI: getpgid() */
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -53,6 +70,7 @@
 #include <string.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define NAME "websockify-init"
@@ -183,6 +201,193 @@ static int terminal_delivered(const siginfo_t *info, pid_t program)
 #endif
 }
 
+/* ---- --watchdog ---------------------------------------------------------- */
+
+#define MAX_TREE 4096
+#define WATCHED_FD 3 /* the pipe from websockify */
+
+struct tree {
+    pid_t pids[MAX_TREE];
+    pid_t groups[MAX_TREE];
+    size_t count;
+};
+
+/* True when `needle` (of `length` bytes) occurs in `haystack`. */
+static int contains(const char *haystack, size_t size, const char *needle, size_t length)
+{
+    size_t i;
+    if (length > size)
+        return 0;
+    for (i = 0; i + length <= size; i++)
+        if (memcmp(haystack + i, needle, length) == 0)
+            return 1;
+    return 0;
+}
+
+/* Reads /proc/PID/NAME into `buffer`, NUL-terminated; its length, or -1 when it is gone. */
+static ssize_t read_proc(pid_t pid, const char *name, char *buffer, size_t size)
+{
+    char path[64];
+    size_t used = 0;
+    ssize_t n;
+    int fd;
+
+    snprintf(path, sizeof path, "/proc/%ld/%s", (long)pid, name);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    while (used < size - 1 && (n = read(fd, buffer + used, size - 1 - used)) > 0)
+        used += (size_t)n;
+    close(fd);
+    buffer[used] = '\0';
+    return (ssize_t)used;
+}
+
+/*
+ * Reads /proc/PID/stat: its process group, and whether it still runs (not a
+ * zombie). Returns 0 when the process is gone.
+ */
+static int process_state(pid_t pid, pid_t *group, int *alive)
+{
+    char buffer[1024], *end, state;
+    long ppid, pgrp;
+
+    if (read_proc(pid, "stat", buffer, sizeof buffer) <= 0)
+        return 0;
+    end = strrchr(buffer, ')'); /* the command name may hold anything */
+    if (end == NULL || sscanf(end + 1, " %c %ld %ld", &state, &ppid, &pgrp) != 3)
+        return 0;
+    *group = (pid_t)pgrp;
+    *alive = state != 'Z' && state != 'X';
+    return 1;
+}
+
+/* True when the environment of `pid` holds `mark` ("\0NAME=VALUE\0"). */
+static int is_marked(pid_t pid, const char *mark, size_t length)
+{
+    static char environ_data[1 << 18];
+    ssize_t n;
+
+    /* A NUL on each side, so the first and the last variable match too. */
+    environ_data[0] = '\0';
+    n = read_proc(pid, "environ", environ_data + 1, sizeof environ_data - 1);
+    if (n < 0)
+        return 0;
+    return contains(environ_data, (size_t)n + 2, mark, length);
+}
+
+/* The live processes that carry `mark`, with their groups. */
+static void find_tree(struct tree *tree, const char *mark, size_t length)
+{
+    DIR *proc = opendir("/proc");
+    struct dirent *entry;
+    pid_t self = getpid();
+
+    tree->count = 0;
+    if (proc == NULL)
+        return;
+    while ((entry = readdir(proc)) != NULL && tree->count < MAX_TREE) {
+        char *end;
+        long pid = strtol(entry->d_name, &end, 10);
+        pid_t group;
+        int alive;
+        if (*end != '\0' || pid <= 0 || (pid_t)pid == self)
+            continue;
+        if (!is_marked((pid_t)pid, mark, length) || !process_state((pid_t)pid, &group, &alive) || !alive)
+            continue;
+        tree->pids[tree->count] = (pid_t)pid;
+        tree->groups[tree->count] = group;
+        tree->count++;
+    }
+    closedir(proc);
+}
+
+/* Signals every process of the tree and its group; SIGTERM only once per process. */
+static void signal_tree(const struct tree *tree, int sig, pid_t *termed, size_t *termed_count)
+{
+    size_t i, j;
+    for (i = 0; i < tree->count; i++) {
+        int seen = 0;
+        if (sig == SIGTERM) {
+            for (j = 0; j < *termed_count && !seen; j++)
+                seen = termed[j] == tree->pids[i];
+            if (seen)
+                continue;
+            if (*termed_count < MAX_TREE)
+                termed[(*termed_count)++] = tree->pids[i];
+        }
+        kill(tree->pids[i], sig);
+        /* Members of the group that dropped the mark (env -i) go too. */
+        if (tree->groups[i] > 1)
+            kill(-tree->groups[i], sig);
+    }
+}
+
+static long now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+static void pause_ms(long ms)
+{
+    struct timespec t;
+    t.tv_sec = ms / 1000;
+    t.tv_nsec = (ms % 1000) * 1000000;
+    while (nanosleep(&t, &t) != 0 && errno == EINTR)
+        ;
+}
+
+static int watchdog(const char *wrap_id, const char *grace_text)
+{
+    static struct tree tree;
+    static pid_t termed[MAX_TREE];
+    size_t termed_count = 0, length;
+    char mark[256], buffer[256];
+    char *end;
+    long grace = strtol(grace_text, &end, 10), deadline;
+    pid_t pid;
+
+    length = (size_t)snprintf(mark, sizeof mark, "%cWEBSOCKIFY_WRAP_ID=%s%c", 0, wrap_id, 0);
+    if (*wrap_id == '\0' || length >= sizeof mark || *end != '\0' || grace < 0) {
+        fputs(NAME ": usage: " NAME " --watchdog WRAP_ID GRACE_MS\n", stderr);
+        return 2;
+    }
+    pid = fork();
+    if (pid < 0) {
+        fprintf(stderr, NAME ": watchdog: fork: %s\n", strerror(errno));
+        return 1;
+    }
+    if (pid > 0)
+        return 0; /* the watchdog lives on, detached */
+    setsid();
+    signal(SIGHUP, SIG_IGN);
+    signal(SIGINT, SIG_IGN);
+    signal(SIGPIPE, SIG_IGN);
+    for (;;) {
+        ssize_t n = read(WATCHED_FD, buffer, sizeof buffer);
+        if (n == 0 || (n < 0 && errno != EINTR))
+            break;
+    }
+    find_tree(&tree, mark, length);
+    signal_tree(&tree, SIGTERM, termed, &termed_count);
+    deadline = now_ms() + grace;
+    while (tree.count > 0 && now_ms() < deadline) {
+        pause_ms(50);
+        find_tree(&tree, mark, length);
+        signal_tree(&tree, SIGTERM, termed, &termed_count); /* newcomers */
+    }
+    /* SIGKILL cannot be ignored; a few rounds catch what forked meanwhile. */
+    deadline = now_ms() + 2000;
+    while (tree.count > 0 && now_ms() < deadline) {
+        signal_tree(&tree, SIGKILL, termed, &termed_count);
+        pause_ms(20);
+        find_tree(&tree, mark, length);
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     char **program_argv;
@@ -193,8 +398,14 @@ int main(int argc, char **argv)
     pid_t program;
     size_t i;
 
-    (void)argc;
     program_argv = argv + 1;
+    if (program_argv[0] != NULL && strcmp(program_argv[0], "--watchdog") == 0) {
+        if (argc != 4) {
+            fputs(NAME ": usage: " NAME " --watchdog WRAP_ID GRACE_MS\n", stderr);
+            return 2;
+        }
+        return watchdog(argv[2], argv[3]);
+    }
     if (program_argv[0] != NULL && strcmp(program_argv[0], "--") == 0) {
         program_argv++;
     } else if (program_argv[0] != NULL && program_argv[0][0] == '-') {

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openClient, withTimeout } from './helpers/clients.js';
 import { defer } from './helpers/cleanup.js';
-import { childrenOf, isAlive, listenersOn, liveGroupMembers } from './helpers/procfs.js';
+import { childrenOf, isAlive, listenersOn, liveGroupMembers, processesWithArgs } from './helpers/procfs.js';
 import { runCli, startCliForTest } from './helpers/proxy.js';
 import { unusedPort } from './helpers/targets.js';
 
@@ -252,5 +252,46 @@ describe('shutdown', () => {
     cli.child.kill('SIGKILL');
     await cli.exited;
     await waitFor(() => !isAlive(programPid!), 5000, 'the program to end');
+  });
+
+  /** The wrap id in the environment of `pid` (every process of the tree carries it). */
+  function wrapIdOf(pid: number): string {
+    const environ = readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0');
+    return environ.find((v) => v.startsWith('WEBSOCKIFY_WRAP_ID='))!.slice('WEBSOCKIFY_WRAP_ID='.length);
+  }
+
+  /**
+   * Wraps `sh -c SCRIPT` (which must start `sleep N`), waits for that sleep, kills websockify
+   * with `signal`, and checks through /proc that no process of the tree, nor the watchdog, is left.
+   */
+  async function nothingLeftAfter(signal: NodeJS.Signals, script: (n: number) => string): Promise<void> {
+    const port = await unusedPort();
+    const n = 100000 + Math.floor(Math.random() * 800000); // a unique `sleep N` to find
+    const cli = await startCliForTest([`127.0.0.1:${port}`, '--', 'sh', '-c', script(n)]);
+    await waitFor(() => processesWithArgs(['sleep', String(n)]).length > 0, 10000, `sleep ${n} to start`);
+    const tree = [...new Set([...processesWithArgs(['sleep', String(n)]), ...childrenOf(cli.child.pid!)])];
+    defer(() => tree.forEach((pid) => isAlive(pid) && process.kill(pid, 'SIGKILL')));
+    const id = wrapIdOf(tree[0]!);
+    cli.child.kill(signal);
+    await withTimeout(cli.exited, 15000, 'websockify exit');
+    // SIGTERM, then SIGKILL after the 5 s grace.
+    await waitFor(
+      () => tree.every((pid) => !isAlive(pid)) && processesWithArgs(['sleep', String(n)]).length === 0,
+      15000,
+      `the wrapped tree to end: alive ${tree.filter(isAlive).join(' ')}`,
+    );
+    await waitFor(() => processesWithArgs(['--watchdog', id]).length === 0, 10000, 'the watchdog to exit');
+  }
+
+  it('SIGKILL of websockify: a program that ignores SIGTERM is killed after the grace period', async () => {
+    await nothingLeftAfter('SIGKILL', (n) => `trap '' TERM; exec sleep ${n}`);
+  });
+
+  it('SIGKILL of websockify: a grandchild started through sh -c is stopped too', async () => {
+    await nothingLeftAfter('SIGKILL', (n) => `sleep ${n}; true`);
+  });
+
+  it('a normal stop leaves neither the tree nor the watchdog running', async () => {
+    await nothingLeftAfter('SIGTERM', (n) => `sleep ${n} & sleep ${n}; wait`);
   });
 });

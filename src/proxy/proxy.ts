@@ -93,12 +93,18 @@ export class ProxyCore extends EventEmitter<ProxyCoreEvents> {
   }
 
   /**
-   * Handles one upgrade request. `id` is the connection number when the caller has one.
-   * Never throws: every failure becomes an HTTP error response or a closed socket.
+   * Handles one upgrade request. `id` is the connection number and `peer` the client's label
+   * (e.g. `unix:PATH`) when the caller has them. Never throws: every failure becomes an HTTP
+   * error response or a closed socket.
    */
-  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, id = this.allocateId()): void {
+  handleUpgrade(
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    id = this.allocateId(),
+    peer = req.socket.remoteAddress ?? 'unknown',
+  ): void {
     socket.on('error', (err) => this.opts.logger.debug(`${id}: socket error: ${err.message}`));
-    const peer = req.socket.remoteAddress ?? 'unknown';
     if (this.stopping) {
       writeHttpError(socket, 503, 'Server is shutting down');
       return;

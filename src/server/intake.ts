@@ -1,17 +1,17 @@
 // What happens to an accepted connection before HTTP sees it: its first bytes are sniffed
-// (sniff.ts) within the handshake deadline, then it is answered with the Flash policy, refused
-// (plain under --ssl-only, TLS when there is no certificate, silence), passed to the TLS front
-// end, or handed to the HTTP front end as is.
+// (sniff.ts) within the connection's handshake deadline, then it is answered with the Flash
+// policy, refused (plain under --ssl-only, TLS when there is no certificate, silence), passed to
+// the TLS front end, or handed to the HTTP front end as is.
 
-import type net from 'node:net';
 import type { Logger } from '../log/logger.js';
 import { writeHttpError } from '../protocol/http-response.js';
+import type { Connection } from './connection.js';
 import { answerPolicyRequest } from './flash-policy.js';
 import { sniffConnection, type SniffResult } from './sniff.js';
 import type { TlsFrontend } from './tls-frontend.js';
 
 export interface IntakeOptions {
-  /** Time from accept to the first bytes and, for TLS, to the end of the handshake. */
+  /** The handshake deadline, for the Flash policy answer's wait for the client to close. */
   deadlineMs: number;
   /** Where TLS connections go; undefined when TLS is off (TLS clients are then refused). */
   tls: TlsFrontend | undefined;
@@ -19,64 +19,54 @@ export interface IntakeOptions {
   sslOnly: boolean;
   logger: Logger;
   /** Receives each plain connection, its first bytes back in place. */
-  handOff: (socket: net.Socket, id: number) => void;
+  handOff: (conn: Connection) => void;
 }
 
 export class ConnectionIntake {
-  /** Sockets accepted and not handed off yet. */
-  private readonly pending = new Set<net.Socket>();
-
   constructor(private readonly opts: IntakeOptions) {}
 
-  /** Takes a freshly accepted socket; `id` numbers it in log lines. */
-  accept(socket: net.Socket, id: number): void {
-    const label = `${id}: ${socket.remoteAddress ?? 'unknown'}`;
-    const onError = (err: Error): void => this.opts.logger.debug(`${label}: socket error: ${err.message}`);
+  /** Takes a freshly accepted connection. */
+  accept(conn: Connection): void {
+    const socket = conn.raw;
+    const onError = (err: Error): void => this.opts.logger.debug(`${conn.label}: socket error: ${err.message}`);
     socket.on('error', onError);
-    this.pending.add(socket);
-    socket.once('close', () => this.pending.delete(socket));
-    void sniffConnection(socket, this.opts.deadlineMs).then((kind) => {
+    // The deadline ends sniffing (a 'timeout' result, answered below).
+    conn.enter('first-bytes', () => {});
+    void sniffConnection(socket, conn.deadline).then((kind) => {
       if (socket.destroyed) return;
       if (kind === 'tls' && this.opts.tls) {
-        this.pending.delete(socket);
-        this.opts.tls.accept(socket, id);
+        this.opts.tls.accept(conn);
         return;
       }
       if (kind === 'plain' && !this.opts.sslOnly) {
-        this.pending.delete(socket);
         socket.off('error', onError);
-        this.opts.handOff(socket, id);
+        this.opts.handOff(conn);
         // The bytes sniffed wait in the socket's buffer; HTTP's data listener reads them now.
         socket.resume();
         return;
       }
-      this.refuse(socket, label, kind);
+      this.refuse(conn, kind);
     });
   }
 
-  /** Drops every connection that has not reached HTTP yet (server shutdown). */
-  destroyAll(): void {
-    for (const socket of this.pending) socket.destroy();
-    this.pending.clear();
-    this.opts.tls?.destroyAll();
-  }
-
-  private refuse(socket: net.Socket, label: string, kind: SniffResult): void {
+  private refuse(conn: Connection, kind: SniffResult): void {
     const { logger } = this.opts;
+    const socket = conn.raw;
+    conn.enter('answered');
     switch (kind) {
       case 'flash-policy':
-        logger.info(`${label}: sending Flash socket policy`);
+        logger.info(`${conn.label}: sending Flash socket policy`);
         answerPolicyRequest(socket, this.opts.deadlineMs);
         return;
       case 'tls':
-        logger.info(`${label}: TLS connection refused: no certificate (TLS is off)`);
+        logger.info(`${conn.label}: TLS connection refused: no certificate (TLS is off)`);
         break;
       case 'plain':
-        logger.info(`${label}: non-TLS connection refused (--ssl-only)`);
+        logger.info(`${conn.label}: non-TLS connection refused (--ssl-only)`);
         break;
       case 'timeout':
-        logger.debug(`${label}: nothing received within ${this.opts.deadlineMs / 1000} s; dropped`);
-        // What the HTTP deadline answers too; a TLS-only port owes a silent client nothing.
+        // The deadline logged it. What the HTTP stage answers too; a TLS-only port owes a
+        // silent client nothing.
         if (!this.opts.sslOnly) {
           writeHttpError(socket, 408);
           return;

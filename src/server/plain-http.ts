@@ -21,6 +21,8 @@ export interface RequestHandlerOptions {
   fileOnly?: boolean;
   logger: Logger;
   gate?: RequestGate;
+  /** Who sent a request, for log lines (default: the socket's remote address). */
+  peerOf?: (req: IncomingMessage) => string;
 }
 
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -46,12 +48,13 @@ function answerError(res: ServerResponse, failure: WebFailure): void {
 
 export function createRequestHandler(options: RequestHandlerOptions): RequestHandler {
   const { logger, gate } = options;
+  const peerOf = options.peerOf ?? ((req: IncomingMessage) => req.socket.remoteAddress ?? 'unknown');
   const files =
     options.web === undefined ? undefined : createStaticFiles({ root: options.web, fileOnly: !!options.fileOnly });
   const allow = files ? 'GET, HEAD' : '';
 
   const fail = (req: IncomingMessage, res: ServerResponse, failure: WebFailure): void => {
-    logger.info(`${req.socket.remoteAddress}: code ${failure.status}, message ${failure.reason}`);
+    logger.info(`${peerOf(req)}: code ${failure.status}, message ${failure.reason}`);
     answerError(res, failure);
   };
 
@@ -66,9 +69,7 @@ export function createRequestHandler(options: RequestHandlerOptions): RequestHan
     res.once('finish', () => {
       if (!logger.verbose) return;
       const length = res.getHeader('Content-Length') ?? '-';
-      logger.debug(
-        `${req.socket.remoteAddress}: "${req.method} ${req.url} HTTP/${req.httpVersion}" ${res.statusCode} ${length}`,
-      );
+      logger.debug(`${peerOf(req)}: "${req.method} ${req.url} HTTP/${req.httpVersion}" ${res.statusCode} ${length}`);
     });
     const method = req.method ?? '';
     if (files && READ_METHODS.has(method)) {

@@ -25,14 +25,14 @@ export function classifyFirstBytes(bytes: Buffer): FirstBytes | undefined {
 }
 
 /**
- * Waits up to `deadlineMs` for the first bytes and classifies them. On return the socket is
- * paused with those bytes unshifted (the first chunk itself: plain traffic is not copied).
+ * Waits for the first bytes, until `deadline` aborts, and classifies them. On return the socket
+ * is paused with those bytes unshifted (the first chunk itself: plain traffic is not copied).
  */
-export function sniffConnection(socket: net.Socket, deadlineMs: number): Promise<SniffResult> {
+export function sniffConnection(socket: net.Socket, deadline: AbortSignal): Promise<SniffResult> {
   return new Promise((resolve) => {
     let seen: Buffer | undefined;
     const finish = (result: SniffResult): void => {
-      clearTimeout(timer);
+      deadline.removeEventListener('abort', onDeadline);
       socket.off('data', onData);
       socket.off('end', onGone);
       socket.off('close', onGone);
@@ -46,7 +46,9 @@ export function sniffConnection(socket: net.Socket, deadlineMs: number): Promise
       if (kind) finish(kind);
     };
     const onGone = (): void => finish('closed');
-    const timer = setTimeout(() => finish('timeout'), deadlineMs);
+    const onDeadline = (): void => finish('timeout');
+    if (deadline.aborted) return finish('timeout');
+    deadline.addEventListener('abort', onDeadline, { once: true });
     socket.on('data', onData);
     socket.once('end', onGone);
     socket.once('close', onGone);

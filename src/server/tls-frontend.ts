@@ -1,32 +1,36 @@
-// The TLS layer in front of HTTP: a Node tls.Server that never listens itself. Sockets whose
-// first byte says TLS are handed to it; it runs the handshake (within the deadline), checks the
-// client certificate under --verify-client, and hands the resulting TLSSocket on, so that
-// `req.socket.encrypted` and `req.socket.getPeerCertificate()` work downstream. New credentials
-// (certificate rotation) apply to the next handshake.
+// The TLS layer in front of HTTP: a Node tls.Server that never listens itself. Connections
+// whose first byte says TLS are handed to it; it runs the handshake (within the connection's
+// deadline), checks the client certificate under --verify-client, and hands the connection on
+// with its TLSSocket, so that `req.socket.encrypted` and `req.socket.getPeerCertificate()` work
+// downstream. New credentials (certificate rotation) apply to the next handshake.
 
 import type net from 'node:net';
 import tls from 'node:tls';
 import type { Logger } from '../log/logger.js';
 import type { TlsCredentials } from '../tls/credentials.js';
+import type { Connection } from './connection.js';
 
 export interface TlsFrontendOptions {
   credentials: TlsCredentials;
-  /** How long a handshake may stall before the connection is dropped. */
+  /** Node's own handshake timeout: a backstop, the connection's deadline ends the handshake first. */
   handshakeTimeoutMs: number;
   logger: Logger;
+  /** The connection a socket handed to accept() belongs to. */
+  connectionOf: (socket: net.Socket) => Connection | undefined;
   /** Receives each connection whose handshake (and client certificate check) succeeded. */
-  onSecure: (socket: tls.TLSSocket, id: number) => void;
+  onSecure: (conn: Connection, socket: tls.TLSSocket) => void;
 }
 
-/** The socket pair (raw and TLS) shares this: which connection is which, across the two objects. */
-function endpoints(socket: net.Socket): string {
-  return `${socket.localAddress}|${socket.localPort}|${socket.remoteAddress}|${socket.remotePort}`;
+/**
+ * The socket a server-side TLSSocket was made over. tls.Server keeps no public link between the
+ * two; `_parent` is that link in every Node version since 0.11 (the tests cover it).
+ */
+function acceptedSocket(socket: tls.TLSSocket): net.Socket | undefined {
+  return (socket as tls.TLSSocket & { _parent?: net.Socket })._parent;
 }
 
 export class TlsFrontend {
   private readonly server: tls.Server;
-  /** Sockets in their handshake, with their connection numbers, by their endpoints. */
-  private readonly handshaking = new Map<string, { socket: net.Socket; id: number }>();
 
   constructor(opts: TlsFrontendOptions) {
     const { credentials, logger } = opts;
@@ -39,42 +43,41 @@ export class TlsFrontend {
       rejectUnauthorized: false,
     });
     credentials.on('reload', (options) => this.server.setSecureContext(options));
+    const connectionOf = (socket: tls.TLSSocket): Connection | undefined => {
+      const accepted = acceptedSocket(socket);
+      return accepted && opts.connectionOf(accepted);
+    };
     this.server.on('secureConnection', (socket) => {
-      const key = endpoints(socket);
-      const id = this.handshaking.get(key)?.id ?? 0;
-      if (verifyClient && !socket.authorized) {
-        const presented = Object.keys(socket.getPeerCertificate()).length > 0;
-        const why = presented ? String(socket.authorizationError) : 'no certificate presented';
-        logger.info(`${this.label(socket)}: client certificate refused: ${why}`);
+      const conn = connectionOf(socket);
+      if (!conn || conn.expired) {
         socket.destroy();
         return;
       }
-      logger.debug(`${this.label(socket)}: ${socket.getProtocol() ?? 'TLS'} connection`);
-      this.handshaking.delete(key);
-      opts.onSecure(socket, id);
+      if (verifyClient && !socket.authorized) {
+        const presented = Object.keys(socket.getPeerCertificate()).length > 0;
+        const why = presented ? String(socket.authorizationError) : 'no certificate presented';
+        logger.info(`${conn.label}: client certificate refused: ${why}`);
+        conn.enter('answered');
+        socket.destroy();
+        return;
+      }
+      logger.debug(`${conn.label}: ${socket.getProtocol() ?? 'TLS'} connection`);
+      opts.onSecure(conn, socket);
     });
     this.server.on('tlsClientError', (err: Error & { reason?: string }, socket) => {
-      logger.info(`${this.label(socket)}: TLS handshake failed: ${err.reason ?? err.message.trim()}`);
+      const conn = connectionOf(socket);
+      // A connection dropped by its deadline or by shutdown has been logged already.
+      if (conn && !conn.expired && conn.stage === 'tls') {
+        logger.info(`${conn.label}: TLS handshake failed: ${err.reason ?? err.message.trim()}`);
+        conn.enter('answered');
+      }
       socket.destroy();
     });
   }
 
-  /** Takes a socket that starts with a TLS handshake; `id` numbers it in log lines. */
-  accept(socket: net.Socket, id: number): void {
-    const key = endpoints(socket);
-    this.handshaking.set(key, { socket, id });
-    socket.once('close', () => this.handshaking.delete(key));
-    this.server.emit('connection', socket);
-  }
-
-  /** Drops every connection still in its handshake (server shutdown). */
-  destroyAll(): void {
-    for (const { socket } of this.handshaking.values()) socket.destroy();
-    this.handshaking.clear();
-  }
-
-  private label(socket: net.Socket): string {
-    const id = this.handshaking.get(endpoints(socket))?.id;
-    return `${id ?? '-'}: ${socket.remoteAddress ?? 'unknown'}`;
+  /** Takes a connection whose first bytes are a TLS handshake. */
+  accept(conn: Connection): void {
+    conn.enter('tls');
+    this.server.emit('connection', conn.raw);
   }
 }

@@ -1,6 +1,7 @@
 // A standalone websockify server: listener (TCP, unix socket or inherited socket) -> intake
-// (first-byte sniffing, TLS) -> HTTP front end -> proxy core, plus the lifetime rules
-// (--run-once, --timeout, --idle-timeout) and graceful close. The CLI is a thin layer over this
+// (first-byte sniffing, TLS) -> HTTP front end -> proxy core, each accepted socket tracked as one
+// Connection (connection.ts) from accept to close, plus the lifetime rules (--run-once,
+// --timeout, --idle-timeout) and graceful close. The CLI is a thin layer over this
 // class; applications can use it directly or use attachWebsockify() instead.
 
 import { EventEmitter } from 'node:events';
@@ -11,10 +12,13 @@ import { writeHttpError } from '../protocol/http-response.js';
 import { ProxyCore } from '../proxy/proxy.js';
 import type { SessionStats } from '../proxy/session.js';
 import { TlsCredentials } from '../tls/credentials.js';
+import { ConnectionRegistry, type Connection } from './connection.js';
 import { createHttpFrontend } from './http-frontend.js';
+import { FdLimitGuard } from './fd-limit.js';
 import { ConnectionIntake } from './intake.js';
 import { TlsFrontend } from './tls-frontend.js';
 import { createListener, describeListen, listenOn } from './listener.js';
+import { unixSocketPath } from './passed-socket.js';
 import { createRequestHandler } from './plain-http.js';
 import { authGate } from '../auth/web-gate.js';
 
@@ -33,8 +37,10 @@ export class WebsockifyServer extends EventEmitter<WebsockifyServerEvents> {
   private readonly intake: ConnectionIntake;
   /** TLS credentials (reloaded when their files change); undefined when TLS is off. */
   private readonly tls: TlsCredentials | undefined;
-  private readonly connectionIds = new WeakMap<object, number>();
-  private openConnections = 0;
+  /** Every open connection, from accept to close. */
+  private readonly connections: ConnectionRegistry;
+  /** Refuses, and reports, connections at the open-file limit. */
+  private readonly fdLimit: FdLimitGuard;
   private idleTimer: NodeJS.Timeout | undefined;
   private lifetimeTimer: NodeJS.Timeout | undefined;
   private accepting = false;
@@ -52,14 +58,23 @@ export class WebsockifyServer extends EventEmitter<WebsockifyServerEvents> {
     this.core = new ProxyCore(o); // ResolvedOptions carries every ProxyCore option
     this.core.on('upgrade', (stats) => this.onUpgrade(stats));
     this.core.on('session-end', (stats) => this.onSessionEnd(stats));
+    this.connections = new ConnectionRegistry({
+      deadlineMs: o.handshakeTimeoutMs,
+      logger: o.logger,
+      onEmpty: () => this.armIdleTimer(),
+    });
+    this.fdLimit = new FdLimitGuard(o.logger);
+    const connectionOf = (socket: object): Connection | undefined => this.connections.of(socket);
     this.http = createHttpFrontend({
       handshakeTimeoutMs: o.handshakeTimeoutMs,
       maxHeaderSize: o.maxHeaderSize,
       logger: o.logger,
+      connectionOf,
       onRequest: createRequestHandler({
         web: o.web,
         fileOnly: o.fileOnly,
         logger: o.logger,
+        peerOf: (req) => connectionOf(req.socket)?.peer ?? req.socket.remoteAddress ?? 'unknown',
         ...(o.webAuth && o.auth ? { gate: authGate(o.auth, o.logger) } : {}),
       }),
       onUpgrade: (req, socket, head) => {
@@ -68,12 +83,14 @@ export class WebsockifyServer extends EventEmitter<WebsockifyServerEvents> {
           writeHttpError(socket, 503, 'This server handles a single WebSocket connection (--run-once)');
           return;
         }
-        this.core.handleUpgrade(req, socket, head, this.connectionIds.get(req.socket));
+        const conn = connectionOf(req.socket);
+        this.core.handleUpgrade(req, socket, head, conn?.id, conn?.peer);
       },
     });
-    const toHttp = (socket: net.Socket, id: number): void => {
-      this.connectionIds.set(socket, id);
-      this.http.emit('connection', socket);
+    const toHttp = (conn: Connection): void => {
+      // Until the request headers are in, the deadline answers 408 (over TLS when it is TLS).
+      conn.enter('http', () => writeHttpError(conn.socket, 408));
+      this.http.emit('connection', conn.socket);
     };
     const tlsFrontend =
       this.tls &&
@@ -81,7 +98,11 @@ export class WebsockifyServer extends EventEmitter<WebsockifyServerEvents> {
         credentials: this.tls,
         handshakeTimeoutMs: o.handshakeTimeoutMs,
         logger: o.logger,
-        onSecure: toHttp,
+        connectionOf,
+        onSecure: (conn, socket) => {
+          this.connections.wrap(conn, socket);
+          toHttp(conn);
+        },
       });
     this.intake = new ConnectionIntake({
       deadlineMs: o.handshakeTimeoutMs,
@@ -91,6 +112,11 @@ export class WebsockifyServer extends EventEmitter<WebsockifyServerEvents> {
       handOff: toHttp,
     });
     this.listener = createListener((socket) => this.onConnection(socket));
+    // Errors from accept() (libuv reports EMFILE only when it cannot shed the connection itself).
+    this.listener.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EMFILE' || err.code === 'ENFILE') this.fdLimit.refused(err.code);
+      else if (this.accepting) o.logger.error(`Accepting a connection failed: ${err.message}`);
+    });
   }
 
   /**
@@ -100,6 +126,11 @@ export class WebsockifyServer extends EventEmitter<WebsockifyServerEvents> {
   async listen(): Promise<net.AddressInfo | string> {
     const o = this.options;
     await listenOn(this.listener, o.listen, o.preferIpv6, o.logger);
+    const bound = this.listener.address();
+    if (typeof bound === 'string' || bound === null) {
+      const path = bound || (o.listen.kind === 'fd' ? unixSocketPath(o.listen.fd) : undefined);
+      this.connections.unixPeer = `unix:${path || '(unnamed)'}`;
+    }
     this.accepting = true;
     this.tls?.watch();
     if (o.timeoutMs > 0) {
@@ -138,9 +169,10 @@ export class WebsockifyServer extends EventEmitter<WebsockifyServerEvents> {
     clearTimeout(this.idleTimer);
     this.tls?.stop();
     const listenerClosed = this.closeListener();
-    this.intake.destroyAll();
-    this.http.closeAllConnections();
+    // Every connection the proxy core does not own (it closes its sessions with 1001 below).
+    this.connections.destroy();
     this.http.close(); // stops the front end's deadline checks
+    this.fdLimit.flush();
     await this.core.shutdown();
     await listenerClosed;
   }
@@ -156,14 +188,12 @@ export class WebsockifyServer extends EventEmitter<WebsockifyServerEvents> {
       socket.destroy();
       return;
     }
-    const id = this.core.allocateId();
-    this.openConnections += 1;
+    if (!this.fdLimit.admit(this.connections.size)) {
+      socket.destroy();
+      return;
+    }
     clearTimeout(this.idleTimer);
-    socket.once('close', () => {
-      this.openConnections -= 1;
-      this.armIdleTimer();
-    });
-    this.intake.accept(socket, id);
+    this.intake.accept(this.connections.accept(socket, this.core.allocateId()));
   }
 
   private onUpgrade(stats: SessionStats): void {
@@ -190,14 +220,15 @@ export class WebsockifyServer extends EventEmitter<WebsockifyServerEvents> {
     this.lifetimeReason = `listener exit due to ${what}`;
     this.options.logger.info(this.lifetimeReason);
     void this.closeListener();
-    this.intake.destroyAll(); // connections without a request yet, like the idle ones below
+    // Connections without a request yet, and kept-alive ones between requests.
+    this.connections.destroy((c) => c.stage === 'first-bytes' || c.stage === 'tls' || c.stage === 'http');
     this.http.closeIdleConnections();
     if (this.core.sessionCount === 0) this.finish(this.lifetimeReason);
   }
 
   private armIdleTimer(): void {
     const ms = this.options.idleTimeoutMs;
-    if (ms === 0 || this.openConnections > 0 || !this.accepting) return;
+    if (ms === 0 || this.connections.size > 0 || !this.accepting) return;
     clearTimeout(this.idleTimer);
     this.idleTimer = setTimeout(() => {
       const reason = `listener exit due to --idle-timeout ${ms / 1000}`;

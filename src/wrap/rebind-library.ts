@@ -31,7 +31,7 @@ export interface LocateRebindOptions {
 const COMPILE_TIMEOUT_MS = 60_000;
 
 /** This package's root: this module is two levels down, in src/wrap/ or dist/wrap/. */
-function defaultPackageRoot(): string {
+export function defaultPackageRoot(): string {
   return fileURLToPath(new URL('../../', import.meta.url));
 }
 

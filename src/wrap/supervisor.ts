@@ -1,6 +1,7 @@
 // The wrap supervisor: runs the wrapped program with rebind.so preloaded so that its bind() to
 // the public port lands on a loopback port, applies --wrap-mode when it exits (exit, ignore,
-// respawn with a rate limit), warns when it never binds, and stops its whole process group.
+// respawn with a rate limit), warns when it never binds, and stops its whole process group. A
+// watchdog (watchdog.ts) stops the program's whole tree if websockify dies without stopping it.
 
 import { EventEmitter } from 'node:events';
 import { constants as osConstants } from 'node:os';
@@ -12,6 +13,7 @@ import { resolveCommand } from './command.js';
 import { findMarkedProcesses, WRAP_ID_VARIABLE } from './marked-processes.js';
 import { isPortListening } from './listening.js';
 import { RespawnLimiter } from './respawn-limiter.js';
+import { startWatchdog, websockifyInitPath, type Watchdog } from './watchdog.js';
 
 export type WrapMode = 'exit' | 'ignore' | 'respawn';
 export const WRAP_MODES: readonly WrapMode[] = ['exit', 'ignore', 'respawn'];
@@ -34,6 +36,8 @@ export interface SupervisorOptions {
   /** Warn when the program has not bound its port this long after a start. */
   bindWarningMs?: number;
   respawnLimiter?: RespawnLimiter;
+  /** websockify-init for the watchdog (default: this package's build); false for none. */
+  init?: string | false;
 }
 
 export interface SupervisorEvents {
@@ -72,6 +76,9 @@ export class WrapSupervisor extends EventEmitter<SupervisorEvents> {
   private readonly label: string;
   /** Marks every process descending from the program, even daemons outside its group. */
   private readonly wrapId = `${process.pid}-${randomUUID()}`;
+  /** Started with the first start; undefined without websockify-init. */
+  private watchdog: Watchdog | undefined;
+  private watchdogStarted = false;
 
   constructor(private readonly opts: SupervisorOptions) {
     super();
@@ -93,14 +100,19 @@ export class WrapSupervisor extends EventEmitter<SupervisorEvents> {
       LD_PRELOAD: preload ? `${this.opts.rebindLibrary} ${preload}` : this.opts.rebindLibrary,
       REBIND_OLD_PORT: String(this.opts.programPort),
       REBIND_NEW_PORT: String(this.opts.movedPort),
-      // rebind.so makes our direct child ask for SIGTERM when we die, even by SIGKILL.
-      REBIND_PARENT_PID: String(process.pid),
+      // Without the watchdog, rebind.so makes our direct child ask for SIGTERM when we die.
+      ...(this.watchdog ? {} : { REBIND_PARENT_PID: String(process.pid) }),
       [WRAP_ID_VARIABLE]: this.wrapId,
     };
   }
 
   /** Starts the program. Resolves once it has been spawned; rejects if it cannot be. */
   async start(): Promise<void> {
+    if (!this.watchdogStarted) {
+      this.watchdogStarted = true;
+      const init = this.opts.init === undefined ? websockifyInitPath() : this.opts.init || undefined;
+      this.watchdog = startWatchdog(init, this.wrapId, this.opts.graceMs ?? 5000);
+    }
     this.limiter.recordStart(Date.now());
     this.opts.logger.info(`Starting ${this.label}`);
     const child = execa(this.file, this.opts.command.slice(1), {
@@ -206,6 +218,7 @@ export class WrapSupervisor extends EventEmitter<SupervisorEvents> {
     while (this.signalGroups(0) && Date.now() < deadline) await sleep(50);
     this.signalGroups('SIGKILL');
     await this.stopMarkedProcesses(deadline);
+    this.watchdog?.release();
     return status;
   }
 
