@@ -144,6 +144,36 @@ describe('usage errors exit 2 with a message naming the argument', () => {
   });
 });
 
+// An empty path means the start directory to path.resolve: `--web ""` served it (keys and
+// tokens kept there included). Every option naming a path refuses an empty value, both spellings.
+describe('an empty value for an option naming a path exits 2 naming the option', () => {
+  const options: [string, string][] = [
+    ['web', 'DIR'],
+    ['cert', 'CERT'],
+    ['key', 'KEY'],
+    ['cafile', 'FILE'],
+    ['ssl-target-cafile', 'FILE'],
+    ['unix-target', 'FILE'],
+    ['unix-listen', 'FILE'],
+    ['record', 'FILE'],
+    ['log-file', 'FILE'],
+    ['syslog', 'SERVER'],
+    ['token-plugin', 'CLASS'],
+    ['token-source', 'ARG'],
+    ['target-config', 'FILE'],
+    ['auth-plugin', 'CLASS'],
+  ];
+  const cases = options.flatMap(([name, metavar]) => [
+    [`--${name}=`, [`--${name}=`], name, metavar] as const,
+    [`--${name} ""`, [`--${name}`, ''], name, metavar] as const,
+  ]);
+  it.concurrent.each(cases)('%s', async (_label, flag, name, metavar) => {
+    const r = await runToExit([...flag, '127.0.0.1:0', '127.0.0.1:5900']);
+    expect(r.stderr).toBe(usage(`option --${name}: the value is empty (expected ${metavar})`));
+    expect(r.status).toBe(2);
+  });
+});
+
 // yargs alone would turn `--flag=VALUE` on a boolean option into false (an option accepted and
 // ignored); like optparse in the reference, a value given to a flag is an error.
 describe('a value given to a flag', () => {

@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { WebsockifyServer } from '../src/index.js';
+import { startWebsockify, type WebsockifyServer } from '../src/index.js';
 import { openClient, rawExchange, withTimeout } from './helpers/clients.js';
 import { CliTracker, runToExit } from './helpers/process.js';
 import { startProxy } from './helpers/proxy.js';
@@ -327,6 +327,14 @@ describe('the command line', () => {
     const r = await runToExit(['--web', missing, '127.0.0.1:0', '127.0.0.1:9']);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/^websockify: error: option --web: web root .*nope: ENOENT\n/);
+  });
+
+  it('the library refuses an empty web root (it would be the start directory): ConfigError naming web', async () => {
+    await expect(
+      startWebsockify({ listen: { host: '127.0.0.1', port: 0 }, target: '127.0.0.1:9', web: '' }),
+    ).rejects.toThrow(
+      expect.objectContaining({ name: 'ConfigError', option: 'web', message: 'web root is empty (give a directory)' }),
+    );
   });
 
   it('a web root that is a file is a start-up error naming --web (exit 2)', async () => {

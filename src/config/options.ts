@@ -270,6 +270,8 @@ function normaliseTarget(target: string | TargetSpec): TargetSpec {
 
 /** Resolves the web root against the current directory; throws unless it is a directory. */
 export function resolveWebRoot(dir: string): string {
+  // path.resolve('') is the start directory: serving it (keys, tokens...) is never meant.
+  if (dir === '') throw new ConfigError('web root is empty (give a directory)', 'web');
   const root = path.resolve(dir);
   let isDirectory: boolean;
   try {
