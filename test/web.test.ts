@@ -49,6 +49,15 @@ beforeAll(async () => {
   symlinkSync('../secret.txt', path.join(root, 'secret-link.txt'));
   symlinkSync('..', path.join(root, 'up'));
   symlinkSync('bytes.bin', path.join(root, 'inner-link.bin'));
+  // Symlinks with ordinary names that lead to dotfiles inside the root (issue 12, item 3).
+  mkdirSync(path.join(root, '.git'));
+  writeFileSync(path.join(root, '.git', 'config'), MARKER);
+  symlinkSync('.git', path.join(root, 'gitlink'));
+  symlinkSync('.env', path.join(root, 'envlink'));
+  symlinkSync('.hidden', path.join(root, 'listing', 'hidden-link'));
+  symlinkSync('../.git', path.join(root, 'listing', 'git-dir'));
+  symlinkSync('../.git/config', path.join(root, 'listing', 'git-config'));
+  symlinkSync('../../secret.txt', path.join(root, 'listing', 'outside'));
   execFileSync('mkfifo', [path.join(root, 'fifo')]);
 
   target = await echoTarget();
@@ -218,6 +227,9 @@ describe('directories', () => {
     expect(html).not.toContain('<b>');
     expect(html).not.toContain('.hidden');
     expect(html).not.toContain(MARKER);
+    // Entries whose names are fine but that lead to a dotfile, or out of the root, are not listed.
+    for (const name of ['hidden-link', 'git-dir', 'git-config', 'outside']) expect(html).not.toContain(name);
+    expect(html.match(/<li>/g)).toHaveLength(3);
     // Following the listed link (as a browser would resolve it) finds the file.
     const href = /href="\.\/(%3Cb[^"]*)"/.exec(html)![1]!.replace(/&#39;/g, "'");
     expect((await get(`/listing/${href}`)).body.toString()).toBe('odd\n');
@@ -309,6 +321,14 @@ describe('no path leaves the web root', () => {
     ['GET /listing/.hidden', [404]],
     ['GET /%2eenv', [404]],
     ['GET /fifo', [404]],
+    ['GET /gitlink/config', [404]],
+    ['GET /gitlink/', [404]],
+    ['GET /gitlink', [404]],
+    ['GET /envlink', [404]],
+    ['GET /listing/hidden-link', [404]],
+    ['GET /listing/git-dir/config', [404]],
+    ['GET /listing/git-config', [404]],
+    ['HEAD /gitlink/config', [404]],
     ['GET http://x/../../etc/passwd', [403]],
     ['GET http://x/up/secret.txt', [404]],
     ['GET *', [400]],
