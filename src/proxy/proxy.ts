@@ -14,6 +14,7 @@ import type { Logger } from '../log/logger.js';
 import { writeHttpError } from '../protocol/http-response.js';
 import { checkHixieRequest, hixieVersion, type HixieVersion } from '../protocol/hixie.js';
 import { UpgradeRefused } from '../protocol/refusal.js';
+import { checkUpgradeRequest } from '../protocol/upgrade-request.js';
 import { selectSubprotocol, type DataEncoding } from '../protocol/subprotocol.js';
 import type { TargetResolver, TargetSpec } from '../targets/target.js';
 import type { ClientTransport } from './client-transport.js';
@@ -101,6 +102,12 @@ export class ProxyCore extends EventEmitter<ProxyCoreEvents> {
     const peer = req.socket.remoteAddress ?? 'unknown';
     if (this.stopping) {
       writeHttpError(socket, 503, 'Server is shutting down');
+      return;
+    }
+    const problem = checkUpgradeRequest(req, { legacy: true });
+    if (problem) {
+      this.opts.logger.info(`${id}: ${peer}: refused upgrade: ${problem.status} ${problem.message}`);
+      writeHttpError(socket, problem.status, problem.message, problem.headers);
       return;
     }
     const legacy = hixieVersion(req);

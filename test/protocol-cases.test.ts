@@ -1,0 +1,178 @@
+// The protocol case table: hostile and borderline upgrade requests (request bytes -> expected
+// status and headers) against live servers on loopback, written as raw bytes so no client
+// library tidies them up. Every refusal must leave the target untouched. docs/reliability.md
+// lists the cases with what the RFCs require.
+
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import net from 'node:net';
+import { tokenResolver, type WebsockifyServer } from '../src/index.js';
+import { withTimeout } from './helpers/clients.js';
+import { startProxy } from './helpers/proxy.js';
+import { echoTarget, type TestTarget } from './helpers/targets.js';
+
+const KEY = 'dGhlIHNhbXBsZSBub25jZQ==';
+const TOKEN_HOST = 'vm1.example.org';
+
+type ServerName = 'default' | 'hostToken';
+const ports: Record<ServerName, number> = { default: 0, hostToken: 0 };
+const servers: WebsockifyServer[] = [];
+let target: TestTarget;
+
+beforeAll(async () => {
+  target = await echoTarget();
+  const tcp = { kind: 'tcp' as const, host: '127.0.0.1', port: target.port };
+  const start = async (name: ServerName, options: Parameters<typeof startProxy>[0]): Promise<void> => {
+    const s = await startProxy(options);
+    servers.push(s.server);
+    ports[name] = s.port;
+  };
+  await start('default', { target: `127.0.0.1:${target.port}` });
+  const plugin = { lookup: (token: string) => (token === TOKEN_HOST ? tcp : undefined) };
+  await start('hostToken', { resolveTarget: tokenResolver(plugin, { hostToken: true }) });
+});
+
+afterAll(async () => {
+  await Promise.all(servers.map((s) => withTimeout(s.close(), 10000, 'server close')));
+  await target.close();
+});
+
+interface Answer {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/**
+ * Sends `request` and reads the answer: a refusal until the server closes, a 101 until its head
+ * is complete (then the socket is dropped).
+ */
+function exchange(port: number, request: Buffer | string): Promise<Answer> {
+  return withTimeout(
+    new Promise<Answer>((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      const socket = net.connect(port, '127.0.0.1', () => socket.write(request));
+      const finish = (): void => {
+        const raw = Buffer.concat(chunks).toString('latin1');
+        const split = raw.indexOf('\r\n\r\n');
+        const head = (split === -1 ? raw : raw.slice(0, split)).split('\r\n');
+        const headers: Record<string, string> = {};
+        for (const line of head.slice(1)) {
+          const colon = line.indexOf(':');
+          headers[line.slice(0, colon).toLowerCase()] = line.slice(colon + 1).trim();
+        }
+        resolve({
+          status: Number(/^HTTP\/1\.1 (\d{3})/.exec(head[0] ?? '')?.[1] ?? 0),
+          headers,
+          body: split === -1 ? '' : raw.slice(split + 4),
+        });
+      };
+      socket.on('data', (d: Buffer) => {
+        chunks.push(d);
+        const text = Buffer.concat(chunks).toString('latin1');
+        if (text.startsWith('HTTP/1.1 101') && text.includes('\r\n\r\n')) {
+          socket.destroy();
+          finish();
+        }
+      });
+      socket.on('close', finish);
+      socket.on('error', (e: NodeJS.ErrnoException) => (e.code === 'ECONNRESET' ? undefined : reject(e)));
+    }),
+    5000,
+    `answer to ${JSON.stringify(request.toString().slice(0, 60))}`,
+  );
+}
+
+/** An upgrade request: `line` is the request line; `headers` replace the defaults (null removes). */
+function upgrade(line = 'GET / HTTP/1.1', headers: Record<string, string | string[] | null> = {}): string {
+  const all: Record<string, string | string[] | null> = {
+    Host: '127.0.0.1',
+    Upgrade: 'websocket',
+    Connection: 'Upgrade',
+    'Sec-WebSocket-Key': KEY,
+    'Sec-WebSocket-Version': '13',
+    ...headers,
+  };
+  const lines = [line];
+  for (const [name, value] of Object.entries(all)) {
+    if (value === null) continue;
+    for (const v of Array.isArray(value) ? value : [value]) lines.push(`${name}: ${v}`);
+  }
+  return lines.join('\r\n') + '\r\n\r\n';
+}
+
+interface HandshakeCase {
+  name: string;
+  request: string | Buffer;
+  server?: ServerName;
+  status: number;
+  /** Response headers that must be present with these values (names in lower case). */
+  headers?: Record<string, string>;
+  /** Text the body must contain. */
+  body?: string;
+}
+
+const HANDSHAKE_CASES: HandshakeCase[] = [
+  { name: 'a valid RFC 6455 upgrade', request: upgrade(), status: 101 },
+  // RFC 7230 5.4: a request without Host, with two, or with an invalid one gets 400.
+  { name: 'no Host', request: upgrade(undefined, { Host: null }), status: 400, body: 'Missing Host header' },
+  {
+    name: 'two Host headers, same value',
+    request: upgrade(undefined, { Host: ['127.0.0.1', '127.0.0.1'] }),
+    status: 400,
+    body: 'More than one Host header',
+  },
+  { name: 'two Host headers', request: upgrade(undefined, { Host: ['a.example', 'b.example'] }), status: 400 },
+  { name: 'empty Host', request: upgrade(undefined, { Host: '' }), status: 400, body: 'Invalid Host header' },
+  { name: 'Host with a space', request: upgrade(undefined, { Host: 'a b' }), status: 400 },
+  { name: 'Host with userinfo', request: upgrade(undefined, { Host: 'user@a.example' }), status: 400 },
+  { name: 'Host with a path', request: upgrade(undefined, { Host: 'a.example/x' }), status: 400 },
+  { name: 'Host with an unclosed bracket', request: upgrade(undefined, { Host: '[::1' }), status: 400 },
+  { name: 'Host with a bad IPv6 literal', request: upgrade(undefined, { Host: '[zz::1]:80' }), status: 400 },
+  { name: 'Host with a bare IPv6 address', request: upgrade(undefined, { Host: '::1' }), status: 400 },
+  { name: 'Host with a port over 65535', request: upgrade(undefined, { Host: 'a.example:65536' }), status: 400 },
+  { name: 'Host with a port that is not a number', request: upgrade(undefined, { Host: 'a.example:x' }), status: 400 },
+  { name: 'Host with a bad percent-escape', request: upgrade(undefined, { Host: 'a%zz.example' }), status: 400 },
+  { name: 'Host [::1]:6080', request: upgrade(undefined, { Host: '[::1]:6080' }), status: 101 },
+  { name: 'Host with an empty port', request: upgrade(undefined, { Host: 'a.example:' }), status: 101 },
+  { name: 'Host in capitals with a port', request: upgrade(undefined, { Host: 'A.EXAMPLE:80' }), status: 101 },
+  {
+    name: '--host-token: two Host headers are refused, not the first used',
+    server: 'hostToken',
+    request: upgrade(undefined, { Host: [TOKEN_HOST, 'other.example'] }),
+    status: 400,
+    body: 'More than one Host header',
+  },
+  {
+    name: '--host-token: one Host naming a token',
+    server: 'hostToken',
+    request: upgrade(undefined, { Host: `${TOKEN_HOST}:6080` }),
+    status: 101,
+  },
+];
+
+/** Waits (bounded) until the target has accepted `n` connections in all. */
+async function targetConnections(n: number): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (target.connections.length < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+  expect(target.connections.length).toBe(n);
+}
+
+describe('handshake cases (request bytes -> status)', () => {
+  it.each(HANDSHAKE_CASES.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
+    const before = target.connections.length;
+    const port = ports[c.server ?? 'default'];
+    const answer = await exchange(port, c.request);
+    expect(answer.status).toBe(c.status);
+    for (const [name, value] of Object.entries(c.headers ?? {})) expect(answer.headers[name]).toBe(value);
+    if (c.body !== undefined) expect(answer.body).toContain(c.body);
+    if (c.status === 101) {
+      await targetConnections(before + 1); // proxied
+      return;
+    }
+    expect(answer.headers.connection).toBe('close');
+    // Refused before anything happened: the next good upgrade is the only new target connection.
+    const good = c.server === 'hostToken' ? upgrade(undefined, { Host: TOKEN_HOST }) : upgrade();
+    expect((await exchange(port, good)).status).toBe(101);
+    await targetConnections(before + 1);
+  });
+});
