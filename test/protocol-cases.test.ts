@@ -148,6 +148,21 @@ const HANDSHAKE_CASES: HandshakeCase[] = [
     request: upgrade(undefined, { Host: `${TOKEN_HOST}:6080` }),
     status: 101,
   },
+  // RFC 6455 4.2.1: "An HTTP/1.1 or higher GET request". Node's parser passes 0.9, 1.0, 1.1
+  // and 2.0 (anything else is its own 400). 1.0 and 0.9 are HTTP/1 that cannot upgrade: 400;
+  // a major version we do not speak: 505 (RFC 7231 6.6.6), as the reference answers 2.0.
+  { name: 'HTTP/1.0 upgrade', request: upgrade('GET / HTTP/1.0'), status: 400, body: 'needs HTTP/1.1 or later' },
+  { name: 'HTTP/0.9 upgrade', request: upgrade('GET / HTTP/0.9'), status: 400 },
+  { name: 'HTTP/2.0 in the request line', request: upgrade('GET / HTTP/2.0'), status: 505 },
+  { name: 'HTTP/1.2 (Node refuses the version itself)', request: upgrade('GET / HTTP/1.2'), status: 400 },
+  { name: 'POST upgrade', request: upgrade('POST / HTTP/1.1'), status: 405, headers: { allow: 'GET' } },
+  { name: 'Upgrade: h2c', request: upgrade(undefined, { Upgrade: 'h2c' }), status: 400 },
+  { name: 'Upgrade: WebSocket (any case)', request: upgrade(undefined, { Upgrade: 'WebSocket' }), status: 101 },
+  {
+    name: 'Connection: keep-alive, Upgrade',
+    request: upgrade(undefined, { Connection: 'keep-alive, Upgrade' }),
+    status: 101,
+  },
 ];
 
 /** Waits (bounded) until the target has accepted `n` connections in all. */

@@ -72,6 +72,18 @@ export function checkUpgradeRequest(
   if (req.method !== 'GET') {
     return { status: 405, message: 'A WebSocket upgrade must be a GET', headers: { Allow: 'GET' } };
   }
+  // RFC 6455 4.2.1: HTTP/1.1 or higher. 505 is for a major version we do not speak (RFC 7231
+  // 6.6.6: Node's parser passes `HTTP/2.0` in a request line); 1.0 and 0.9 are HTTP/1 requests
+  // that cannot upgrade: 400.
+  if (req.httpVersionMajor >= 2) {
+    return { status: 505, message: `HTTP/${req.httpVersionMajor}.${req.httpVersionMinor} is not supported` };
+  }
+  if (req.httpVersionMajor < 1 || req.httpVersionMinor < 1) {
+    return {
+      status: 400,
+      message: `A WebSocket upgrade needs HTTP/1.1 or later, got HTTP/${req.httpVersionMajor}.${req.httpVersionMinor}`,
+    };
+  }
   const hosts = headerValues(req, 'host');
   if (hosts.length === 0) return { status: 400, message: 'Missing Host header' };
   if (hosts.length > 1) return { status: 400, message: 'More than one Host header' };
