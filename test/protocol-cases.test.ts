@@ -163,6 +163,38 @@ const HANDSHAKE_CASES: HandshakeCase[] = [
     request: upgrade(undefined, { Connection: 'keep-alive, Upgrade' }),
     status: 101,
   },
+  // RFC 6455 4.2.1 item 6 and 4.4: the version is the token 13; anything else gets 426 naming
+  // the versions spoken. 8 (hybi-08, the same framing) is a legacy version: see --no-legacy.
+  ...['0xd', '13.0', '1.3e1', '+13', '013', '', '7', '14', '13, 13'].map((v): HandshakeCase => ({
+    name: `Sec-WebSocket-Version: ${JSON.stringify(v)}`,
+    request: upgrade(undefined, { 'Sec-WebSocket-Version': v }),
+    status: 426,
+    headers: { 'sec-websocket-version': '13, 8' },
+  })),
+  {
+    name: 'two Sec-WebSocket-Version headers (13 and 13)',
+    request: upgrade(undefined, { 'Sec-WebSocket-Version': ['13', '13'] }),
+    status: 426,
+  },
+  {
+    name: 'Sec-WebSocket-Key without Sec-WebSocket-Version',
+    request: upgrade(undefined, { 'Sec-WebSocket-Version': null }),
+    status: 426,
+    headers: { 'sec-websocket-version': '13, 8' },
+    body: 'Missing Sec-WebSocket-Version header',
+  },
+  { name: 'Sec-WebSocket-Version: 8', request: upgrade(undefined, { 'Sec-WebSocket-Version': '8' }), status: 101 },
+  {
+    name: 'Sec-WebSocket-Version without Sec-WebSocket-Key',
+    request: upgrade(undefined, { 'Sec-WebSocket-Key': null }),
+    status: 400,
+    body: 'Missing or invalid Sec-WebSocket-Key header',
+  },
+  {
+    name: 'a key that is not 16 bytes of base64',
+    request: upgrade(undefined, { 'Sec-WebSocket-Key': 'c2hvcnQ=' }),
+    status: 400,
+  },
 ];
 
 /** Waits (bounded) until the target has accepted `n` connections in all. */

@@ -35,6 +35,8 @@ export interface UpgradeProblem {
 
 /** RFC 3986 host: an IP literal in brackets or a reg-name/IPv4 (unreserved, sub-delims, %HH). */
 const REG_NAME = /^(?:[A-Za-z0-9\-._~!$&'()*+,;=]|%[0-9A-Fa-f]{2})+$/;
+/** Base64 of 16 bytes, as RFC 6455 4.1 item 7 defines the key. */
+const KEY = /^[A-Za-z0-9+/]{22}==$/;
 
 /** Every value of header `name` (lower case), in order: Node keeps only the first Host. */
 function headerValues(req: UpgradeRequestFields, name: string): string[] {
@@ -61,13 +63,18 @@ function hasToken(value: string | string[] | undefined, token: string): boolean 
   return text.split(',').some((t) => t.trim().toLowerCase() === token);
 }
 
+/** The versions we speak, for the 426 answer (RFC 6455 4.4). */
+export function supportedVersions(legacy: boolean): string {
+  return legacy ? '13, 8' : '13';
+}
+
 /**
  * Checks an upgrade request; undefined when it may go on (to the RFC 6455 handshake, or with
  * legacy on and neither version nor key, to the Hixie checks), else what to answer.
  */
 export function checkUpgradeRequest(
   req: UpgradeRequestFields,
-  _options: UpgradeCheckOptions,
+  options: UpgradeCheckOptions,
 ): UpgradeProblem | undefined {
   if (req.method !== 'GET') {
     return { status: 405, message: 'A WebSocket upgrade must be a GET', headers: { Allow: 'GET' } };
@@ -91,6 +98,25 @@ export function checkUpgradeRequest(
   if (!hasToken(req.headers.upgrade, 'websocket')) return { status: 400, message: 'Upgrade header must be websocket' };
   if (!hasToken(req.headers.connection, 'upgrade')) {
     return { status: 400, message: 'Connection header must include Upgrade' };
+  }
+
+  const version = req.headers['sec-websocket-version'];
+  const key = req.headers['sec-websocket-key'];
+  if (options.legacy && version === undefined && key === undefined) return undefined; // Hixie-75/76
+  const accepted = options.legacy ? ['13', '8'] : ['13'];
+  // Exactly the token: `0xd`, `13.0`, `1.3e1` or `+13` are not 13 (RFC 6455 4.2.1 item 6, 4.4).
+  if (typeof version !== 'string' || !accepted.includes(version)) {
+    return {
+      status: 426,
+      message:
+        version === undefined
+          ? 'Missing Sec-WebSocket-Version header'
+          : `Unsupported Sec-WebSocket-Version: ${JSON.stringify(version)}`,
+      headers: { 'Sec-WebSocket-Version': supportedVersions(options.legacy) },
+    };
+  }
+  if (typeof key !== 'string' || !KEY.test(key)) {
+    return { status: 400, message: 'Missing or invalid Sec-WebSocket-Key header' };
   }
   return undefined;
 }
