@@ -195,6 +195,13 @@ const HANDSHAKE_CASES: HandshakeCase[] = [
     request: upgrade(undefined, { 'Sec-WebSocket-Key': 'c2hvcnQ=' }),
     status: 400,
   },
+  // RFC 6455 4.1 item 2: the request target is a resource name (or an absolute http(s) URI).
+  { name: 'GET * HTTP/1.1', request: upgrade('GET * HTTP/1.1'), status: 400, body: 'Invalid request target' },
+  { name: 'GET without a leading slash', request: upgrade('GET websockify HTTP/1.1'), status: 400 },
+  { name: 'GET ?token=x', request: upgrade('GET ?token=x HTTP/1.1'), status: 400 },
+  { name: 'absolute-form http URI', request: upgrade('GET http://127.0.0.1/websockify HTTP/1.1'), status: 101 },
+  { name: 'absolute-form without a path', request: upgrade('GET http://127.0.0.1 HTTP/1.1'), status: 101 },
+  { name: 'absolute-form with another scheme', request: upgrade('GET ftp://127.0.0.1/ HTTP/1.1'), status: 400 },
 ];
 
 /** Waits (bounded) until the target has accepted `n` connections in all. */

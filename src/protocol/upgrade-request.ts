@@ -37,6 +37,8 @@ export interface UpgradeProblem {
 const REG_NAME = /^(?:[A-Za-z0-9\-._~!$&'()*+,;=]|%[0-9A-Fa-f]{2})+$/;
 /** Base64 of 16 bytes, as RFC 6455 4.1 item 7 defines the key. */
 const KEY = /^[A-Za-z0-9+/]{22}==$/;
+/** Origin-form (`/path?query`) or absolute-form with an http(s)/ws(s) scheme. */
+const REQUEST_TARGET = /^(?:\/|(?:https?|wss?):\/\/[^/?#]+(?:[/?#]|$))/i;
 
 /** Every value of header `name` (lower case), in order: Node keeps only the first Host. */
 function headerValues(req: UpgradeRequestFields, name: string): string[] {
@@ -79,6 +81,8 @@ export function checkUpgradeRequest(
   if (req.method !== 'GET') {
     return { status: 405, message: 'A WebSocket upgrade must be a GET', headers: { Allow: 'GET' } };
   }
+  // `GET * HTTP/1.1` (asterisk-form) and other targets that are not a resource name.
+  if (!REQUEST_TARGET.test(req.url ?? '')) return { status: 400, message: 'Invalid request target for an upgrade' };
   // RFC 6455 4.2.1: HTTP/1.1 or higher. 505 is for a major version we do not speak (RFC 7231
   // 6.6.6: Node's parser passes `HTTP/2.0` in a request line); 1.0 and 0.9 are HTTP/1 requests
   // that cannot upgrade: 400.
