@@ -6,15 +6,15 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import net from 'node:net';
 import { tokenResolver, type WebsockifyServer } from '../src/index.js';
-import { withTimeout } from './helpers/clients.js';
-import { startProxy } from './helpers/proxy.js';
+import { rawExchange, withTimeout } from './helpers/clients.js';
+import { startCliForTest, startProxy } from './helpers/proxy.js';
 import { echoTarget, type TestTarget } from './helpers/targets.js';
 
 const KEY = 'dGhlIHNhbXBsZSBub25jZQ==';
 const TOKEN_HOST = 'vm1.example.org';
 
-type ServerName = 'default' | 'hostToken';
-const ports: Record<ServerName, number> = { default: 0, hostToken: 0 };
+type ServerName = 'default' | 'strict' | 'hostToken';
+const ports: Record<ServerName, number> = { default: 0, strict: 0, hostToken: 0 };
 const servers: WebsockifyServer[] = [];
 let target: TestTarget;
 
@@ -27,6 +27,7 @@ beforeAll(async () => {
     ports[name] = s.port;
   };
   await start('default', { target: `127.0.0.1:${target.port}` });
+  await start('strict', { target: `127.0.0.1:${target.port}`, legacy: false });
   const plugin = { lookup: (token: string) => (token === TOKEN_HOST ? tcp : undefined) };
   await start('hostToken', { resolveTarget: tokenResolver(plugin, { hostToken: true }) });
 });
@@ -99,6 +100,28 @@ function upgrade(line = 'GET / HTTP/1.1', headers: Record<string, string | strin
   }
   return lines.join('\r\n') + '\r\n\r\n';
 }
+
+const HIXIE75 = upgrade(undefined, {
+  Upgrade: 'WebSocket',
+  'Sec-WebSocket-Key': null,
+  'Sec-WebSocket-Version': null,
+  Origin: 'http://example.com',
+});
+// The example handshake of draft-hixie-thewebsocketprotocol-76, section 1.3: keys, then key3.
+const HIXIE76 = Buffer.concat([
+  Buffer.from(
+    upgrade(undefined, {
+      Upgrade: 'WebSocket',
+      'Sec-WebSocket-Key': null,
+      'Sec-WebSocket-Version': null,
+      Origin: 'http://example.com',
+      'Sec-WebSocket-Key1': '4 @1  46546xW%0l 1 5',
+      'Sec-WebSocket-Key2': '12998 5 Y3 1  .P00',
+    }),
+    'latin1',
+  ),
+  Buffer.from('^n:ds[4U', 'latin1'),
+]);
 
 interface HandshakeCase {
   name: string;
@@ -202,6 +225,28 @@ const HANDSHAKE_CASES: HandshakeCase[] = [
   { name: 'absolute-form http URI', request: upgrade('GET http://127.0.0.1/websockify HTTP/1.1'), status: 101 },
   { name: 'absolute-form without a path', request: upgrade('GET http://127.0.0.1 HTTP/1.1'), status: 101 },
   { name: 'absolute-form with another scheme', request: upgrade('GET ftp://127.0.0.1/ HTTP/1.1'), status: 400 },
+  // Legacy handshakes: on by default, refused like any RFC 6455 upgrade without a version under
+  // --no-legacy (legacy: false), which also drops version 8.
+  { name: 'Hixie-75', request: HIXIE75, status: 101 },
+  { name: 'Hixie-76 (the draft example)', request: HIXIE76, status: 101 },
+  {
+    name: '--no-legacy: Hixie-75',
+    server: 'strict',
+    request: HIXIE75,
+    status: 426,
+    headers: { 'sec-websocket-version': '13' },
+    body: 'Missing Sec-WebSocket-Version header',
+  },
+  { name: '--no-legacy: Hixie-76', server: 'strict', request: HIXIE76, status: 426 },
+  {
+    name: '--no-legacy: Sec-WebSocket-Version: 8',
+    server: 'strict',
+    request: upgrade(undefined, { 'Sec-WebSocket-Version': '8' }),
+    status: 426,
+    headers: { 'sec-websocket-version': '13' },
+  },
+  { name: '--no-legacy: Sec-WebSocket-Version: 13', server: 'strict', request: upgrade(), status: 101 },
+  { name: '--no-legacy: no Host', server: 'strict', request: upgrade(undefined, { Host: null }), status: 400 },
 ];
 
 /** Waits (bounded) until the target has accepted `n` connections in all. */
@@ -228,5 +273,27 @@ describe('handshake cases (request bytes -> status)', () => {
     const good = c.server === 'hostToken' ? upgrade(undefined, { Host: TOKEN_HOST }) : upgrade();
     expect((await exchange(port, good)).status).toBe(101);
     await targetConnections(before + 1);
+  });
+});
+
+describe('the Flash socket policy request (a legacy path)', () => {
+  const POLICY = '<policy-file-request/>\0';
+  it('is answered by default', async () => {
+    const raw = await rawExchange(ports.default, POLICY);
+    expect(raw).toBe('<cross-domain-policy><allow-access-from domain="*" to-ports="*" /></cross-domain-policy>\0');
+  });
+
+  it('with --no-legacy is a bad HTTP request like any other bytes: 400', async () => {
+    const raw = await rawExchange(ports.strict, POLICY);
+    expect(raw).toMatch(/^HTTP\/1\.1 400 /);
+    expect(raw).not.toContain('cross-domain-policy');
+  });
+
+  it('--no-legacy on the command line: banner line, Hixie-75 gets 426, the policy request 400', async () => {
+    const cli = await startCliForTest(['--no-legacy', '127.0.0.1:0', `127.0.0.1:${target.port}`]);
+    await cli.waitForStderr(/ {2}- Legacy clients refused \(--no-legacy\): RFC 6455 version 13 only\n/);
+    expect((await exchange(cli.port, HIXIE75)).status).toBe(426);
+    expect(await rawExchange(cli.port, POLICY)).toMatch(/^HTTP\/1\.1 400 /);
+    expect((await exchange(cli.port, upgrade())).status).toBe(101);
   });
 });

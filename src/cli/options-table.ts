@@ -65,6 +65,13 @@ export const CLI_OPTIONS: readonly CliOption[] = [
     describe: 'largest message accepted from a client; larger ones close with 1009 (default 16777216)',
   },
   {
+    name: 'no-legacy',
+    type: 'boolean',
+    group: G_LISTEN,
+    describe:
+      'refuse legacy clients: Hixie-75/76 handshakes, Sec-WebSocket-Version 8, the Flash socket policy request (new)',
+  },
+  {
     name: 'libserver',
     type: 'boolean',
     group: G_LISTEN,

@@ -399,6 +399,7 @@ export async function parseCommandLine(args: string[], context: ParseContext = {
       maxMessageSize,
       ...(web === undefined ? {} : { web, fileOnly: given(argv, 'file-only'), webAuth: given(argv, 'web-auth') }),
       traffic: given(argv, 'traffic'),
+      ...(given(argv, 'no-legacy') ? { legacy: false } : {}),
       ...(typeof argv.record === 'string' ? { record: argv.record } : {}),
       ...(tlsFlags.tls ? { tls: tlsFlags.tls } : {}),
       ...(tlsFlags.targetTls ? { targetTls: tlsFlags.targetTls } : {}),

@@ -41,6 +41,8 @@ export interface ProxyCoreOptions {
   /** Base path of session recordings (`--record`); undefined when not recording. */
   record: string | undefined;
   recordQueueLimit: number;
+  /** Legacy handshakes (Hixie-75/76, hybi-08) are accepted; false: RFC 6455 version 13 only. */
+  legacy: boolean;
 }
 
 const kEncoding = Symbol('websockify.encoding');
@@ -104,7 +106,7 @@ export class ProxyCore extends EventEmitter<ProxyCoreEvents> {
       writeHttpError(socket, 503, 'Server is shutting down');
       return;
     }
-    const problem = checkUpgradeRequest(req, { legacy: true });
+    const problem = checkUpgradeRequest(req, { legacy: this.opts.legacy });
     if (problem) {
       this.opts.logger.info(`${id}: ${peer}: refused upgrade: ${problem.status} ${problem.message}`);
       writeHttpError(socket, problem.status, problem.message, problem.headers);

@@ -17,6 +17,8 @@ export interface IntakeOptions {
   tls: TlsFrontend | undefined;
   /** Refuse plain connections (--ssl-only). */
   sslOnly: boolean;
+  /** Answer `<policy-file-request/>` (legacy on); else it goes to HTTP like any other bytes. */
+  flashPolicy: boolean;
   logger: Logger;
   /** Receives each plain connection, its first bytes back in place. */
   handOff: (socket: net.Socket, id: number) => void;
@@ -35,8 +37,9 @@ export class ConnectionIntake {
     socket.on('error', onError);
     this.pending.add(socket);
     socket.once('close', () => this.pending.delete(socket));
-    void sniffConnection(socket, this.opts.deadlineMs).then((kind) => {
+    void sniffConnection(socket, this.opts.deadlineMs).then((sniffed) => {
       if (socket.destroyed) return;
+      const kind = sniffed === 'flash-policy' && !this.opts.flashPolicy ? 'plain' : sniffed;
       if (kind === 'tls' && this.opts.tls) {
         this.pending.delete(socket);
         this.opts.tls.accept(socket, id);
