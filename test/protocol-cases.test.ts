@@ -1,13 +1,15 @@
 // The protocol case table: hostile and borderline upgrade requests (request bytes -> expected
-// status and headers) against live servers on loopback, written as raw bytes so no client
-// library tidies them up. Every refusal must leave the target untouched. docs/reliability.md
-// lists the cases with what the RFCs require.
+// status and headers) and frames after the upgrade (frame bytes -> the close code, or the echo
+// and pong that must come back) against live servers on loopback, written as raw bytes so no
+// client library tidies them up: they hold whatever parses frames inside. Every refusal must
+// leave the target untouched. docs/reliability.md lists the cases with what the RFCs require.
 
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import net from 'node:net';
 import { tokenResolver, type WebsockifyServer } from '../src/index.js';
 import { rawExchange, withTimeout } from './helpers/clients.js';
 import { startCliForTest, startProxy } from './helpers/proxy.js';
+import { closePayload, encodeFrame, rawWebSocket } from './helpers/process.js';
 import { echoTarget, type TestTarget } from './helpers/targets.js';
 
 const KEY = 'dGhlIHNhbXBsZSBub25jZQ==';
@@ -295,5 +297,195 @@ describe('the Flash socket policy request (a legacy path)', () => {
     expect((await exchange(cli.port, HIXIE75)).status).toBe(426);
     expect(await rawExchange(cli.port, POLICY)).toMatch(/^HTTP\/1\.1 400 /);
     expect((await exchange(cli.port, upgrade())).status).toBe(101);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Framing (RFC 6455 5 and 7.4): frames sent after a good upgrade with the binary subprotocol.
+
+const MAX_MESSAGE = 64 * 1024;
+
+/** A frame header by hand: any length encoding, masked with a zero key (payload unchanged). */
+function rawHeader(first: number, length: number | bigint, encoding: 7 | 16 | 64 = 7): Buffer {
+  const mask = Buffer.alloc(4);
+  if (encoding === 7) return Buffer.concat([Buffer.from([first, 0x80 | Number(length)]), mask]);
+  if (encoding === 16) {
+    const b = Buffer.from([first, 0x80 | 126, 0, 0]);
+    b.writeUInt16BE(Number(length), 2);
+    return Buffer.concat([b, mask]);
+  }
+  const b = Buffer.alloc(10);
+  b[0] = first;
+  b[1] = 0x80 | 127;
+  b.writeBigUInt64BE(BigInt(length), 2);
+  return Buffer.concat([b, mask]);
+}
+
+type Outcome =
+  /** The server closes with one of these codes (more than one where the RFC leaves a choice). */
+  | { close: number[] }
+  /** The data comes back through the echo target, byte for byte; pongs with these payloads. */
+  | { echo: Buffer; pongs?: Buffer[] }
+  /** The server answers the client's close with a close frame of this code (undefined: empty). */
+  | { closeReply: number | undefined };
+
+interface FrameCase {
+  name: string;
+  frames: Buffer[];
+  outcome: Outcome;
+}
+
+const bin = (text: string): Buffer => Buffer.from(text);
+
+const FRAME_CASES: FrameCase[] = [
+  // 5.2: RSV1-3 must be 0 unless an extension says otherwise (none is negotiated here).
+  ...[0b100, 0b010, 0b001].map((rsv) => ({
+    name: `RSV bits ${rsv.toString(2).padStart(3, '0')}`,
+    frames: [encodeFrame(0x2, 'rsv', { rsv })],
+    outcome: { close: [1002] },
+  })),
+  { name: 'RSV1 on a ping', frames: [encodeFrame(0x9, 'p', { rsv: 0b100 })], outcome: { close: [1002] } },
+  // 5.2: reserved opcodes: fail the connection.
+  ...[0x3, 0x4, 0x5, 0x6, 0x7, 0xb, 0xc, 0xd, 0xe, 0xf].map((op) => ({
+    name: `reserved opcode 0x${op.toString(16)}`,
+    frames: [encodeFrame(op, 'x')],
+    outcome: { close: [1002] },
+  })),
+  // 5.5: control frames are at most 125 bytes and never fragmented.
+  { name: 'fragmented ping', frames: [encodeFrame(0x9, 'frag', { fin: false })], outcome: { close: [1002] } },
+  {
+    name: 'fragmented close',
+    frames: [encodeFrame(0x8, closePayload(1000), { fin: false })],
+    outcome: { close: [1002] },
+  },
+  { name: 'ping of 126 bytes', frames: [encodeFrame(0x9, Buffer.alloc(126, 1))], outcome: { close: [1002] } },
+  {
+    name: 'ping of 125 bytes: pong with the same payload',
+    frames: [encodeFrame(0x9, Buffer.alloc(125, 7)), encodeFrame(0x2, 'after')],
+    outcome: { echo: bin('after'), pongs: [Buffer.alloc(125, 7)] },
+  },
+  // 5.4: continuation errors.
+  { name: 'continuation with nothing to continue', frames: [encodeFrame(0x0, 'orphan')], outcome: { close: [1002] } },
+  {
+    name: 'a new data frame inside a fragmented message',
+    frames: [encodeFrame(0x2, 'one', { fin: false }), encodeFrame(0x2, 'two')],
+    outcome: { close: [1002] },
+  },
+  {
+    name: 'a fragmented message in three frames',
+    frames: [encodeFrame(0x2, 'ab', { fin: false }), encodeFrame(0x0, 'cd', { fin: false }), encodeFrame(0x0, 'ef')],
+    outcome: { echo: bin('abcdef') },
+  },
+  {
+    name: 'a ping between fragments',
+    frames: [encodeFrame(0x2, 'ab', { fin: false }), encodeFrame(0x9, 'mid'), encodeFrame(0x0, 'cd')],
+    outcome: { echo: bin('abcd'), pongs: [bin('mid')] },
+  },
+  // 5.2: lengths. The 64-bit form's most significant bit must be 0; a length beyond the
+  // message limit is refused from the header alone (1009), before any payload.
+  {
+    name: '64-bit length with the high bit set',
+    frames: [rawHeader(0x82, 1n << 63n, 64)],
+    outcome: { close: [1002, 1009] },
+  },
+  { name: '64-bit length 2^63 - 1', frames: [rawHeader(0x82, (1n << 63n) - 1n, 64)], outcome: { close: [1002, 1009] } },
+  { name: '64-bit length 2^40', frames: [rawHeader(0x82, 1n << 40n, 64)], outcome: { close: [1009] } },
+  {
+    name: 'a length just over the message limit, header only',
+    frames: [rawHeader(0x82, MAX_MESSAGE + 1, 64)],
+    outcome: { close: [1009] },
+  },
+  {
+    name: 'a 64-bit length for a 70000-byte message is over the limit',
+    frames: [encodeFrame(0x2, Buffer.alloc(70000, 3))],
+    outcome: { close: [1009] },
+  },
+  {
+    name: 'a 64-bit length for 5 bytes (not minimal: accepted)',
+    frames: [Buffer.concat([rawHeader(0x82, 5, 64), bin('hello')])],
+    outcome: { echo: bin('hello') },
+  },
+  {
+    name: 'a 16-bit length for 5 bytes (not minimal: accepted)',
+    frames: [Buffer.concat([rawHeader(0x82, 5, 16), bin('hello')])],
+    outcome: { echo: bin('hello') },
+  },
+  { name: 'an unmasked frame (5.1)', frames: [encodeFrame(0x2, 'bare', { mask: false })], outcome: { close: [1002] } },
+  // 5.5.1 and 7.4: close codes and reasons.
+  { name: 'close with a 1-byte payload', frames: [encodeFrame(0x8, Buffer.from([0x03]))], outcome: { close: [1002] } },
+  ...[0, 999, 1004, 1005, 1006, 1015, 1016, 1100, 2000, 2999, 5000, 65535].map((code) => ({
+    name: `close code ${code} (not to be sent)`,
+    frames: [encodeFrame(0x8, closePayload(code))],
+    outcome: { close: [1002] },
+  })),
+  ...[1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 3000, 4000, 4999].map((code) => ({
+    name: `close code ${code}: answered with the same code`,
+    frames: [encodeFrame(0x8, closePayload(code, 'bye'))],
+    outcome: { closeReply: code },
+  })),
+  { name: 'an empty close: answered empty', frames: [encodeFrame(0x8)], outcome: { closeReply: undefined } },
+  {
+    name: 'a close reason of 123 bytes (the most that fits)',
+    frames: [encodeFrame(0x8, closePayload(1000, 'r'.repeat(123)))],
+    outcome: { closeReply: 1000 },
+  },
+  {
+    name: 'invalid UTF-8 in a close reason',
+    frames: [encodeFrame(0x8, closePayload(1000, Buffer.from([0xc3, 0x28])))],
+    outcome: { close: [1007] },
+  },
+  {
+    name: 'an overlong UTF-8 encoding in a close reason',
+    frames: [encodeFrame(0x8, closePayload(1000, Buffer.from([0xc0, 0xaf])))],
+    outcome: { close: [1007] },
+  },
+  {
+    name: 'a UTF-16 surrogate in a close reason',
+    frames: [encodeFrame(0x8, closePayload(1000, Buffer.from([0xed, 0xa0, 0x80])))],
+    outcome: { close: [1007] },
+  },
+  {
+    name: 'a valid UTF-8 close reason',
+    frames: [encodeFrame(0x8, closePayload(1000, 'ok \u00e9\u4e2d\u{1f600}'))],
+    outcome: { closeReply: 1000 },
+  },
+  // Text frames: this proxy carries bytes (binary), text is refused (the reference's 1003).
+  { name: 'a text frame in binary mode', frames: [encodeFrame(0x1, 'text')], outcome: { close: [1003] } },
+  {
+    name: 'a text frame with invalid UTF-8',
+    frames: [encodeFrame(0x1, Buffer.from([0xff, 0xfe]))],
+    outcome: { close: [1003, 1007] },
+  },
+];
+
+let framePort = 0;
+beforeAll(async () => {
+  const s = await startProxy({ target: `127.0.0.1:${target.port}`, maxMessageSize: MAX_MESSAGE });
+  servers.push(s.server);
+  framePort = s.port;
+});
+
+describe('framing cases (frame bytes -> close code or echo)', () => {
+  it.each(FRAME_CASES.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
+    const r = await rawWebSocket(framePort, { protocol: 'binary' });
+    try {
+      expect(r.status).toBe(101);
+      for (const f of c.frames) r.send(f);
+      const { outcome } = c;
+      if ('echo' in outcome) {
+        await r.waitForPayload(outcome.echo.length, 5000);
+        expect(r.kept().equals(outcome.echo)).toBe(true);
+        const pongs = r.control.filter((f) => f.opcode === 0xa).map((f) => f.payload);
+        expect(pongs).toEqual(outcome.pongs ?? []);
+        return;
+      }
+      const { code } = await withTimeout(r.closeFrame, 5000, 'close frame');
+      if ('close' in outcome) expect(outcome.close).toContain(code);
+      else expect(code).toBe(outcome.closeReply);
+      // The server then ends the TCP connection (bounded by the close timeout, not forever).
+      await withTimeout(r.socketClosed, 10000, 'TCP close');
+    } finally {
+      r.destroy();
+    }
   });
 });
