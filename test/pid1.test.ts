@@ -157,6 +157,13 @@ function readProc(pid: number, file: string): string {
   }
 }
 
+/** A node process's command line without the flag the launcher adds on Node 22.14+. */
+function nodeArgv(pid: number): string[] {
+  return readProc(pid, 'cmdline')
+    .split('\0')
+    .filter((a) => a !== '' && a !== '--disable-sigusr1');
+}
+
 /**
  * The host PID of the namespace's init once it runs websockify-init (the unshare process's
  * child first runs unshare, then possibly the sh launcher, then execs websockify-init).
@@ -400,7 +407,7 @@ describe('bin/websockify (the sh launcher)', () => {
       // Its one child is node running bin/websockify.js.
       const kids = childrenOf(init);
       expect(kids).toHaveLength(1);
-      const argv = readProc(kids[0]!, 'cmdline').split('\0').filter(Boolean);
+      const argv = nodeArgv(kids[0]!);
       expect(argv.slice(1)).toEqual([
         path.join(ROOT, 'bin', 'websockify.js'),
         '127.0.0.1:0',
@@ -557,7 +564,7 @@ describe('bin/websockify (the sh launcher)', () => {
     const target = await echo();
     const p = start(LAUNCHER, ['127.0.0.1:0', `127.0.0.1:${target.port}`]);
     const port = Number((await p.waitFor('stderr', BANNER))[1]);
-    const argv = readProc(p.pid, 'cmdline').split('\0').filter(Boolean);
+    const argv = nodeArgv(p.pid);
     expect(path.basename(argv[0]!)).toMatch(/^node/);
     expect(argv[1]).toBe(path.join(ROOT, 'bin', 'websockify.js'));
     expect(childrenOf(p.pid)).toEqual([]);
