@@ -8,6 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { parseCommandLine } from '../src/cli/parse.js';
 import { openClient, withTimeout, type OpenClient } from './helpers/clients.js';
 import { CliTracker, exitStatus, isRunning, runToExit, sleep } from './helpers/process.js';
 import { echoTarget, type TestTarget } from './helpers/targets.js';
@@ -140,6 +141,48 @@ describe('usage errors exit 2 with a message naming the argument', () => {
     const r = await runToExit(args);
     expect(r.stderr).toBe(usage(message));
     expect(r.stdout).toBe('');
+    expect(r.status).toBe(2);
+  });
+});
+
+// An empty path means the start directory to path.resolve: `--web ""` served it (keys and
+// tokens kept there included). Every option naming a path refuses an empty value, both spellings:
+// all of them through the parser in this process, and two through the real command (exit 2).
+describe('an empty value for an option naming a path exits 2 naming the option', () => {
+  const options: [string, string][] = [
+    ['web', 'DIR'],
+    ['cert', 'CERT'],
+    ['key', 'KEY'],
+    ['cafile', 'FILE'],
+    ['ssl-target-cafile', 'FILE'],
+    ['unix-target', 'FILE'],
+    ['unix-listen', 'FILE'],
+    ['record', 'FILE'],
+    ['log-file', 'FILE'],
+    ['syslog', 'SERVER'],
+    ['token-plugin', 'CLASS'],
+    ['token-source', 'ARG'],
+    ['target-config', 'FILE'],
+    ['auth-plugin', 'CLASS'],
+  ];
+  const cases = options.flatMap(([name, metavar]) => [
+    [`--${name}=`, [`--${name}=`], name, metavar] as const,
+    [`--${name} ""`, [`--${name}`, ''], name, metavar] as const,
+  ]);
+  it.each(cases)('%s', async (_label, flag, name, metavar) => {
+    const refused = parseCommandLine([...flag, '127.0.0.1:0', '127.0.0.1:5900']);
+    await expect(refused).rejects.toThrow(
+      expect.objectContaining({
+        name: 'UsageError',
+        option: `--${name}`,
+        message: `option --${name}: the value is empty (expected ${metavar})`,
+      }),
+    );
+  });
+
+  it.each([[['--web=']], [['--web', '']]])('the command: %j', async (flag) => {
+    const r = await runToExit([...flag, '127.0.0.1:0', '127.0.0.1:5900']);
+    expect(r.stderr).toBe(usage('option --web: the value is empty (expected DIR)'));
     expect(r.status).toBe(2);
   });
 });

@@ -20,6 +20,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openClient, withTimeout, type OpenClient } from './helpers/clients.js';
+import { listeningPortsOf } from './helpers/procfs.js';
 import { echoTarget, unusedPort, type TestTarget } from './helpers/targets.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -154,6 +155,13 @@ function readProc(pid: number, file: string): string {
   } catch {
     return '';
   }
+}
+
+/** A node process's command line without the flag the launcher adds on Node 22.14+. */
+function nodeArgv(pid: number): string[] {
+  return readProc(pid, 'cmdline')
+    .split('\0')
+    .filter((a) => a !== '' && a !== '--disable-sigusr1');
 }
 
 /**
@@ -399,7 +407,7 @@ describe('bin/websockify (the sh launcher)', () => {
       // Its one child is node running bin/websockify.js.
       const kids = childrenOf(init);
       expect(kids).toHaveLength(1);
-      const argv = readProc(kids[0]!, 'cmdline').split('\0').filter(Boolean);
+      const argv = nodeArgv(kids[0]!);
       expect(argv.slice(1)).toEqual([
         path.join(ROOT, 'bin', 'websockify.js'),
         '127.0.0.1:0',
@@ -463,6 +471,19 @@ describe('bin/websockify (the sh launcher)', () => {
       expect(namespaceMembers(ns)).toEqual([]);
     });
 
+    it('SIGUSR1 to PID 1 and to node opens no inspector; the server still serves', async () => {
+      const target = await echo();
+      const p = inNamespace([LAUNCHER, '127.0.0.1:0', `127.0.0.1:${target.port}`]);
+      const port = Number((await p.waitFor('stderr', BANNER))[1]);
+      const init = await namespaceInit(p);
+      const node = childrenOf(init)[0]!;
+      process.kill(init, 'SIGUSR1'); // what `docker kill -s USR1` does: websockify-init passes it on
+      process.kill(node, 'SIGUSR1');
+      await expectNoInspector(p, node, port);
+      process.kill(init, 'SIGTERM');
+      expect(await status(p)).toBe(0);
+    });
+
     it('without websockify-init: one warning line, then node runs directly as PID 1', async () => {
       // A copy of the package without build/: the launcher, and the entry point linked back.
       const pkg = await tmpDir();
@@ -480,11 +501,70 @@ describe('bin/websockify (the sh launcher)', () => {
     });
   });
 
+  /**
+   * After SIGUSR1 was sent to `pid` (node): an echo through the server still comes back byte for
+   * byte (node has handled its signals and events meanwhile), node says nothing about a
+   * debugger, and the only port it listens on is the proxy's (the inspector's would be 9229;
+   * the check is on node's own sockets, so another process on 9229 cannot hide it).
+   */
+  async function expectNoInspector(p: Proc, pid: number, port: number): Promise<void> {
+    await roundTrip(port);
+    expect(p.stderr()).not.toMatch(/debugger|inspector/i);
+    expect(listeningPortsOf(pid)).toEqual([port]);
+  }
+
+  it('SIGUSR1 opens no inspector (a debugger on 9229 would let any local user run code); still serves', async () => {
+    const target = await echo();
+    const p = start(LAUNCHER, ['127.0.0.1:0', `127.0.0.1:${target.port}`]);
+    const port = Number((await p.waitFor('stderr', BANNER))[1]);
+    process.kill(p.pid, 'SIGUSR1');
+    await expectNoInspector(p, p.pid, port);
+    process.kill(p.pid, 'SIGUSR1'); // and again: nothing changes
+    await expectNoInspector(p, p.pid, port);
+    process.kill(p.pid, 'SIGTERM');
+    expect(await status(p)).toBe(0);
+  });
+
+  it.each([
+    ['v20.20.2', false],
+    ['v22.13.1', false],
+    ['v22.14.0', true],
+    ['v23.6.0', false],
+    ['v23.7.0', true],
+    ['v24.0.0', true],
+    ['v100.1.2', true],
+    ['not a version', false],
+  ])('node %s: --disable-sigusr1 is passed to it: %p', async (version, passed) => {
+    // A node that reports `version` and records its arguments, then runs the real node (which,
+    // being 20, does not know the flag: it is removed again).
+    const dir = await tmpDir();
+    const fake = path.join(dir, 'node');
+    const log = path.join(dir, 'args');
+    const script = [
+      '#!/bin/sh',
+      `if [ "$1" = --version ]; then echo '${version}'; exit 0; fi`,
+      `printf '%s\\n' "$@" > '${log}'`,
+      '[ "$1" = --disable-sigusr1 ] && shift',
+      `exec '${process.execPath}' "$@"`,
+      '',
+    ].join('\n');
+    await writeFile(fake, script, { mode: 0o755 });
+    const p = start(LAUNCHER, ['--version'], { env: { ...process.env, NODE: fake } });
+    expect(await status(p)).toBe(0);
+    expect(p.stdout()).toBe(`${VERSION}\n`);
+    const args = readFileSync(log, 'utf8').split('\n').filter(Boolean);
+    expect(args).toEqual([
+      ...(passed ? ['--disable-sigusr1'] : []),
+      path.join(ROOT, 'bin', 'websockify.js'),
+      '--version',
+    ]);
+  });
+
   it('not PID 1: node replaces the shell (same PID), no init', async () => {
     const target = await echo();
     const p = start(LAUNCHER, ['127.0.0.1:0', `127.0.0.1:${target.port}`]);
     const port = Number((await p.waitFor('stderr', BANNER))[1]);
-    const argv = readProc(p.pid, 'cmdline').split('\0').filter(Boolean);
+    const argv = nodeArgv(p.pid);
     expect(path.basename(argv[0]!)).toMatch(/^node/);
     expect(argv[1]).toBe(path.join(ROOT, 'bin', 'websockify.js'));
     expect(childrenOf(p.pid)).toEqual([]);

@@ -184,17 +184,17 @@ describe('malformed HTTP', () => {
     const request = upgradeRequest('/').replace(/Sec-WebSocket-Key: [^\r]*\r\n/, '');
     const response = await rawExchange(port, request);
     expect(statusOf(response)).toBe(400);
-    expect(response).toMatch(/\r\n\r\nMissing or invalid Sec-WebSocket-Key header$/);
+    expect(response).toMatch(/\r\n\r\nMissing or invalid Sec-WebSocket-Key header\n$/);
     await stillServes();
   });
 
-  it('an upgrade with an unsupported Sec-WebSocket-Version gets 400 naming the supported ones', async () => {
+  it('an upgrade with an unsupported Sec-WebSocket-Version gets 426 naming the supported ones (RFC 6455 4.4)', async () => {
     const request = upgradeRequest('/').replace('Sec-WebSocket-Version: 13', 'Sec-WebSocket-Version: 7');
     const response = await rawExchange(port, request);
-    expect(statusOf(response)).toBe(400);
+    expect(statusOf(response)).toBe(426);
     expect(response).toMatch(/\r\nSec-WebSocket-Version: 13, 8\r\n/);
     const missing = await rawExchange(port, upgradeRequest('/').replace('Sec-WebSocket-Version: 13\r\n', ''));
-    expect(statusOf(missing)).toBe(400);
+    expect(statusOf(missing)).toBe(426);
     await stillServes();
   });
 

@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { WebsockifyServer } from '../src/index.js';
+import { startWebsockify, type WebsockifyServer } from '../src/index.js';
 import { openClient, rawExchange, withTimeout } from './helpers/clients.js';
 import { CliTracker, runToExit } from './helpers/process.js';
 import { startProxy } from './helpers/proxy.js';
@@ -49,6 +49,15 @@ beforeAll(async () => {
   symlinkSync('../secret.txt', path.join(root, 'secret-link.txt'));
   symlinkSync('..', path.join(root, 'up'));
   symlinkSync('bytes.bin', path.join(root, 'inner-link.bin'));
+  // Symlinks with ordinary names that lead to dotfiles inside the root (issue 12, item 3).
+  mkdirSync(path.join(root, '.git'));
+  writeFileSync(path.join(root, '.git', 'config'), MARKER);
+  symlinkSync('.git', path.join(root, 'gitlink'));
+  symlinkSync('.env', path.join(root, 'envlink'));
+  symlinkSync('.hidden', path.join(root, 'listing', 'hidden-link'));
+  symlinkSync('../.git', path.join(root, 'listing', 'git-dir'));
+  symlinkSync('../.git/config', path.join(root, 'listing', 'git-config'));
+  symlinkSync('../../secret.txt', path.join(root, 'listing', 'outside'));
   execFileSync('mkfifo', [path.join(root, 'fifo')]);
 
   target = await echoTarget();
@@ -218,6 +227,9 @@ describe('directories', () => {
     expect(html).not.toContain('<b>');
     expect(html).not.toContain('.hidden');
     expect(html).not.toContain(MARKER);
+    // Entries whose names are fine but that lead to a dotfile, or out of the root, are not listed.
+    for (const name of ['hidden-link', 'git-dir', 'git-config', 'outside']) expect(html).not.toContain(name);
+    expect(html.match(/<li>/g)).toHaveLength(3);
     // Following the listed link (as a browser would resolve it) finds the file.
     const href = /href="\.\/(%3Cb[^"]*)"/.exec(html)![1]!.replace(/&#39;/g, "'");
     expect((await get(`/listing/${href}`)).body.toString()).toBe('odd\n');
@@ -309,6 +321,14 @@ describe('no path leaves the web root', () => {
     ['GET /listing/.hidden', [404]],
     ['GET /%2eenv', [404]],
     ['GET /fifo', [404]],
+    ['GET /gitlink/config', [404]],
+    ['GET /gitlink/', [404]],
+    ['GET /gitlink', [404]],
+    ['GET /envlink', [404]],
+    ['GET /listing/hidden-link', [404]],
+    ['GET /listing/git-dir/config', [404]],
+    ['GET /listing/git-config', [404]],
+    ['HEAD /gitlink/config', [404]],
     ['GET http://x/../../etc/passwd', [403]],
     ['GET http://x/up/secret.txt', [404]],
     ['GET *', [400]],
@@ -327,6 +347,14 @@ describe('the command line', () => {
     const r = await runToExit(['--web', missing, '127.0.0.1:0', '127.0.0.1:9']);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/^websockify: error: option --web: web root .*nope: ENOENT\n/);
+  });
+
+  it('the library refuses an empty web root (it would be the start directory): ConfigError naming web', async () => {
+    await expect(
+      startWebsockify({ listen: { host: '127.0.0.1', port: 0 }, target: '127.0.0.1:9', web: '' }),
+    ).rejects.toThrow(
+      expect.objectContaining({ name: 'ConfigError', option: 'web', message: 'web root is empty (give a directory)' }),
+    );
   });
 
   it('a web root that is a file is a start-up error naming --web (exit 2)', async () => {

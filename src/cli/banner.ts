@@ -32,6 +32,7 @@ export function bannerLines(
   if (options.timeoutMs > 0) lines.push(`  - Stop accepting after ${options.timeoutMs / 1000} s (--timeout)`);
   if (options.idleTimeoutMs > 0) lines.push(`  - Exit after ${options.idleTimeoutMs / 1000} s without connections`);
   if (options.heartbeatMs > 0) lines.push(`  - Heartbeat ping every ${options.heartbeatMs / 1000} s`);
+  if (!options.legacy) lines.push('  - Legacy clients refused (--no-legacy): RFC 6455 version 13 only');
   if (options.record !== undefined) lines.push(`  - Recording sessions to ${options.record}.N`);
   lines.push(`  - proxying from ${listen} to ${target}`);
   return lines;

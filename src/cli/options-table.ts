@@ -11,6 +11,11 @@ export interface CliOption {
   group: string;
   /** Recognised for compatibility with the reference; has no effect here (says so at start). */
   compatOnly?: string;
+  /**
+   * Names a file, directory, socket, module or source: an empty value is refused (it would
+   * mean the start directory, e.g. `--web ""` serving it).
+   */
+  path?: true;
 }
 
 const G_LISTEN = 'Listening and targets:';
@@ -33,6 +38,7 @@ export const CLI_OPTIONS: readonly CliOption[] = [
   {
     name: 'unix-target',
     type: 'string',
+    path: true,
     metavar: 'FILE',
     group: G_LISTEN,
     describe: 'connect to a unix domain stream socket instead of a TCP target',
@@ -46,6 +52,7 @@ export const CLI_OPTIONS: readonly CliOption[] = [
   {
     name: 'ssl-target-cafile',
     type: 'string',
+    path: true,
     metavar: 'FILE',
     group: G_LISTEN,
     describe: 'with --ssl-target: also trust the CA certificates in FILE (not in the reference)',
@@ -58,6 +65,13 @@ export const CLI_OPTIONS: readonly CliOption[] = [
     describe: 'largest message accepted from a client; larger ones close with 1009 (default 16777216)',
   },
   {
+    name: 'no-legacy',
+    type: 'boolean',
+    group: G_LISTEN,
+    describe:
+      'refuse legacy clients: Hixie-75/76 handshakes, Sec-WebSocket-Version 8, the Flash socket policy request (new)',
+  },
+  {
     name: 'libserver',
     type: 'boolean',
     group: G_LISTEN,
@@ -68,6 +82,7 @@ export const CLI_OPTIONS: readonly CliOption[] = [
   {
     name: 'cert',
     type: 'string',
+    path: true,
     metavar: 'CERT',
     group: G_TLS,
     describe: 'TLS certificate chain file, may include the key (default self.pem; TLS is off without it)',
@@ -75,6 +90,7 @@ export const CLI_OPTIONS: readonly CliOption[] = [
   {
     name: 'key',
     type: 'string',
+    path: true,
     metavar: 'KEY',
     group: G_TLS,
     describe: 'TLS key file, if not in the certificate file',
@@ -91,6 +107,7 @@ export const CLI_OPTIONS: readonly CliOption[] = [
   {
     name: 'cafile',
     type: 'string',
+    path: true,
     metavar: 'FILE',
     group: G_TLS,
     describe: 'CA bundle for client certificates (with --verify-client)',
@@ -113,6 +130,7 @@ export const CLI_OPTIONS: readonly CliOption[] = [
   {
     name: 'web',
     type: 'string',
+    path: true,
     metavar: 'DIR',
     group: G_WEB,
     describe: 'serve static files from DIR on the same port',
@@ -128,6 +146,7 @@ export const CLI_OPTIONS: readonly CliOption[] = [
   {
     name: 'token-plugin',
     type: 'string',
+    path: true,
     metavar: 'CLASS',
     group: G_PLUGINS,
     describe: 'choose targets per connection with a token plugin (a built-in name or ./module.js)',
@@ -135,6 +154,7 @@ export const CLI_OPTIONS: readonly CliOption[] = [
   {
     name: 'token-source',
     type: 'string',
+    path: true,
     metavar: 'ARG',
     group: G_PLUGINS,
     describe: 'argument of the token plugin',
@@ -148,6 +168,7 @@ export const CLI_OPTIONS: readonly CliOption[] = [
   {
     name: 'target-config',
     type: 'string',
+    path: true,
     metavar: 'FILE',
     group: G_PLUGINS,
     describe: 'deprecated: same as --token-plugin TokenFile --token-source FILE',
@@ -155,6 +176,7 @@ export const CLI_OPTIONS: readonly CliOption[] = [
   {
     name: 'auth-plugin',
     type: 'string',
+    path: true,
     metavar: 'CLASS',
     group: G_PLUGINS,
     describe: 'authenticate connections with an auth plugin (a built-in name or ./module.js)',
@@ -188,6 +210,7 @@ export const CLI_OPTIONS: readonly CliOption[] = [
   {
     name: 'record',
     type: 'string',
+    path: true,
     metavar: 'FILE',
     group: G_LOG,
     describe: 'record sessions to FILE.N (noVNC playback format; never overwrites a file)',
@@ -195,6 +218,7 @@ export const CLI_OPTIONS: readonly CliOption[] = [
   {
     name: 'log-file',
     type: 'string',
+    path: true,
     metavar: 'FILE',
     group: G_LOG,
     describe: 'also log to FILE (appended to)',
@@ -202,6 +226,7 @@ export const CLI_OPTIONS: readonly CliOption[] = [
   {
     name: 'syslog',
     type: 'string',
+    path: true,
     metavar: 'SERVER',
     group: G_LOG,
     describe: 'also log to syslog: host:port (UDP) or a socket path such as /dev/log (RFC 5424 messages)',
@@ -246,6 +271,7 @@ export const CLI_OPTIONS: readonly CliOption[] = [
   {
     name: 'unix-listen',
     type: 'string',
+    path: true,
     metavar: 'FILE',
     group: G_DEPLOY,
     describe: 'listen on a unix domain socket instead of a TCP port (no listen argument then)',

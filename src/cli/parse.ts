@@ -288,6 +288,15 @@ function rejectValuedFlags(args: string[]): void {
   }
 }
 
+/** `--web ""`, `--cert=`...: an option naming a path must not be empty. */
+function rejectEmptyPaths(argv: Parsed): void {
+  for (const o of CLI_OPTIONS) {
+    if (o.path && argv[o.name] === '') {
+      throw new UsageError(`option --${o.name}: the value is empty (expected ${o.metavar ?? 'a path'})`, `--${o.name}`);
+    }
+  }
+}
+
 /** Parses the arguments after the program name. Throws UsageError on any problem. */
 export async function parseCommandLine(args: string[], context: ParseContext = {}): Promise<CliConfig> {
   rejectValuedFlags(args);
@@ -296,6 +305,7 @@ export async function parseCommandLine(args: string[], context: ParseContext = {
   if (argv.help) return { kind: 'help', text: await parser.getHelp() };
   if (argv.version) return { kind: 'version' };
 
+  rejectEmptyPaths(argv);
   checkDependencies(argv);
   const positionals = argv._.map(String);
   const wrapCommand = argv['--']?.map(String);
@@ -389,6 +399,7 @@ export async function parseCommandLine(args: string[], context: ParseContext = {
       maxMessageSize,
       ...(web === undefined ? {} : { web, fileOnly: given(argv, 'file-only'), webAuth: given(argv, 'web-auth') }),
       traffic: given(argv, 'traffic'),
+      ...(given(argv, 'no-legacy') ? { legacy: false } : {}),
       ...(typeof argv.record === 'string' ? { record: argv.record } : {}),
       ...(tlsFlags.tls ? { tls: tlsFlags.tls } : {}),
       ...(tlsFlags.targetTls ? { targetTls: tlsFlags.targetTls } : {}),

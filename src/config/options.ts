@@ -125,6 +125,12 @@ export interface WebsockifyOptions {
    * `cafile` trusts a private CA as well (`--ssl-target-cafile`).
    */
   targetTls?: boolean | { cafile?: string };
+  /**
+   * Accept legacy clients (default true): Hixie-75/76 handshakes, Sec-WebSocket-Version 8
+   * (hybi-08) and, on a standalone server, the Flash socket policy answer. false (`--no-legacy`):
+   * RFC 6455 version 13 only, and `<policy-file-request/>` is treated as any other bad request.
+   */
+  legacy?: boolean;
   logger?: Logger;
 }
 
@@ -155,6 +161,7 @@ export interface ResolvedOptions {
   tls: ResolvedTls | undefined;
   /** TLS toward targets; also carried on every resolved TargetSpec. */
   targetTls: TargetTls | undefined;
+  legacy: boolean;
   logger: Logger;
 }
 
@@ -270,6 +277,8 @@ function normaliseTarget(target: string | TargetSpec): TargetSpec {
 
 /** Resolves the web root against the current directory; throws unless it is a directory. */
 export function resolveWebRoot(dir: string): string {
+  // path.resolve('') is the start directory: serving it (keys, tokens...) is never meant.
+  if (dir === '') throw new ConfigError('web root is empty (give a directory)', 'web');
   const root = path.resolve(dir);
   let isDirectory: boolean;
   try {
@@ -339,6 +348,7 @@ export function resolveOptions(options: WebsockifyOptions): ResolvedOptions {
     recordQueueLimit: positiveInt(options.recordQueueLimit, DEFAULTS.recordQueueLimit, 'recordQueueLimit'),
     tls: options.tls ? resolveTls(options.tls) : undefined,
     targetTls,
+    legacy: options.legacy ?? true,
     logger: options.logger ?? silentLogger,
   };
 }

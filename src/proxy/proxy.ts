@@ -14,6 +14,7 @@ import type { Logger } from '../log/logger.js';
 import { writeHttpError } from '../protocol/http-response.js';
 import { checkHixieRequest, hixieVersion, type HixieVersion } from '../protocol/hixie.js';
 import { UpgradeRefused } from '../protocol/refusal.js';
+import { checkUpgradeRequest } from '../protocol/upgrade-request.js';
 import { selectSubprotocol, type DataEncoding } from '../protocol/subprotocol.js';
 import type { TargetResolver, TargetSpec } from '../targets/target.js';
 import type { ClientTransport } from './client-transport.js';
@@ -40,6 +41,8 @@ export interface ProxyCoreOptions {
   /** Base path of session recordings (`--record`); undefined when not recording. */
   record: string | undefined;
   recordQueueLimit: number;
+  /** Legacy handshakes (Hixie-75/76, hybi-08) are accepted; false: RFC 6455 version 13 only. */
+  legacy: boolean;
 }
 
 const kEncoding = Symbol('websockify.encoding');
@@ -107,6 +110,12 @@ export class ProxyCore extends EventEmitter<ProxyCoreEvents> {
     socket.on('error', (err) => this.opts.logger.debug(`${id}: socket error: ${err.message}`));
     if (this.stopping) {
       writeHttpError(socket, 503, 'Server is shutting down');
+      return;
+    }
+    const problem = checkUpgradeRequest(req, { legacy: this.opts.legacy });
+    if (problem) {
+      this.opts.logger.info(`${id}: ${peer}: refused upgrade: ${problem.status} ${problem.message}`);
+      writeHttpError(socket, problem.status, problem.message, problem.headers);
       return;
     }
     const legacy = hixieVersion(req);

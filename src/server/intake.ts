@@ -17,6 +17,8 @@ export interface IntakeOptions {
   tls: TlsFrontend | undefined;
   /** Refuse plain connections (--ssl-only). */
   sslOnly: boolean;
+  /** Answer `<policy-file-request/>` (legacy on); else it goes to HTTP like any other bytes. */
+  flashPolicy: boolean;
   logger: Logger;
   /** Receives each plain connection, its first bytes back in place. */
   handOff: (conn: Connection) => void;
@@ -32,8 +34,9 @@ export class ConnectionIntake {
     socket.on('error', onError);
     // The deadline ends sniffing (a 'timeout' result, answered below).
     conn.enter('first-bytes', () => {});
-    void sniffConnection(socket, conn.deadline).then((kind) => {
+    void sniffConnection(socket, conn.deadline).then((sniffed) => {
       if (socket.destroyed) return;
+      const kind = sniffed === 'flash-policy' && !this.opts.flashPolicy ? 'plain' : sniffed;
       if (kind === 'tls' && this.opts.tls) {
         this.opts.tls.accept(conn);
         return;

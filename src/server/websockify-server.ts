@@ -108,6 +108,7 @@ export class WebsockifyServer extends EventEmitter<WebsockifyServerEvents> {
       deadlineMs: o.handshakeTimeoutMs,
       tls: tlsFrontend,
       sslOnly: o.tls?.sslOnly ?? false,
+      flashPolicy: o.legacy,
       logger: o.logger,
       handOff: toHttp,
     });

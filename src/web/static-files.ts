@@ -1,6 +1,7 @@
 // Serving files from the web root (--web DIR). Paths arrive already checked by request-path.ts;
 // here every one is resolved to its real path and refused unless it stays inside the root's
-// real path, so a symlink leading out of DIR is not followed. The file itself goes out through
+// real path and names no dotfile there, so a symlink leading out of DIR or to a dotfile in it is
+// not followed (nor listed). The file itself goes out through
 // `send` (expressjs): Range, ETag, Last-Modified, conditional GET, MIME types, HEAD.
 
 import { realpathSync, type Stats } from 'node:fs';
@@ -64,6 +65,15 @@ export function createStaticFiles(options: StaticFilesOptions): StaticFiles {
     if (real !== root && !real.startsWith(root + path.sep)) {
       return { status: 404, reason: 'File not found (a symlink leads out of the web root)' };
     }
+    // The URL's names were checked already; a symlink (`gitlink -> .git`) can still lead to one.
+    if (
+      path
+        .relative(root, real)
+        .split(path.sep)
+        .some((name) => name.startsWith('.'))
+    ) {
+      return { status: 404, reason: 'File not found (a symlink leads to a dotfile)' };
+    }
     return { real, stats };
   }
 
@@ -100,7 +110,9 @@ export function createStaticFiles(options: StaticFilesOptions): StaticFiles {
     const shown = '/' + target.segments.map((s) => s + '/').join('');
     let body: string;
     try {
-      body = await directoryListing(real, shown);
+      // Only what would be served: no entry that leads to a dotfile or out of the root.
+      const served = async (name: string): Promise<boolean> => 'real' in (await resolveInside(path.join(real, name)));
+      body = await directoryListing(real, shown, served);
     } catch (err) {
       return { status: 403, reason: `No permission to list directory (${(err as NodeJS.ErrnoException).code})` };
     }

@@ -58,6 +58,13 @@ export async function runToExit(
   const cli = runCli(args);
   try {
     const status = await exitStatus(cli, ms);
+    // 'exit' may come before the last output has been read (seen under load): wait, bounded,
+    // for both pipes to close, so stdout and stderr are complete.
+    const closed = (stream: NodeJS.ReadableStream & { closed?: boolean }): Promise<void> =>
+      stream.closed ? Promise.resolve() : new Promise((r) => stream.once('close', () => r()));
+    await withTimeout(Promise.all([closed(cli.child.stdout!), closed(cli.child.stderr!)]), 5000, 'output').catch(
+      () => undefined,
+    );
     return { status, stdout: cli.stdout(), stderr: cli.stderr() };
   } finally {
     await cli.kill();

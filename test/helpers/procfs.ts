@@ -1,7 +1,8 @@
 // Reading process and socket state from /proc for tests: listening sockets on a port, the
-// members of a process group, a process's children, session and state, processes by arguments.
+// members of a process group, a process's children, session and state, processes by arguments,
+// the ports a process itself listens on.
 
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 
 /** Local addresses ("127.0.0.1", "::", "::1", "0.0.0.0"...) listening on `port`. */
 export function listenersOn(port: number): string[] {
@@ -93,4 +94,28 @@ export function processesWithArgs(args: string[]): number[] {
 export function isAlive(pid: number): boolean {
   const info = procInfo(pid);
   return info !== undefined && info.state !== 'Z';
+}
+
+/**
+ * TCP ports on which `pid` itself holds a listening socket: its fds' socket inodes looked up in
+ * /proc/PID/net/tcp and tcp6, so another process listening on a port does not count.
+ */
+export function listeningPortsOf(pid: number): number[] {
+  const inodes = new Set<string>();
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (m) inodes.add(m[1]!);
+    } catch {
+      // closed meanwhile
+    }
+  }
+  const ports: number[] = [];
+  for (const file of [`/proc/${pid}/net/tcp`, `/proc/${pid}/net/tcp6`]) {
+    for (const line of readFileSync(file, 'utf8').split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f[3] === '0A' && inodes.has(f[9] ?? '')) ports.push(parseInt(f[1]!.split(':').pop()!, 16));
+    }
+  }
+  return ports.sort((a, b) => a - b);
 }
