@@ -3,6 +3,7 @@
 // status; with -D, do that in a daemon (daemon.ts). All behaviour lives in the library and in wrap/.
 
 import { ConfigError } from '../config/errors.js';
+import type { LogFormat } from '../log/log-format.js';
 import { createLogger, stderrSink, type LogSink, type Logger } from '../log/logger.js';
 import { takeActivatedSocket } from '../server/socket-activation.js';
 import { WebsockifyServer } from '../server/websockify-server.js';
@@ -146,7 +147,8 @@ async function start(config: RunConfig, logger: Logger, daemonPid?: number): Pro
 export async function main(args: string[]): Promise<number> {
   // A daemon's start-up messages go to the terminal command that started it, over a channel.
   const daemon = daemonChannel();
-  const terminal = daemon?.sink ?? stderrSink();
+  const terminalIn = (format: LogFormat): LogSink => daemon?.sink(format) ?? stderrSink({ format });
+  const terminal = terminalIn('text');
   let config;
   try {
     config = await parseCommandLine(args, { activated: takeActivatedSocket() });
@@ -175,14 +177,14 @@ export async function main(args: string[]): Promise<number> {
   for (const signal of Object.keys(SIGNAL_NUMBERS) as HandledSignal[]) process.on(signal, () => onSignal(signal));
 
   let logger: Logger;
+  let logSinks;
   let started;
+  const logTerminal = terminalIn(config.logging.format);
   try {
-    logger = createLogger({
-      verbose: config.verbose,
-      sinks: await openLogSinks(config.logging, terminal, daemon ? 'daemon' : 'user'),
-    });
+    logSinks = await openLogSinks(config.logging, logTerminal, daemon ? 'daemon' : 'user');
+    logger = createLogger({ verbose: config.verbose, sinks: logSinks.sinks });
   } catch (err) {
-    return closing(daemon, startupFailure(err, createLogger({ sinks: [terminal] }), terminal));
+    return closing(daemon, startupFailure(err, createLogger({ sinks: [logTerminal] }), terminal));
   }
   try {
     started = await start(config, logger, daemon ? process.pid : undefined);

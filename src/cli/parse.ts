@@ -7,6 +7,7 @@ import yargs, { type Argv } from 'yargs';
 import { parseListenSpec, parsePort, parseTargetSpec, type HostPort } from '../config/address.js';
 import { ConfigError } from '../config/errors.js';
 import { resolveWebRoot, type ListenOption, type WebsockifyOptions } from '../config/options.js';
+import { LOG_FORMATS, type LogFormat } from '../log/log-format.js';
 import { parseSyslogServer, type SyslogDestination } from '../log/syslog-sink.js';
 import type { ActivatedSocket } from '../server/socket-activation.js';
 import type { TargetSpec } from '../targets/target.js';
@@ -56,6 +57,8 @@ export interface PluginSpec {
 export interface LogDestinations {
   /** Absolute path. */
   logFile?: string;
+  /** --log-format: of stderr and the log file (syslog frames messages its own way). */
+  format: LogFormat;
   syslog?: SyslogDestination;
   legacySyslog: boolean;
 }
@@ -288,6 +291,12 @@ function rejectValuedFlags(args: string[]): void {
   }
 }
 
+function parseLogFormat(argv: Parsed): LogFormat {
+  const text = String(argv['log-format'] ?? 'text');
+  if ((LOG_FORMATS as readonly string[]).includes(text)) return text as LogFormat;
+  throw new UsageError(`option --log-format: expected text or json, got '${text}'`, '--log-format');
+}
+
 /** Parses the arguments after the program name. Throws UsageError on any problem. */
 export async function parseCommandLine(args: string[], context: ParseContext = {}): Promise<CliConfig> {
   rejectValuedFlags(args);
@@ -363,6 +372,7 @@ export async function parseCommandLine(args: string[], context: ParseContext = {
     ...(argv['log-file'] === undefined ? {} : { logFile: path.resolve(String(argv['log-file'])) }),
     ...(syslog ? { syslog } : {}),
     legacySyslog: given(argv, 'legacy-syslog'),
+    format: parseLogFormat(argv),
   };
 
   const tlsFlags = parseTlsFlags(argv);

@@ -21,7 +21,10 @@ export async function startProxy(
 export interface CliProcess {
   child: ChildProcess;
   stdout(): string;
+  /** stderr without the timestamps that start log lines (see untimed). */
   stderr(): string;
+  /** stderr as written. */
+  rawStderr(): string;
   /** Resolves with the exit code (or 128+signal) when the process ends. */
   exited: Promise<number>;
   /** Waits until stderr matches. */
@@ -29,6 +32,12 @@ export interface CliProcess {
   /** Stops the process (SIGTERM, then SIGKILL after 5 s) if it is still running, and waits for it. */
   kill(): Promise<void>;
 }
+
+/** The ISO 8601 UTC time that starts each text log line. */
+export const LOG_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z /gm;
+
+/** `text` without the time at the start of each log line, for tests about what lines say. */
+export const untimed = (text: string): string => text.replace(LOG_TIME, '');
 
 const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
 
@@ -58,13 +67,14 @@ export function runCli(
   return {
     child,
     stdout: () => out,
-    stderr: () => err,
+    stderr: () => untimed(err),
+    rawStderr: () => err,
     exited,
     waitForStderr: (pattern, ms = 5000) =>
       withTimeout(
         new Promise<RegExpMatchArray>((resolve, reject) => {
           const check = (): void => {
-            const m = err.match(pattern);
+            const m = untimed(err).match(pattern);
             if (m) {
               watchers.splice(watchers.indexOf(check), 1);
               resolve(m);
@@ -72,7 +82,7 @@ export function runCli(
           };
           watchers.push(check);
           check();
-          void exited.then(() => setImmediate(() => reject(new Error(`exited before ${pattern}; stderr:\n${err}`))));
+          void exited.then(() => setImmediate(() => reject(new Error(`exited before ${pattern}; stderr:\n${untimed(err)}`))));
         }),
         ms,
         `stderr ${pattern}; stderr so far:\n${err}`,
