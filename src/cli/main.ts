@@ -1,6 +1,8 @@
 // The `websockify` command: parse the command line, start the server (and the wrapped program),
 // print the banner, and turn signals, the program's exit and lifetime rules into an exit
-// status; with -D, do that in a daemon (daemon.ts). All behaviour lives in the library and in wrap/.
+// status (SIGTERM and SIGINT stop; SIGHUP reloads: the log file is reopened, certificates and
+// token files read again, sessions kept); with -D, do that in a daemon (daemon.ts). All
+// behaviour lives in the library and in wrap/.
 
 import { ConfigError } from '../config/errors.js';
 import type { LogFormat } from '../log/log-format.js';
@@ -171,6 +173,7 @@ export async function main(args: string[]): Promise<number> {
   let onSignal: (signal: HandledSignal) => void;
   let startupSignal: HandledSignal | undefined;
   onSignal = (signal) => {
+    if (signal === 'SIGHUP') return; // nothing to reload yet: everything is being read now
     if (startupSignal) process.exit(128 + SIGNAL_NUMBERS[signal]); // a second one during start-up
     startupSignal = signal;
   };
@@ -204,7 +207,21 @@ export async function main(args: string[]): Promise<number> {
       await plugins.close();
       resolve(wrapped && programStatus !== undefined && status === 0 ? programStatus : status);
     };
+    const reload = async (): Promise<void> => {
+      logger.info('SIGHUP received: reopening the log file, reading certificates and token files again');
+      try {
+        logSinks.reopen();
+      } catch (err) {
+        logger.error(`websockify: ${(err as Error).message} (still writing to the old file)`);
+      }
+      server.reload();
+      await plugins.reload();
+    };
     onSignal = (signal) => {
+      if (signal === 'SIGHUP') {
+        if (!stopping) void reload();
+        return;
+      }
       if (stopping) {
         logger.info(`${signal} again: exiting at once`);
         resolve(128 + SIGNAL_NUMBERS[signal]);

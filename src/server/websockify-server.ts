@@ -109,6 +109,15 @@ export class WebsockifyServer extends EventEmitter<WebsockifyServerEvents> {
     return this.address();
   }
 
+  /**
+   * Reads the TLS certificate, key and CA files again now (SIGHUP); open sessions are not
+   * touched, new handshakes use the new files. Files that do not load are logged and the
+   * previous ones stay in use.
+   */
+  reload(): void {
+    this.tls?.reload();
+  }
+
   /** The bound address: host and port, or a unix socket's path. */
   address(): net.AddressInfo | string {
     return this.listener.address() ?? '';

@@ -82,7 +82,9 @@ export function runCli(
           };
           watchers.push(check);
           check();
-          void exited.then(() => setImmediate(() => reject(new Error(`exited before ${pattern}; stderr:\n${untimed(err)}`))));
+          void exited.then(() =>
+            setImmediate(() => reject(new Error(`exited before ${pattern}; stderr:\n${untimed(err)}`))),
+          );
         }),
         ms,
         `stderr ${pattern}; stderr so far:\n${err}`,
