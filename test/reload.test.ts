@@ -7,8 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import { mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import tls from 'node:tls';
-import { makeTestPki, type TestPki } from './helpers/certs.js';
+import { makeTestPki, servedSerial, type TestPki } from './helpers/certs.js';
 import { defer } from './helpers/cleanup.js';
 import { withTimeout } from './helpers/clients.js';
 import { clientForTest, expectEcho, expectHello, wrapServerCommand } from './helpers/per-test.js';
@@ -34,20 +33,6 @@ async function echoForTest(): Promise<TestTarget> {
   const t = await echoTarget();
   defer(() => t.close());
   return t;
-}
-
-function servedSerial(port: number, ca: string): Promise<string> {
-  return withTimeout(
-    new Promise<string>((resolve, reject) => {
-      const s = tls.connect({ host: '127.0.0.1', port, ca }, () => {
-        resolve(s.getPeerCertificate().serialNumber);
-        s.end();
-      });
-      s.on('error', reject);
-    }),
-    10000,
-    'TLS connection',
-  );
 }
 
 const RELOAD_LINE = 'SIGHUP received: reopening the log file, reading certificates and token files again';
