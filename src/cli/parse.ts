@@ -12,6 +12,7 @@ import { parseSyslogServer, type SyslogDestination } from '../log/syslog-sink.js
 import type { ActivatedSocket } from '../server/socket-activation.js';
 import type { TargetSpec } from '../targets/target.js';
 import { WRAP_MODES, type WrapMode } from '../wrap/supervisor.js';
+import { expandOptionPrefixes } from './option-prefixes.js';
 import { CLI_OPTIONS } from './options-table.js';
 import { parseTlsFlags } from './tls-flags.js';
 import { UsageError } from './usage-error.js';
@@ -100,6 +101,8 @@ function buildParser(args: string[]): Argv {
       'boolean-negation': false,
       'duplicate-arguments-array': false,
       'strip-aliased': true,
+      // Options are spelled as in --help only: no --logFile, and no camelCase in messages.
+      'camel-case-expansion': false,
     })
     .strictOptions()
     .help(false)
@@ -278,6 +281,13 @@ function parseListen(
   return { listen, listenPort: spec.port, targets };
 }
 
+/** Every long option, for prefix matching (`--verb` is `--verbose`). */
+const LONG_OPTIONS = [
+  ...CLI_OPTIONS.map((o) => ({ name: o.name, takesValue: o.type === 'string' })),
+  { name: 'help', takesValue: false },
+  { name: 'version', takesValue: false },
+];
+
 /** yargs reads `--flag=yes` on a boolean as false; refuse a value instead of ignoring it. */
 function rejectValuedFlags(args: string[]): void {
   const end = args.indexOf('--');
@@ -298,7 +308,8 @@ function parseLogFormat(argv: Parsed): LogFormat {
 }
 
 /** Parses the arguments after the program name. Throws UsageError on any problem. */
-export async function parseCommandLine(args: string[], context: ParseContext = {}): Promise<CliConfig> {
+export async function parseCommandLine(typed: string[], context: ParseContext = {}): Promise<CliConfig> {
+  const args = expandOptionPrefixes(typed, LONG_OPTIONS);
   rejectValuedFlags(args);
   const parser = buildParser(args);
   const argv = (await parser.parseAsync()) as Parsed;
