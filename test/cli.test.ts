@@ -8,6 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { TRAFFIC_LEGEND } from '../src/cli/banner.js';
 import { openClient, withTimeout, type OpenClient } from './helpers/clients.js';
 import { CliTracker, exitStatus, isRunning, runToExit, sleep } from './helpers/process.js';
 import { echoTarget, type TestTarget } from './helpers/targets.js';
@@ -414,7 +415,7 @@ describe('logging', () => {
     expect(lines.slice(2)).toEqual(['']);
   });
 
-  it('--traffic writes the reference symbols to stdout: } > { <', async () => {
+  it('--traffic writes the legend, then the reference symbols to stdout: } > { <', async () => {
     const t = await echo();
     const cli = await clis.start(['--traffic', '127.0.0.1:0', `127.0.0.1:${t.port}`]);
     const c = await client(`ws://127.0.0.1:${cli.port}`);
@@ -433,7 +434,7 @@ describe('logging', () => {
     expect((await c.waitForBytes(10)).toString()).toBe('helloagain');
     await withTimeout(
       (async () => {
-        while (cli.stdout().length < 8) await sleep(10);
+        while (cli.stdout().length < TRAFFIC_LEGEND.length + 8) await sleep(10);
       })(),
       5000,
       'traffic symbols',
@@ -441,7 +442,8 @@ describe('logging', () => {
       throw new Error(`${e.message}; stdout: ${JSON.stringify(cli.stdout())}`);
     });
     await sleep(100);
-    expect(cli.stdout()).toBe('}>{<}>{<');
+    expect(TRAFFIC_LEGEND.startsWith('Traffic legend:\n  }   a message received from the client\n')).toBe(true);
+    expect(cli.stdout()).toBe(`${TRAFFIC_LEGEND}}>{<}>{<`);
   });
 
   it('--libserver prints its compatibility note and still runs', async () => {

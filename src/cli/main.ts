@@ -15,7 +15,8 @@ import { WrapCommandError } from '../wrap/command.js';
 import { pickFreeLoopbackPort } from '../wrap/free-port.js';
 import { locateRebindLibrary, RebindUnavailableError } from '../wrap/rebind-library.js';
 import { WrapSupervisor } from '../wrap/supervisor.js';
-import { bannerLines } from './banner.js';
+import { bannerLines, TRAFFIC_LEGEND } from './banner.js';
+import { runCompletion } from './completion.js';
 import { openLogSinks } from './log-sinks.js';
 import { daemonChannel, startDaemon, type DaemonChannel } from './daemon.js';
 import { parseCommandLine, type CliConfig, type WrapSpec } from './parse.js';
@@ -134,6 +135,7 @@ async function start(config: RunConfig, logger: Logger, daemonPid?: number): Pro
   for (const line of bannerLines(server.options, server.describeListen(), targetLabel, daemonPid)) {
     logger.info(line);
   }
+  if (config.options.traffic) process.stdout.write(TRAFFIC_LEGEND);
   if (wrapped) {
     try {
       await wrapped.supervisor.start();
@@ -151,6 +153,7 @@ export async function main(args: string[]): Promise<number> {
   const daemon = daemonChannel();
   const terminalIn = (format: LogFormat): LogSink => daemon?.sink(format) ?? stderrSink({ format });
   const terminal = terminalIn('text');
+  if (await runCompletion(args)) return 0;
   let config;
   try {
     config = await parseCommandLine(args, { activated: takeActivatedSocket() });

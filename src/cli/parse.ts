@@ -12,6 +12,7 @@ import { parseSyslogServer, type SyslogDestination } from '../log/syslog-sink.js
 import type { ActivatedSocket } from '../server/socket-activation.js';
 import type { TargetSpec } from '../targets/target.js';
 import { WRAP_MODES, type WrapMode } from '../wrap/supervisor.js';
+import { helpText, USAGE_FORMS } from './help-text.js';
 import { expandOptionPrefixes } from './option-prefixes.js';
 import { CLI_OPTIONS } from './options-table.js';
 import { parseTlsFlags } from './tls-flags.js';
@@ -19,13 +20,7 @@ import { UsageError } from './usage-error.js';
 
 export { UsageError };
 
-export const USAGE = [
-  '$0 [options] [source_addr:]source_port target_addr:target_port',
-  '$0 [options] --token-plugin=CLASS [source_addr:]source_port',
-  '$0 [options] --unix-target=FILE [source_addr:]source_port',
-  '$0 [options] [source_addr:]source_port -- WRAP_COMMAND_LINE',
-  '$0 [options] --unix-listen=FILE|--inetd target_addr:target_port',
-].join('\n');
+export const USAGE = USAGE_FORMS.map((form) => `$0 ${form}`).join('\n');
 
 export type CliConfig =
   | { kind: 'help'; text: string }
@@ -313,7 +308,7 @@ export async function parseCommandLine(typed: string[], context: ParseContext = 
   rejectValuedFlags(args);
   const parser = buildParser(args);
   const argv = (await parser.parseAsync()) as Parsed;
-  if (argv.help) return { kind: 'help', text: await parser.getHelp() };
+  if (argv.help) return { kind: 'help', text: helpText(process.stdout.columns || 100) };
   if (argv.version) return { kind: 'version' };
 
   checkDependencies(argv);
