@@ -28,6 +28,7 @@ describe('man/websockify.1', () => {
       env: { ...process.env, MANWIDTH: '100', LC_ALL: 'C.UTF-8', MAN_KEEP_FORMATTING: '' },
       timeout: 30000,
     });
+    // eslint-disable-next-line no-control-regex
     const text = stdout.replace(/.\x08/g, ''); // overstrike bold/underline, if any
     expect(text).toMatch(/^WEBSOCKIFY\(1\) +User Commands +WEBSOCKIFY\(1\)\n/);
     expect(text).toContain('websockify - WebSockets to TCP bridge');
