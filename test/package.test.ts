@@ -1,0 +1,168 @@
+// The package as npm ships it: `npm pack`'s tarball holds what an install needs and nothing
+// tests-only (no source maps pointing to unshipped sources), and installed into a fresh
+// project (its lockfile made from ours, so `npm ci --offline` installs from npm's cache and
+// never reaches a registry) it builds its native parts, answers --version, proxies a
+// byte-exact echo and wraps a program, all from the installed copy.
+
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { defer } from './helpers/cleanup.js';
+import { clientForTest, expectEcho, expectHello, wrapServerCommand } from './helpers/per-test.js';
+import { pattern } from './helpers/process.js';
+import { runCli, type CliProcess } from './helpers/proxy.js';
+import { echoTarget, unusedPort } from './helpers/targets.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const PKG = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { name: string; version: string };
+const run = promisify(execFile);
+
+let dir: string;
+let tarball: string;
+let files: string[];
+let installed: string;
+let bin: string;
+const started: CliProcess[] = [];
+
+interface LockEntry {
+  dev?: boolean;
+  [key: string]: unknown;
+}
+
+/** A lockfile for a project that depends on the tarball: our production entries, hoisted alike. */
+async function freshProject(project: string): Promise<void> {
+  const lock = JSON.parse(await readFile(path.join(ROOT, 'package-lock.json'), 'utf8')) as {
+    packages: Record<string, LockEntry>;
+  };
+  const ours = lock.packages['']!;
+  const spec = `file:${path.relative(project, tarball)}`;
+  const integrity = `sha512-${createHash('sha512')
+    .update(await readFile(tarball))
+    .digest('base64')}`;
+  const root = { name: 'fresh', version: '1.0.0', dependencies: { [PKG.name]: spec } };
+  const packages: Record<string, unknown> = {
+    '': root,
+    [`node_modules/${PKG.name}`]: {
+      version: PKG.version,
+      resolved: spec,
+      integrity,
+      hasInstallScript: true,
+      license: ours.license,
+      dependencies: ours.dependencies,
+      optionalDependencies: ours.optionalDependencies,
+      bin: ours.bin,
+      engines: ours.engines,
+    },
+  };
+  for (const [key, entry] of Object.entries(lock.packages)) {
+    if (key.startsWith('node_modules/') && !entry.dev) packages[key] = entry;
+  }
+  await writeFile(path.join(project, 'package.json'), JSON.stringify(root));
+  await writeFile(
+    path.join(project, 'package-lock.json'),
+    JSON.stringify({ name: 'fresh', version: '1.0.0', lockfileVersion: 3, requires: true, packages }),
+  );
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'websockify-pack-'));
+  // `npm test` has just built dist/, web/build/ and man/: pack them as they are.
+  const { stdout } = await run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], {
+    cwd: ROOT,
+    timeout: 120000,
+  });
+  const [info] = JSON.parse(stdout) as [{ filename: string; files: { path: string }[] }];
+  tarball = path.join(dir, info.filename);
+  files = info.files.map((f) => f.path).sort();
+  const project = path.join(dir, 'project');
+  await run('mkdir', [project]);
+  await freshProject(project);
+  await run('npm', ['ci', '--offline', '--no-audit', '--no-fund'], { cwd: project, timeout: 300000 });
+  installed = path.join(project, 'node_modules', PKG.name);
+  bin = path.join(project, 'node_modules', '.bin', 'websockify');
+}, 400000);
+
+afterEach(async () => {
+  await Promise.all(started.splice(0).map((p) => p.kill()));
+});
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+function installedCli(args: string[]): CliProcess {
+  const p = runCli(args, process.env, { via: [bin] });
+  started.push(p);
+  return p;
+}
+
+describe('npm pack', () => {
+  it('ships the command, the built code and types, the native sources, the man page, contrib/ and LICENSE', () => {
+    for (const file of [
+      'LICENSE',
+      'README.md',
+      'bin/websockify',
+      'bin/websockify.js',
+      'binding.gyp',
+      'native/rebind.c',
+      'native/init.c',
+      'dist/index.js',
+      'dist/index.d.ts',
+      'dist/client/node.d.ts',
+      'man/websockify.1',
+      'contrib/systemd/websockify.socket',
+      'contrib/systemd/websockify.service',
+      'contrib/inetd/inetd.conf',
+      'web/index.html',
+      'web/build/terminal.js',
+    ]) {
+      expect(files).toContain(file);
+    }
+  });
+
+  it('ships no source maps, no sources of the bundles, no tests and no build output', () => {
+    const unwanted = files.filter((f) => /\.map$|^(src|test|bench|web\/src|build|scripts)\//.test(f));
+    expect(unwanted).toEqual([]);
+  });
+});
+
+describe('installed into a fresh project from the tarball', () => {
+  it('built rebind.so and websockify-init at install', () => {
+    for (const part of ['rebind.so', 'websockify-init']) {
+      expect(existsSync(path.join(installed, 'build', 'Release', part))).toBe(true);
+    }
+  });
+
+  it('websockify --version prints the version', async () => {
+    const { stdout } = await run(bin, ['--version'], { timeout: 30000 });
+    expect(stdout).toBe(`${PKG.version}\n`);
+  });
+
+  it('proxies a byte-exact echo', async () => {
+    const t = await echoTarget();
+    defer(() => t.close());
+    const p = installedCli(['127.0.0.1:0', `127.0.0.1:${t.port}`]);
+    const port = Number((await p.waitForStderr(/Listen on 127\.0\.0\.1:(\d+)/))[1]);
+    const c = await clientForTest(`ws://127.0.0.1:${port}/`);
+    const bytes = pattern(0, 100000);
+    c.ws.send(bytes);
+    expect((await c.waitForBytes(bytes.length)).equals(bytes)).toBe(true);
+    await expectEcho(c, 'and text');
+  });
+
+  it('wraps a program with its own rebind.so', async () => {
+    const port = await unusedPort();
+    const p = installedCli([`127.0.0.1:${port}`, ...wrapServerCommand(port)]);
+    await p.waitForStderr(/Listen on 127\.0\.0\.1:\d+/);
+    const c = await clientForTest(`ws://127.0.0.1:${port}/`);
+    await expectHello(c);
+    await expectEcho(c, 'wrapped');
+    expect(p.stderr()).not.toMatch(/compil/i); // rebind.so was there, nothing built on first use
+  });
+});
