@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,6 +27,7 @@ let dir: string;
 let tarball: string;
 let files: string[];
 let installed: string;
+let project: string;
 let bin: string;
 const started: CliProcess[] = [];
 
@@ -80,7 +81,7 @@ beforeAll(async () => {
   const [info] = JSON.parse(stdout) as [{ filename: string; files: { path: string }[] }];
   tarball = path.join(dir, info.filename);
   files = info.files.map((f) => f.path).sort();
-  const project = path.join(dir, 'project');
+  project = path.join(dir, 'project');
   await run('mkdir', [project]);
   await freshProject(project);
   await run('npm', ['ci', '--offline', '--no-audit', '--no-fund'], { cwd: project, timeout: 300000 });
@@ -164,5 +165,54 @@ describe('installed into a fresh project from the tarball', () => {
     await expectHello(c);
     await expectEcho(c, 'wrapped');
     expect(p.stderr()).not.toMatch(/compil/i); // rebind.so was there, nothing built on first use
+  });
+});
+
+/** Moves `file` aside for the current test (as if it had not built at install). */
+async function withoutFile(file: string): Promise<void> {
+  await rename(file, `${file}.aside`);
+  defer(() => rename(`${file}.aside`, file));
+}
+
+describe('a native part that did not build: the message names it and the command that builds it', () => {
+  it('rebind.so (wrap mode), when it cannot be compiled on first use either', async () => {
+    await withoutFile(path.join(installed, 'build', 'Release', 'rebind.so'));
+    const cache = await mkdtemp(path.join(os.tmpdir(), 'websockify-cache-'));
+    defer(() => rm(cache, { recursive: true, force: true }));
+    const p = runCli(
+      ['127.0.0.1:6999', '--', 'true'],
+      { ...process.env, CC: '/bin/false', XDG_CACHE_HOME: cache },
+      {
+        via: [bin],
+      },
+    );
+    started.push(p);
+    expect(await p.exited).toBe(1);
+    expect(p.stderr()).toContain(`rebind.so is not built (${installed}/build/Release/rebind.so)`);
+    expect(p.stderr()).toContain(`Build it with \`npm rebuild websockify-node (in ${project})\``);
+  });
+
+  it('unix-dgram (--syslog to a local datagram socket)', async () => {
+    await withoutFile(path.join(project, 'node_modules', 'unix-dgram', 'build'));
+    const p = installedCli(['--syslog', path.join(dir, 'no-such.sock'), '127.0.0.1:0', '127.0.0.1:9']);
+    expect(await p.exited).toBe(2);
+    expect(p.stderr()).toContain(
+      `unix datagram sockets need the optional unix-dgram module, which did not build at install: ` +
+        `build it with \`npm rebuild unix-dgram (in ${project})\``,
+    );
+  });
+
+  it('websockify-init (as PID 1)', async () => {
+    await withoutFile(path.join(installed, 'build', 'Release', 'websockify-init'));
+    const p = runCli(['--version'], process.env, {
+      via: ['unshare', '--pid', '--fork', '--mount-proc', '--kill-child', bin],
+    });
+    started.push(p);
+    expect(await p.exited).toBe(0);
+    expect(p.stderr()).toBe(
+      `websockify: warning: running as PID 1 without ${installed}/build/Release/websockify-init, so orphaned ` +
+        `processes will not be reaped (build it with 'npm rebuild websockify-node (in ${project})', or use an ` +
+        `init such as 'docker run --init')\n`,
+    );
   });
 });
