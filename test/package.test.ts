@@ -216,3 +216,49 @@ describe('a native part that did not build: the message names it and the command
     );
   });
 });
+
+describe('types for TypeScript users of the installed package', () => {
+  const CONSUMER = [
+    "import { startWebsockify, createLogger, type WebsockifyOptions } from 'websockify-node';",
+    "import { Websock } from 'websockify-node/client';",
+    "const options: WebsockifyOptions = { listen: { port: 0 }, target: '127.0.0.1:5900', logger: createLogger() };",
+    'void startWebsockify(options);',
+    "new Websock().open('ws://127.0.0.1:1/');",
+    '',
+  ].join('\n');
+  const TSC = path.join(ROOT, 'node_modules', '.bin', 'tsc');
+
+  it.each([
+    [
+      'node10 with esModuleInterop',
+      'use.ts',
+      { module: 'commonjs', moduleResolution: 'node10', esModuleInterop: true },
+    ],
+    [
+      'node10 without esModuleInterop',
+      'use.ts',
+      { module: 'commonjs', moduleResolution: 'node10', esModuleInterop: false },
+    ],
+    ['node16 (ESM)', 'use.mts', { module: 'node16', moduleResolution: 'node16' }],
+  ])(
+    '%s: the package and its /client subpath type-check, declarations included',
+    async (_name, file, options) => {
+      const consumer = await mkdtemp(path.join(project, 'consumer-'));
+      defer(() => rm(consumer, { recursive: true, force: true }));
+      await writeFile(path.join(consumer, file), CONSUMER);
+      const compilerOptions = {
+        ...options,
+        target: 'ES2022',
+        strict: true,
+        skipLibCheck: false, // our .d.ts files are checked too
+        noEmit: true,
+        types: ['node'],
+        typeRoots: [path.join(ROOT, 'node_modules', '@types')],
+      };
+      await writeFile(path.join(consumer, 'tsconfig.json'), JSON.stringify({ compilerOptions, files: [file] }));
+      const result = await run(TSC, ['-p', consumer], { timeout: 120000 }).catch((e: { stdout: string }) => e);
+      expect(result.stdout).toBe('');
+    },
+    150000,
+  );
+});

@@ -1,7 +1,7 @@
 // Mounting the proxy on an application's own http/https server (Express, Fastify, plain Node):
 // upgrade requests on the chosen path become proxy sessions; everything else is left alone.
 
-import type http from 'node:http';
+import type * as http from 'node:http';
 import type { Duplex } from 'node:stream';
 import { resolveOptions, type WebsockifyOptions } from '../config/options.js';
 import { ProxyCore } from '../proxy/proxy.js';

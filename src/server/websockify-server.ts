@@ -4,8 +4,8 @@
 // class; applications can use it directly or use attachWebsockify() instead.
 
 import { EventEmitter } from 'node:events';
-import type http from 'node:http';
-import type net from 'node:net';
+import type * as http from 'node:http';
+import type * as net from 'node:net';
 import { resolveOptions, type ResolvedOptions, type WebsockifyOptions } from '../config/options.js';
 import { writeHttpError } from '../protocol/http-response.js';
 import { ProxyCore } from '../proxy/proxy.js';

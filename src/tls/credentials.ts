@@ -5,7 +5,7 @@
 
 import { EventEmitter } from 'node:events';
 import { readFileSync, unwatchFile, watchFile } from 'node:fs';
-import tls from 'node:tls';
+import * as tls from 'node:tls';
 import type { ResolvedTls } from '../config/options.js';
 import type { Logger } from '../log/logger.js';
 
