@@ -8,14 +8,15 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { defer } from './helpers/cleanup.js';
 import { clientForTest, expectEcho, expectHello, wrapServerCommand } from './helpers/per-test.js';
-import { pattern } from './helpers/process.js';
+import { pattern, sleep } from './helpers/process.js';
+import { childrenOf, isAlive } from './helpers/procfs.js';
 import { runCli, type CliProcess } from './helpers/proxy.js';
 import { echoTarget, unusedPort } from './helpers/targets.js';
 
@@ -261,4 +262,91 @@ describe('types for TypeScript users of the installed package', () => {
     },
     150000,
   );
+});
+
+/** The instructions of the Dockerfile's last stage: ENTRYPOINT, CMD, USER, ENV, HEALTHCHECK. */
+function finalStage(text: string): Map<string, string> {
+  const joined = text.replace(/\\\n\s*/g, ' ');
+  const stages = joined.split(/^FROM /m);
+  const map = new Map<string, string>([['FROM', stages.at(-1)!.split('\n')[0]!]]);
+  for (const line of stages.at(-1)!.split('\n')) {
+    const m = /^([A-Z]+) (.*)$/.exec(line);
+    if (m) map.set(m[1]!, m[2]!);
+  }
+  return map;
+}
+
+// podman and buildah cannot pull node:20-bookworm-slim here (no registry but npm's and
+// Debian's), so the image is not built; its entrypoint is run as a container would run it:
+// PID 1 of a new PID namespace, an unprivileged user, the installed package on PATH.
+describe('Dockerfile: the entrypoint as PID 1 of a PID namespace (unshare), unprivileged', () => {
+  it('websockify-init is PID 1, proxies byte-exact, the HEALTHCHECK passes, SIGTERM exits 0', async () => {
+    const docker = finalStage(await readFile(path.join(ROOT, 'Dockerfile'), 'utf8'));
+    expect(docker.get('FROM')).toBe('node:20-bookworm-slim');
+    expect(docker.get('USER')).toBe('node');
+    expect(JSON.parse(docker.get('ENTRYPOINT')!)).toEqual(['websockify']);
+    const cmd = JSON.parse(docker.get('CMD')!) as string[];
+    expect(cmd).toEqual(['6080', '127.0.0.1:5900']);
+    const health = /^(?:--\S+\s+)+CMD (\[.*\])$/.exec(docker.get('HEALTHCHECK')!);
+    const check = JSON.parse(health![1]!) as string[];
+    expect(check.slice(0, 2)).toEqual(['node', '-e']);
+
+    const t = await echoTarget();
+    defer(() => t.close());
+    const port = await unusedPort(); // instead of 6080
+    const args = [String(port), `127.0.0.1:${t.port}`];
+    await chmod(dir, 0o755); // the installed copy must be readable by the unprivileged user
+    // `node` (uid 1000 in the image) is nobody here; PATH has the installed command first.
+    const env = { ...process.env, PATH: `${path.dirname(bin)}:${process.env.PATH ?? ''}` };
+    const ns = runCli(args, env, {
+      via: [
+        'unshare',
+        '--pid',
+        '--fork',
+        '--mount-proc',
+        '--kill-child',
+        'setpriv',
+        '--reuid=65534',
+        '--regid=65534',
+        '--clear-groups',
+        '--',
+        'websockify',
+      ],
+    });
+    started.push(ns);
+    await ns.waitForStderr(new RegExp(`Listen on 0\\.0\\.0\\.0:${port}`));
+    const [pid1] = childrenOf(ns.child.pid!);
+    expect(readFileSync(`/proc/${pid1}/comm`, 'utf8')).toBe('websockify-init\n');
+    expect(readFileSync(`/proc/${pid1}/status`, 'utf8')).toMatch(/^Uid:\t65534\t/m);
+    const [node] = childrenOf(pid1!);
+    expect(readFileSync(`/proc/${node}/comm`, 'utf8')).toBe('node\n');
+
+    const c = await clientForTest(`ws://127.0.0.1:${port}/`);
+    const bytes = pattern(8, 50000);
+    c.ws.send(bytes);
+    expect((await c.waitForBytes(bytes.length)).equals(bytes)).toBe(true);
+
+    // The HEALTHCHECK command (the container shares its network namespace with it).
+    const healthy = await run(check[0] === 'node' ? process.execPath : check[0]!, check.slice(1), {
+      env: { ...process.env, WEBSOCKIFY_HEALTH_URL: `http://127.0.0.1:${port}/` },
+      timeout: 30000,
+    }).then(
+      () => 0,
+      (e: { code: number }) => e.code,
+    );
+    expect(healthy).toBe(0);
+    const unhealthy = await run(process.execPath, check.slice(1), {
+      env: { ...process.env, WEBSOCKIFY_HEALTH_URL: `http://127.0.0.1:${await unusedPort()}/` },
+      timeout: 30000,
+    }).then(
+      () => 0,
+      (e: { code: number }) => e.code,
+    );
+    expect(unhealthy).toBe(1);
+
+    process.kill(pid1!, 'SIGTERM'); // docker stop
+    expect((await c.closed).code).toBe(1001);
+    expect(await ns.exited).toBe(0);
+    while (isAlive(node!)) await sleep(20);
+  });
 });
