@@ -126,7 +126,13 @@ describe('contrib/inetd/inetd.conf', () => {
     await writeFile(path.join(dir, 'inetd.conf'), conf + '\n');
     const inetd = runCli([path.join(dir, 'inetd.conf')], process.env, { via: ['/usr/sbin/inetd', '-d'] });
     defer(async () => {
-      for (const child of childrenOf(inetd.child.pid!)) process.kill(child, 'SIGTERM');
+      for (const child of childrenOf(inetd.child.pid!)) {
+        try {
+          process.kill(child, 'SIGTERM');
+        } catch {
+          // already gone (the test stopped it)
+        }
+      }
       await inetd.kill();
     });
     await inetd.waitForStderr(new RegExp(`ADD: 127\\.0\\.0\\.1:${port} proto=tcp, wait`));

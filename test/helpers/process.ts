@@ -58,6 +58,8 @@ export async function runToExit(
   const cli = runCli(args);
   try {
     const status = await exitStatus(cli, ms);
+    // 'exit' may come before the last output is read: wait (bounded) for the pipes to close.
+    await withTimeout(cli.closed, 5000, `stdout and stderr of pid ${cli.child.pid} to close`).catch(() => {});
     return { status, stdout: cli.stdout(), stderr: cli.stderr() };
   } finally {
     await cli.kill();

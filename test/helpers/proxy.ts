@@ -27,6 +27,8 @@ export interface CliProcess {
   rawStderr(): string;
   /** Resolves with the exit code (or 128+signal) when the process ends. */
   exited: Promise<number>;
+  /** Resolves when its stdout and stderr are closed too (their last data read). */
+  closed: Promise<void>;
   /** Waits until stderr matches. */
   waitForStderr(pattern: RegExp, ms?: number): Promise<RegExpMatchArray>;
   /** Stops the process (SIGTERM, then SIGKILL after 5 s) if it is still running, and waits for it. */
@@ -64,8 +66,10 @@ export function runCli(
   const exited = new Promise<number>((resolve) =>
     child.on('exit', (code, signal) => resolve(code ?? 128 + (SIGNALS[signal ?? ''] ?? 0))),
   );
+  const closed = new Promise<void>((resolve) => child.on('close', () => resolve()));
   return {
     child,
+    closed,
     stdout: () => out,
     stderr: () => untimed(err),
     rawStderr: () => err,
