@@ -56,7 +56,12 @@ child.stderr.on('data', (chunk) => {
   process.stderr.write(chunk);
   if (announced) return;
   pending += chunk;
-  if (/Listen on /.test(pending)) {
+  if (/Opening socket failed: EADDRINUSE/.test(pending)) {
+    announced = true;
+    console.error(
+      `\nnpm start: port ${port} is in use: pick another with \`npm start -- --port 7000\` (or PORT=7000 npm start)`,
+    );
+  } else if (/Listen on /.test(pending)) {
     announced = true;
     const shown =
       !values.host || values.host === '0.0.0.0' || values.host === '::' ? 'localhost' : listen.replace(/:\d+$/, '');
@@ -64,12 +69,12 @@ child.stderr.on('data', (chunk) => {
   }
 });
 // Ctrl-C reaches websockify directly (same process group): it stops the demo and exits, and so
-// do we. Other stop signals are passed on (a second SIGINT would make websockify skip its
-// graceful stop).
+// do we. SIGTERM and SIGHUP (the terminal closed) stop it with SIGTERM: websockify takes SIGHUP
+// as "reload", and a second SIGINT would make it skip its graceful stop.
 process.on('SIGINT', () => {});
 for (const signal of ['SIGTERM', 'SIGHUP']) {
   process.on(signal, () => {
-    if (child.exitCode === null) child.kill(signal);
+    if (child.exitCode === null) child.kill('SIGTERM');
   });
 }
 child.on('exit', (code, signal) => process.exit(code ?? 128 + (os.constants.signals[signal] ?? 0)));

@@ -6,7 +6,7 @@
 // error with a `status` (and optional `headers`) becomes that HTTP response; websockify's own
 // AuthenticationError class does the same. See "Authentication" in the README.
 
-/** @type {import('websockify').AuthPluginFactory} */
+/** @type {import('websockify-node').AuthPluginFactory} */
 export default function create(source, { logger }) {
   const allowed = new Set((source ?? '').split(/\s+/).filter(Boolean));
   logger.info(`auth-plugin example: allowing ${[...allowed].join(', ')}`);

@@ -6,7 +6,7 @@
 // unknown token (404), or a promise of either; throwing means the plugin failed (502).
 // Targets are { kind: 'tcp', host, port } or { kind: 'unix', path }.
 
-/** @type {import('websockify').TokenPluginFactory} */
+/** @type {import('websockify-node').TokenPluginFactory} */
 export default function create(source) {
   const base = Number(source ?? 5900);
   if (!Number.isInteger(base)) throw new Error(`--token-source must be a base port, got '${source}'`);

@@ -21,7 +21,18 @@ export { loadAuthPlugin, AUTH_PLUGINS } from './auth/registry.js';
 export { AuthenticationError, type AuthPlugin, type AuthPluginFactory, type AuthRequest } from './auth/auth-plugin.js';
 export type { SessionStats } from './proxy/session.js';
 export type { TargetSpec, TargetResolver } from './targets/target.js';
-export { createLogger, stderrSink, type Logger, type LogSink, type ClosableSink, type LogLevel } from './log/logger.js';
+export {
+  createLogger,
+  stderrSink,
+  type Logger,
+  type LogSink,
+  type ClosableSink,
+  type LogLevel,
+  type LogEntry,
+  type LogFields,
+  type TextSinkOptions,
+} from './log/logger.js';
+export type { LogFormat } from './log/log-format.js';
 export { fileSink } from './log/file-sink.js';
 export { syslogSink, parseSyslogServer, type SyslogDestination, type SyslogSinkOptions } from './log/syslog-sink.js';
 export type { TrafficTap } from './proxy/traffic.js';

@@ -5,6 +5,9 @@
 
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import type { Websock } from '../src/client/websock.js';
@@ -156,8 +159,32 @@ describe('the web terminal page', () => {
     const nobody = await unusedPort();
     const failed = await openPage(`http://127.0.0.1:${port}/?port=${nobody}`);
     const status = await pageState(failed, 'error');
-    expect(status).toMatch(new RegExp(`^Could not connect to ws://127\\.0\\.0\\.1:${nobody}/ \\(code 1006\\)`));
+    expect(status).toBe(
+      `Could not connect to ws://127.0.0.1:${nobody}/ (code 1006): is websockify running there, and are the token and the path right?`,
+    );
     expect(await failed.isVisible('#reconnect')).toBe(true);
+  }, 60000);
+
+  it('an upgrade refused by the server that sent the page (unknown token, 404) says to check the token and path', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'websockify-refused-'));
+    defer(() => rm(dir, { recursive: true, force: true }));
+    const tokens = path.join(dir, 'tokens.cfg');
+    await writeFile(tokens, 'known: 127.0.0.1:9\n');
+    const cli = await startCliForTest([
+      '--web',
+      WEB,
+      '--token-plugin',
+      'TokenFile',
+      '--token-source',
+      tokens,
+      '127.0.0.1:0',
+    ]);
+    const page = await openPage(`http://127.0.0.1:${cli.port}/?token=unknown`);
+    expect(await pageState(page, 'error')).toBe(
+      `Could not connect to ws://127.0.0.1:${cli.port}/?token=unknown (code 1006): the server that sent this page ` +
+        'refused it: check the token and the path in the address (an unknown token is refused); its log says why',
+    );
+    await cli.waitForStderr(/refused upgrade: 404 /);
   }, 60000);
 
   it('netkit telnetd (respawned): the login prompt is rendered and a typed user name is answered', async () => {

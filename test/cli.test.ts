@@ -9,6 +9,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { parseCommandLine } from '../src/cli/parse.js';
+import { TRAFFIC_LEGEND } from '../src/cli/banner.js';
 import { openClient, withTimeout, type OpenClient } from './helpers/clients.js';
 import { CliTracker, exitStatus, isRunning, runToExit, sleep } from './helpers/process.js';
 import { echoTarget, type TestTarget } from './helpers/targets.js';
@@ -282,15 +283,12 @@ describe('listen and target forms', () => {
     const t = await echo();
     const cli = await clis.start(['127.0.0.1:0', `127.0.0.1:${t.port}`]);
     await echoesThrough(`ws://127.0.0.1:${cli.port}`);
-    expect(cli.stderr()).toBe(
-      [
-        'WebSocket server settings:',
-        `  - Listen on 127.0.0.1:${cli.port}`,
-        '  - No SSL/TLS support (no cert file)',
-        `  - proxying from 127.0.0.1:${cli.port} to 127.0.0.1:${t.port}`,
-        '',
-      ].join('\n'),
-    );
+    expect(cli.stderr().split('\n').slice(0, 4)).toEqual([
+      'WebSocket server settings:',
+      `  - Listen on 127.0.0.1:${cli.port}`,
+      '  - No SSL/TLS support (no cert file)',
+      `  - proxying from 127.0.0.1:${cli.port} to 127.0.0.1:${t.port}`,
+    ]);
     expect(cli.stdout()).toBe('');
   });
 
@@ -444,15 +442,23 @@ describe('logging', () => {
     expect(Number(closed[6])).toBe(1000);
   });
 
-  it('without -v there are no per-connection lines', async () => {
+  it('without -v: one line when a connection opens and one when it closes, without the details', async () => {
     const t = await echo();
     const cli = await clis.start(['127.0.0.1:0', `127.0.0.1:${t.port}`]);
     await echoesThrough(`ws://127.0.0.1:${cli.port}/quiet`);
-    await sleep(200);
-    expect(cli.stderr()).not.toMatch(/quiet|bytes to target/);
+    const target = `127.0.0.1:${t.port}`;
+    await cli.waitForStderr(/closed \/quiet/);
+    const lines = cli.stderr().split('\n').slice(4);
+    expect(lines[0]).toBe(`1: 127.0.0.1: WebSocket connection on /quiet, proxying to ${target}`);
+    expect(lines[1]).toMatch(
+      new RegExp(
+        `^1: 127\\.0\\.0\\.1: closed /quiet to ${target}: 3000 bytes to target, 3000 bytes to client, \\d+\\.\\d{3} s, code 1005$`,
+      ),
+    );
+    expect(lines.slice(2)).toEqual(['']);
   });
 
-  it('--traffic writes the reference symbols to stdout: } > { <', async () => {
+  it('--traffic writes the legend, then the reference symbols to stdout: } > { <', async () => {
     const t = await echo();
     const cli = await clis.start(['--traffic', '127.0.0.1:0', `127.0.0.1:${t.port}`]);
     const c = await client(`ws://127.0.0.1:${cli.port}`);
@@ -471,7 +477,7 @@ describe('logging', () => {
     expect((await c.waitForBytes(10)).toString()).toBe('helloagain');
     await withTimeout(
       (async () => {
-        while (cli.stdout().length < 8) await sleep(10);
+        while (cli.stdout().length < TRAFFIC_LEGEND.length + 8) await sleep(10);
       })(),
       5000,
       'traffic symbols',
@@ -479,7 +485,8 @@ describe('logging', () => {
       throw new Error(`${e.message}; stdout: ${JSON.stringify(cli.stdout())}`);
     });
     await sleep(100);
-    expect(cli.stdout()).toBe('}>{<}>{<');
+    expect(TRAFFIC_LEGEND.startsWith('Traffic legend:\n  }   a message received from the client\n')).toBe(true);
+    expect(cli.stdout()).toBe(`${TRAFFIC_LEGEND}}>{<}>{<`);
   });
 
   it('--libserver prints its compatibility note and still runs', async () => {

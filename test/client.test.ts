@@ -1,4 +1,4 @@
-// The Websock client library (websockify/client, Node entry with `ws`) against the real proxy:
+// The Websock client library (websockify-node/client, Node entry with `ws`) against the real proxy:
 // the receive queue across message boundaries, base64 mode, send-queue backpressure with a slow
 // target, and close codes surfaced to the caller.
 

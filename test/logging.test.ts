@@ -15,6 +15,7 @@ import { frameSyslogMessage } from '../src/log/syslog-format.js';
 import { defer } from './helpers/cleanup.js';
 import { openClient, withTimeout } from './helpers/clients.js';
 import { CliTracker, exitStatus, runToExit } from './helpers/process.js';
+import { untimed } from './helpers/proxy.js';
 import { echoTarget, type TestTarget } from './helpers/targets.js';
 
 const PYTHON = '/usr/bin/python3';
@@ -130,7 +131,11 @@ describe('--log-file', () => {
     cli.child.kill('SIGTERM');
     expect(await exitStatus(cli, 10000)).toBe(0);
     const logged = readFileSync(file, 'utf8');
-    expect(logged).toBe('kept from before\n' + cli.stderr());
+    expect(logged).toBe('kept from before\n' + cli.rawStderr());
+    // Every line but the one from before starts with its time, to the millisecond.
+    const lines = logged.split('\n').slice(1, -1);
+    expect(lines.length).toBeGreaterThan(8);
+    for (const line of lines) expect(line).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z ./);
     expect(logged).toContain('WebSocket server settings:\n');
     expect(logged).toMatch(/: 127\.0\.0\.1: WebSocket connection on \/session \(binary\), proxying to /);
     expect(logged).toMatch(/SIGTERM received: closing connections\n$/);
@@ -141,13 +146,99 @@ describe('--log-file', () => {
     const relative = path.relative(process.cwd(), file);
     const cli = await clis.start(['--log-file', relative, '127.0.0.1:0', `127.0.0.1:${target.port}`]);
     await cli.kill();
-    expect(readFileSync(file, 'utf8')).toMatch(/^WebSocket server settings:\n {2}- Listen on 127\.0\.0\.1:\d+\n/);
+    expect(untimed(readFileSync(file, 'utf8'))).toMatch(
+      /^WebSocket server settings:\n {2}- Listen on 127\.0\.0\.1:\d+\n/,
+    );
   });
 
   it('a file that cannot be opened exits 2 naming --log-file', async () => {
     const r = await runToExit(['--log-file', path.join(tmp, 'no', 'such', 'dir.log'), '127.0.0.1:0', '127.0.0.1:9']);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/^websockify: error: option --log-file: cannot open .*dir\.log: ENOENT\n/);
+  });
+});
+
+describe('timestamps and --log-format', () => {
+  const TIME = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z) /;
+
+  it('every stderr line starts with an ISO 8601 UTC time; a one-byte session logs "1 byte"', async () => {
+    const before = Date.now();
+    const cli = await clis.start(['127.0.0.1:0', `127.0.0.1:${target.port}`]);
+    const c = await openClient(`ws://127.0.0.1:${cli.port}/one`);
+    c.ws.send(Buffer.from('x'));
+    expect((await c.waitForBytes(1)).toString()).toBe('x');
+    c.ws.close(1000);
+    await cli.waitForStderr(/closed \/one/);
+    const lines = cli.rawStderr().split('\n').slice(0, -1);
+    expect(lines).toHaveLength(6);
+    for (const line of lines) {
+      const at = Date.parse(TIME.exec(line)![1]!);
+      expect(at).toBeGreaterThanOrEqual(before - 1000);
+      expect(at).toBeLessThanOrEqual(Date.now());
+    }
+    expect(untimed(lines[5]!)).toMatch(
+      /: closed \/one to \S+: 1 byte to target, 1 byte to client, \d+\.\d{3} s, code 1000$/,
+    );
+  });
+
+  it('json: one object per line with stable fields, the same on stderr and in the log file', async () => {
+    const file = path.join(tmp, 'json.log');
+    const cli = clis.run(['--log-format', 'json', '--log-file', file, '127.0.0.1:0', `127.0.0.1:${target.port}`]);
+    const port = Number((await cli.waitForStderr(/"msg":" {2}- proxying from 127\.0\.0\.1:(\d+) /))[1]);
+    const c = await openClient(`ws://127.0.0.1:${port}/j?token=a`);
+    c.ws.send(Buffer.from('abc'));
+    expect((await c.waitForBytes(3)).toString()).toBe('abc');
+    c.ws.close(4001);
+    await cli.waitForStderr(/"event":"close"/);
+    cli.child.kill('SIGTERM');
+    expect(await exitStatus(cli, 10000)).toBe(0);
+    expect(readFileSync(file, 'utf8')).toBe(cli.rawStderr());
+    const records = cli
+      .rawStderr()
+      .split('\n')
+      .slice(0, -1)
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(records[0]).toEqual({
+      time: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+      level: 'info',
+      msg: 'WebSocket server settings:',
+    });
+    const t = `127.0.0.1:${target.port}`;
+    const open = records.find((r) => r.event === 'open')!;
+    expect(Object.keys(open)).toEqual(['time', 'level', 'msg', 'event', 'id', 'peer', 'path', 'target']);
+    expect(open).toMatchObject({
+      level: 'info',
+      event: 'open',
+      id: 1,
+      peer: '127.0.0.1',
+      path: '/j?token=a',
+      target: t,
+    });
+    const close = records.find((r) => r.event === 'close')!;
+    expect(Object.keys(close)).toEqual([
+      'time',
+      'level',
+      'msg',
+      'event',
+      'id',
+      'peer',
+      'path',
+      'target',
+      'bytes',
+      'duration',
+      'code',
+    ]);
+    expect(close).toMatchObject({ event: 'close', id: 1, bytes: { to_target: 3, to_client: 3 }, code: 4001 });
+    expect(typeof close.duration).toBe('number');
+    expect(records.at(-1)).toMatchObject({ level: 'info', msg: 'SIGTERM received: closing connections' });
+  });
+
+  it('a format other than text or json exits 2 naming --log-format', async () => {
+    const r = await runToExit(['--log-format', 'xml', '127.0.0.1:0', '127.0.0.1:9']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe(
+      "websockify: error: option --log-format: expected text or json, got 'xml'\nTry 'websockify --help' for more information.\n",
+    );
   });
 });
 
@@ -171,7 +262,11 @@ describe('--syslog over UDP', () => {
     const warning = await inbox.waitFor(/--libserver has no effect$/);
     expect(RFC5424.exec(warning.toString('latin1'))![1]).toBe(String(1 * 8 + 4));
     await openClient(`ws://127.0.0.1:${cli.port}/dbg`).then((c) => c.ws.terminate());
-    const debug = await inbox.waitFor(/WebSocket connection on \/dbg/);
+    const opened = await inbox.waitFor(/WebSocket connection on \/dbg/);
+    expect(RFC5424.exec(opened.toString('latin1'))![1]).toBe(String(1 * 8 + 6));
+    // Syslog keeps its own time in the header: the message has none.
+    expect(RFC5424.exec(opened.toString('latin1'))![5]).toMatch(/^1: 127\.0\.0\.1: WebSocket connection on \/dbg/);
+    const debug = await inbox.waitFor(/connecting to target/);
     expect(RFC5424.exec(debug.toString('latin1'))![1]).toBe(String(1 * 8 + 7));
     // Datagrams carry no trailing newline.
     expect(inbox.messages.every((msg) => !msg.toString('latin1').endsWith('\n'))).toBe(true);

@@ -495,7 +495,7 @@ describe('bin/websockify (the sh launcher)', () => {
       expect(p.stdout()).toBe(`${VERSION}\n`);
       expect(p.stderr()).toBe(
         `websockify: warning: running as PID 1 without ${pkg}/build/Release/websockify-init, so orphaned ` +
-          `processes will not be reaped (build it with 'npm rebuild websockify', or use an init such as ` +
+          `processes will not be reaped (build it with 'cd ${pkg} && npx node-gyp rebuild', or use an init such as ` +
           `'docker run --init')\n`,
       );
     });

@@ -544,7 +544,8 @@ describe('locateRebindLibrary', () => {
     });
     await expect(attempt).rejects.toBeInstanceOf(RebindUnavailableError);
     await expect(attempt).rejects.toThrow(/broken on purpose/);
-    await expect(attempt).rejects.toThrow(/npm rebuild websockify/);
+    // pkg is laid out like a clone (not under node_modules): node-gyp in its directory.
+    await expect(attempt).rejects.toThrow(`Build it with \`cd ${pkg} && npx node-gyp rebuild\``);
     await expect(attempt).rejects.toThrow(
       /cc -shared -fPIC -O2 -o \S+build\/Release\/rebind\.so \S+native\/rebind\.c -ldl/,
     );

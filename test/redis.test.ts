@@ -10,6 +10,7 @@ import { parseRedisSource, splitSourceFields } from '../src/targets/plugins/redi
 import { defer } from './helpers/cleanup.js';
 import { openClient, withTimeout } from './helpers/clients.js';
 import { attemptUpgrade, recordingLogger, tokenProxy } from './helpers/plugins.js';
+import { CliTracker } from './helpers/process.js';
 import { echoTarget, unusedPort } from './helpers/targets.js';
 
 const REDIS = '/usr/bin/redis-server';
@@ -125,7 +126,7 @@ describe('TokenRedis with a real redis-server', () => {
     const during = await withTimeout(attemptUpgrade(proxy.port, '/?token=vm'), 4000, 'lookup during the outage');
     expect([during.status, during.body]).toEqual([502, 'Token lookup failed\n']);
     expect(proxy.logger.lines.join('\n')).toMatch(
-      /502 Token 'vm': lookup failed: TokenRedis: redis 127\.0\.0\.1:\d+\/0: /,
+      /502 Token 'vm': lookup failed: TokenRedis: redis at 127\.0\.0\.1:\d+ unreachable: /,
     );
 
     redis = await startRedis(port);
@@ -145,7 +146,10 @@ describe('TokenRedis with a real redis-server', () => {
     }
     expect(status).toBe(101);
     expect(logger.lines).toEqual(
-      expect.arrayContaining([expect.stringMatching(/reconnecting$/), expect.stringMatching(/connected again$/)]),
+      expect.arrayContaining([
+        expect.stringMatching(/unreachable: connection lost; lookups answer 502 until it is back$/),
+        expect.stringMatching(/connected again$/),
+      ]),
     );
     const clients = await new Promise<string>((resolve) => {
       const c = new Redis({ host: '127.0.0.1', port });
@@ -156,5 +160,39 @@ describe('TokenRedis with a real redis-server', () => {
     });
     // The plugin's one shared connection plus the CLIENT LIST caller; never one per lookup.
     expect(clients.trim().split('\n').length).toBe(2);
+  });
+
+  it('Redis down at start (the CLI): listens, answers 502 with one clear log line, proxies once Redis is up', async () => {
+    const clis = new CliTracker();
+    defer(() => clis.killAll());
+    const echo = await echoTarget();
+    defer(() => echo.close());
+    const port = await unusedPort(); // nothing listens there yet
+    const cli = await clis.start([
+      '--token-plugin',
+      'TokenRedis',
+      '--token-source',
+      `127.0.0.1:${port}`,
+      '127.0.0.1:0',
+    ]);
+    for (let i = 0; i < 3; i++) {
+      const r = await withTimeout(attemptUpgrade(cli.port, '/?token=vm'), 4000, 'lookup while Redis is down');
+      expect([r.status, r.body]).toEqual([502, 'Token lookup failed\n']);
+    }
+    const unreachable = `TokenRedis: redis at 127.0.0.1:${port} unreachable: ECONNREFUSED`;
+    await cli.waitForStderr(new RegExp(`lookup failed: ${unreachable}\n`));
+    const lines = cli.stderr().split('\n');
+    expect(lines.filter((l) => l.startsWith(unreachable))).toEqual([
+      `${unreachable}; lookups answer 502 until it is back`,
+    ]);
+    expect(cli.stderr()).not.toMatch(/Stream isn't writeable|enableOfflineQueue/);
+
+    await startRedis(port);
+    await seed(port, { vm: `127.0.0.1:${echo.port}` });
+    await cli.waitForStderr(/TokenRedis: redis at 127\.0\.0\.1:\d+: connected again\n/, 15000);
+    const client = await openClient(`ws://127.0.0.1:${cli.port}/?token=vm`);
+    client.ws.send(Buffer.from('up'));
+    expect((await client.waitForBytes(2)).toString()).toBe('up');
+    client.ws.close();
   });
 });

@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
 import type { ClientOptions } from 'ws';
-import { KEY_PASSWORD, makeTestPki, type TestPki } from './helpers/certs.js';
+import { KEY_PASSWORD, makeTestPki, servedSerial, type TestPki } from './helpers/certs.js';
 import { defer } from './helpers/cleanup.js';
 import { rawExchange, upgradeRequest, withTimeout } from './helpers/clients.js';
 import { CliTracker, openWs, runToExit, type TrackedWs } from './helpers/process.js';
@@ -73,20 +73,6 @@ function get(url: string, ca?: string): Promise<number> {
 }
 
 /** The serial number of the certificate the server presents to a new connection. */
-function servedSerial(port: number, ca: string): Promise<string> {
-  return withTimeout(
-    new Promise<string>((resolve, reject) => {
-      const s = tls.connect({ host: '127.0.0.1', port, ca }, () => {
-        resolve(s.getPeerCertificate().serialNumber);
-        s.end();
-      });
-      s.on('error', reject);
-    }),
-    10000,
-    'TLS connection',
-  );
-}
-
 /** Runs `openssl s_client` against the port with stdin closed; its status and output. */
 function sClient(port: number, args: string[]): Promise<{ status: number; output: string }> {
   return withTimeout(

@@ -1,5 +1,6 @@
 // The start-up banner, in the reference's shape ("WebSocket server settings:" and one
-// "  - " line per setting), describing what is actually bound.
+// "  - " line per setting), describing what is actually bound; and the --traffic legend, printed
+// on stdout before the first symbol.
 
 import type { ResolvedOptions } from '../config/options.js';
 import { describeTarget } from '../targets/target.js';
@@ -37,3 +38,15 @@ export function bannerLines(
   lines.push(`  - proxying from ${listen} to ${target}`);
   return lines;
 }
+
+/** What the --traffic symbols mean (traffic.ts writes them). */
+export const TRAFFIC_LEGEND = [
+  'Traffic legend:',
+  '  }   a message received from the client',
+  '  {   data received from the target',
+  '  >   data sent to the target',
+  '  .>  data sent to the target, whose buffer is now full (reading from the client pauses)',
+  '  <   a message sent to the client',
+  '  <.  a message sent to the client, whose buffer is now full (reading from the target pauses)',
+  '',
+].join('\n');

@@ -7,6 +7,7 @@
 
 import { spawn } from 'node:child_process';
 import { constants as osConstants } from 'node:os';
+import { formatEntry, type LogFormat } from '../log/log-format.js';
 import type { LogLevel, LogSink } from '../log/logger.js';
 
 /** Set in the daemon's environment (and removed from it at once) to tell it what it is. */
@@ -66,8 +67,11 @@ export function startDaemon(args: string[]): Promise<number> {
 
 /** The daemon's side of the channel. */
 export interface DaemonChannel {
-  /** A log sink relaying lines to the terminal until the channel closes (then it drops them). */
-  sink: LogSink;
+  /**
+   * A log sink relaying lines (formatted as `format`, as stderr would show them) to the
+   * terminal until the channel closes (then it drops them).
+   */
+  sink(format: LogFormat): LogSink;
   /** Start-up is done (ready, or failed with the lines already relayed): closes the channel. */
   close(ready: boolean): Promise<void>;
 }
@@ -91,7 +95,7 @@ export function daemonChannel(): DaemonChannel | undefined {
     return last;
   };
   return {
-    sink: (level, line) => void send({ level, line }),
+    sink: (format) => (level, line, entry) => void send({ level, line: entry ? formatEntry(entry, format) : line }),
     close: async (ready) => {
       if (ready) void send({ ready: true });
       closed = true;

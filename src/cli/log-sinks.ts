@@ -1,7 +1,8 @@
 // The command's log sinks: stderr always, plus the log file and syslog when asked for. A
-// destination that cannot be opened is a usage error naming its flag (exit status 2).
+// destination that cannot be opened is a usage error naming its flag (exit status 2). On
+// SIGHUP, reopen() opens the log file again (logrotate).
 
-import { fileSink } from '../log/file-sink.js';
+import { fileSink, type ReopenableSink } from '../log/file-sink.js';
 import type { LogSink } from '../log/logger.js';
 import type { SyslogFacility } from '../log/syslog-format.js';
 import { syslogSink } from '../log/syslog-sink.js';
@@ -23,12 +24,16 @@ export async function openLogSinks(
   destinations: LogDestinations,
   terminal: LogSink,
   facility: SyslogFacility,
-): Promise<LogSink[]> {
+): Promise<{ sinks: LogSink[]; reopen(): void }> {
   const sinks = [terminal];
-  const { logFile, syslog, legacySyslog } = destinations;
-  if (logFile !== undefined) sinks.push(await opened('--log-file', () => fileSink(logFile)));
+  const { logFile, syslog, legacySyslog, format } = destinations;
+  let file: ReopenableSink | undefined;
+  if (logFile !== undefined) {
+    file = (await opened('--log-file', () => fileSink(logFile, { format }))) as ReopenableSink;
+    sinks.push(file);
+  }
   if (syslog) {
     sinks.push(await opened('--syslog', () => syslogSink({ destination: syslog, legacy: legacySyslog, facility })));
   }
-  return sinks;
+  return { sinks, reopen: () => file?.reopen() };
 }

@@ -1,8 +1,11 @@
 // The `websockify` command: parse the command line, start the server (and the wrapped program),
 // print the banner, and turn signals, the program's exit and lifetime rules into an exit
-// status; with -D, do that in a daemon (daemon.ts). All behaviour lives in the library and in wrap/.
+// status (SIGTERM and SIGINT stop; SIGHUP reloads: the log file is reopened, certificates and
+// token files read again, sessions kept); with -D, do that in a daemon (daemon.ts). All
+// behaviour lives in the library and in wrap/.
 
 import { ConfigError } from '../config/errors.js';
+import type { LogFormat } from '../log/log-format.js';
 import { createLogger, stderrSink, type LogSink, type Logger } from '../log/logger.js';
 import { takeActivatedSocket } from '../server/socket-activation.js';
 import { WebsockifyServer } from '../server/websockify-server.js';
@@ -12,7 +15,8 @@ import { WrapCommandError } from '../wrap/command.js';
 import { pickFreeLoopbackPort } from '../wrap/free-port.js';
 import { locateRebindLibrary, RebindUnavailableError } from '../wrap/rebind-library.js';
 import { WrapSupervisor } from '../wrap/supervisor.js';
-import { bannerLines } from './banner.js';
+import { bannerLines, TRAFFIC_LEGEND } from './banner.js';
+import { runCompletion } from './completion.js';
 import { openLogSinks } from './log-sinks.js';
 import { daemonChannel, startDaemon, type DaemonChannel } from './daemon.js';
 import { parseCommandLine, type CliConfig, type WrapSpec } from './parse.js';
@@ -131,6 +135,7 @@ async function start(config: RunConfig, logger: Logger, daemonPid?: number): Pro
   for (const line of bannerLines(server.options, server.describeListen(), targetLabel, daemonPid)) {
     logger.info(line);
   }
+  if (config.options.traffic) process.stdout.write(TRAFFIC_LEGEND);
   if (wrapped) {
     try {
       await wrapped.supervisor.start();
@@ -146,7 +151,9 @@ async function start(config: RunConfig, logger: Logger, daemonPid?: number): Pro
 export async function main(args: string[]): Promise<number> {
   // A daemon's start-up messages go to the terminal command that started it, over a channel.
   const daemon = daemonChannel();
-  const terminal = daemon?.sink ?? stderrSink();
+  const terminalIn = (format: LogFormat): LogSink => daemon?.sink(format) ?? stderrSink({ format });
+  const terminal = terminalIn('text');
+  if (await runCompletion(args)) return 0;
   let config;
   try {
     config = await parseCommandLine(args, { activated: takeActivatedSocket() });
@@ -169,20 +176,21 @@ export async function main(args: string[]): Promise<number> {
   let onSignal: (signal: HandledSignal) => void;
   let startupSignal: HandledSignal | undefined;
   onSignal = (signal) => {
+    if (signal === 'SIGHUP') return; // nothing to reload yet: everything is being read now
     if (startupSignal) process.exit(128 + SIGNAL_NUMBERS[signal]); // a second one during start-up
     startupSignal = signal;
   };
   for (const signal of Object.keys(SIGNAL_NUMBERS) as HandledSignal[]) process.on(signal, () => onSignal(signal));
 
   let logger: Logger;
+  let logSinks;
   let started;
+  const logTerminal = terminalIn(config.logging.format);
   try {
-    logger = createLogger({
-      verbose: config.verbose,
-      sinks: await openLogSinks(config.logging, terminal, daemon ? 'daemon' : 'user'),
-    });
+    logSinks = await openLogSinks(config.logging, logTerminal, daemon ? 'daemon' : 'user');
+    logger = createLogger({ verbose: config.verbose, sinks: logSinks.sinks });
   } catch (err) {
-    return closing(daemon, startupFailure(err, createLogger({ sinks: [terminal] }), terminal));
+    return closing(daemon, startupFailure(err, createLogger({ sinks: [logTerminal] }), terminal));
   }
   try {
     started = await start(config, logger, daemon ? process.pid : undefined);
@@ -202,7 +210,21 @@ export async function main(args: string[]): Promise<number> {
       await plugins.close();
       resolve(wrapped && programStatus !== undefined && status === 0 ? programStatus : status);
     };
+    const reload = async (): Promise<void> => {
+      logger.info('SIGHUP received: reopening the log file, reading certificates and token files again');
+      try {
+        logSinks.reopen();
+      } catch (err) {
+        logger.error(`websockify: ${(err as Error).message} (still writing to the old file)`);
+      }
+      server.reload();
+      await plugins.reload();
+    };
     onSignal = (signal) => {
+      if (signal === 'SIGHUP') {
+        if (!stopping) void reload();
+        return;
+      }
       if (stopping) {
         logger.info(`${signal} again: exiting at once`);
         resolve(128 + SIGNAL_NUMBERS[signal]);

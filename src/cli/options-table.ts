@@ -205,7 +205,13 @@ export const CLI_OPTIONS: readonly CliOption[] = [
       'the port the wrapped program binds, when it is not the listen port (required with --unix-listen, --inetd)',
   },
 
-  { name: 'verbose', alias: 'v', type: 'boolean', group: G_LOG, describe: 'per-connection log lines' },
+  {
+    name: 'verbose',
+    alias: 'v',
+    type: 'boolean',
+    group: G_LOG,
+    describe: 'more detail: HTTP requests, encodings, socket errors',
+  },
   { name: 'traffic', type: 'boolean', group: G_LOG, describe: 'per-frame traffic symbols on stdout' },
   {
     name: 'record',
@@ -222,6 +228,15 @@ export const CLI_OPTIONS: readonly CliOption[] = [
     metavar: 'FILE',
     group: G_LOG,
     describe: 'also log to FILE (appended to)',
+  },
+  {
+    name: 'log-format',
+    type: 'string',
+    metavar: 'FORMAT',
+    group: G_LOG,
+    describe:
+      'text (default: each line starts with an ISO 8601 UTC time) or json (one object per line: ' +
+      'time, level, msg; connections add event, id, peer, path, target, bytes, duration, code)',
   },
   {
     name: 'syslog',

@@ -7,23 +7,20 @@ import yargs, { type Argv } from 'yargs';
 import { parseListenSpec, parsePort, parseTargetSpec, type HostPort } from '../config/address.js';
 import { ConfigError } from '../config/errors.js';
 import { resolveWebRoot, type ListenOption, type WebsockifyOptions } from '../config/options.js';
+import { LOG_FORMATS, type LogFormat } from '../log/log-format.js';
 import { parseSyslogServer, type SyslogDestination } from '../log/syslog-sink.js';
 import type { ActivatedSocket } from '../server/socket-activation.js';
 import type { TargetSpec } from '../targets/target.js';
 import { WRAP_MODES, type WrapMode } from '../wrap/supervisor.js';
+import { helpText, USAGE_FORMS } from './help-text.js';
+import { expandOptionPrefixes } from './option-prefixes.js';
 import { CLI_OPTIONS } from './options-table.js';
 import { parseTlsFlags } from './tls-flags.js';
 import { UsageError } from './usage-error.js';
 
 export { UsageError };
 
-export const USAGE = [
-  '$0 [options] [source_addr:]source_port target_addr:target_port',
-  '$0 [options] --token-plugin=CLASS [source_addr:]source_port',
-  '$0 [options] --unix-target=FILE [source_addr:]source_port',
-  '$0 [options] [source_addr:]source_port -- WRAP_COMMAND_LINE',
-  '$0 [options] --unix-listen=FILE|--inetd target_addr:target_port',
-].join('\n');
+export const USAGE = USAGE_FORMS.map((form) => `$0 ${form}`).join('\n');
 
 export type CliConfig =
   | { kind: 'help'; text: string }
@@ -56,6 +53,8 @@ export interface PluginSpec {
 export interface LogDestinations {
   /** Absolute path. */
   logFile?: string;
+  /** --log-format: of stderr and the log file (syslog frames messages its own way). */
+  format: LogFormat;
   syslog?: SyslogDestination;
   legacySyslog: boolean;
 }
@@ -97,6 +96,8 @@ function buildParser(args: string[]): Argv {
       'boolean-negation': false,
       'duplicate-arguments-array': false,
       'strip-aliased': true,
+      // Options are spelled as in --help only: no --logFile, and no camelCase in messages.
+      'camel-case-expansion': false,
     })
     .strictOptions()
     .help(false)
@@ -275,6 +276,13 @@ function parseListen(
   return { listen, listenPort: spec.port, targets };
 }
 
+/** Every long option, for prefix matching (`--verb` is `--verbose`). */
+const LONG_OPTIONS = [
+  ...CLI_OPTIONS.map((o) => ({ name: o.name, takesValue: o.type === 'string' })),
+  { name: 'help', takesValue: false },
+  { name: 'version', takesValue: false },
+];
+
 /** yargs reads `--flag=yes` on a boolean as false; refuse a value instead of ignoring it. */
 function rejectValuedFlags(args: string[]): void {
   const end = args.indexOf('--');
@@ -297,12 +305,19 @@ function rejectEmptyPaths(argv: Parsed): void {
   }
 }
 
+function parseLogFormat(argv: Parsed): LogFormat {
+  const text = String(argv['log-format'] ?? 'text');
+  if ((LOG_FORMATS as readonly string[]).includes(text)) return text as LogFormat;
+  throw new UsageError(`option --log-format: expected text or json, got '${text}'`, '--log-format');
+}
+
 /** Parses the arguments after the program name. Throws UsageError on any problem. */
-export async function parseCommandLine(args: string[], context: ParseContext = {}): Promise<CliConfig> {
+export async function parseCommandLine(typed: string[], context: ParseContext = {}): Promise<CliConfig> {
+  const args = expandOptionPrefixes(typed, LONG_OPTIONS);
   rejectValuedFlags(args);
   const parser = buildParser(args);
   const argv = (await parser.parseAsync()) as Parsed;
-  if (argv.help) return { kind: 'help', text: await parser.getHelp() };
+  if (argv.help) return { kind: 'help', text: helpText(process.stdout.columns || 100) };
   if (argv.version) return { kind: 'version' };
 
   rejectEmptyPaths(argv);
@@ -373,6 +388,7 @@ export async function parseCommandLine(args: string[], context: ParseContext = {
     ...(argv['log-file'] === undefined ? {} : { logFile: path.resolve(String(argv['log-file'])) }),
     ...(syslog ? { syslog } : {}),
     legacySyslog: given(argv, 'legacy-syslog'),
+    format: parseLogFormat(argv),
   };
 
   const tlsFlags = parseTlsFlags(argv);

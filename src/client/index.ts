@@ -1,4 +1,4 @@
-// The client library (`websockify/client`) for browsers and bundlers: Websock, which uses the
+// The client library (`websockify-node/client`) for browsers and bundlers: Websock, which uses the
 // global WebSocket, and the telnet protocol handler of the web terminal. Node users get ./node.ts
 // instead (the package's "node" export condition), which supplies `ws`.
 

@@ -1,4 +1,4 @@
-// The client library's Node entry point (`websockify/client` under Node): the same API, with
+// The client library's Node entry point (`websockify-node/client` under Node): the same API, with
 // Websock defaulting to the `ws` package, since Node 20 has no global WebSocket. Kept apart from
 // ./index.ts so that browser bundles never pull in `ws`.
 
@@ -12,7 +12,7 @@ export * from './index.js';
  *
  * @example
  * ```ts
- * import { Websock } from 'websockify/client';
+ * import { Websock } from 'websockify-node/client';
  * const sock = new Websock();
  * sock.on('open', () => sock.send('GET / HTTP/1.0\r\n\r\n'));
  * sock.on('message', () => process.stdout.write(sock.rQshiftStr()));

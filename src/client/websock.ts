@@ -128,7 +128,7 @@ export class Websock {
     if (this.socket && this.socket.readyState < 2) throw new Error('Websock is already open or connecting');
     if (!this.WebSocketClass) {
       throw new Error(
-        "no WebSocket class: pass one as new Websock({ WebSocket }), or in Node import 'websockify/client' (which uses ws)",
+        "no WebSocket class: pass one as new Websock({ WebSocket }), or in Node import 'websockify-node/client' (which uses ws)",
       );
     }
     this.stopFlushTimer();

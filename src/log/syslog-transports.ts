@@ -8,7 +8,9 @@ import dgram from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import { createRequire } from 'node:module';
 import net from 'node:net';
+import { fileURLToPath } from 'node:url';
 import util from 'node:util';
+import { rebuildCommand } from '../config/rebuild-command.js';
 
 export interface SyslogTransport {
   send(message: Buffer): void;
@@ -51,9 +53,11 @@ function loadUnixDgram(): { createSocket(type: 'unix_dgram'): UnixDgramSocket } 
   try {
     return createRequire(import.meta.url)('unix-dgram') as { createSocket(type: 'unix_dgram'): UnixDgramSocket };
   } catch {
+    const root = fileURLToPath(new URL('../../', import.meta.url));
     throw new SyslogOpenError(
-      'unix datagram sockets need the optional unix-dgram module, which did not build at install ' +
-        '(reinstall with a C compiler), or use host:port',
+      'unix datagram sockets need the optional unix-dgram module, which did not build at install: ' +
+        `build it with \`${rebuildCommand(root, 'unix-dgram')}\` (needs python3, make and a C compiler), ` +
+        'or use host:port',
     );
   }
 }

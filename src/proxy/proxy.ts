@@ -10,6 +10,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type ServerOptions } from 'ws';
 import type { AuthPlugin } from '../auth/auth-plugin.js';
 import { authorize } from '../auth/authorize.js';
+import { byteCount } from '../log/log-format.js';
 import type { Logger } from '../log/logger.js';
 import { writeHttpError } from '../protocol/http-response.js';
 import { checkHixieRequest, hixieVersion, type HixieVersion } from '../protocol/hixie.js';
@@ -206,9 +207,16 @@ export class ProxyCore extends EventEmitter<ProxyCoreEvents> {
     });
     this.sessions.add(session);
     const { stats } = session;
-    this.opts.logger.debug(
-      `${id}: ${peer}: WebSocket connection on ${stats.path} (${legacy ? `${legacy}, ` : ''}${encoding}), ` +
-        `proxying to ${stats.target}`,
+    const details = this.opts.logger.verbose ? ` (${legacy ? `${legacy}, ` : ''}${encoding})` : '';
+    this.opts.logger.info(
+      `${id}: ${peer}: WebSocket connection on ${stats.path}${details}, proxying to ${stats.target}`,
+      {
+        event: 'open',
+        id,
+        peer,
+        path: stats.path,
+        target: stats.target,
+      },
     );
     session.start();
     accept?.();
@@ -219,14 +227,23 @@ export class ProxyCore extends EventEmitter<ProxyCoreEvents> {
   private endSession(session: ProxySession): void {
     this.sessions.delete(session);
     const s = session.stats;
-    if (this.opts.logger.verbose) {
-      const seconds = ((Date.now() - s.startedAt) / 1000).toFixed(3);
-      this.opts.logger.debug(
-        `${s.id}: ${s.peer}: closed ${s.path} (${s.encoding}) to ${s.target}: ` +
-          `${s.bytesToTarget} bytes to target, ${s.bytesToClient} bytes to client, ` +
-          `${seconds} s, code ${s.closeCode}`,
-      );
-    }
+    const duration = (Date.now() - s.startedAt) / 1000;
+    const details = this.opts.logger.verbose ? ` (${s.encoding})` : '';
+    this.opts.logger.info(
+      `${s.id}: ${s.peer}: closed ${s.path}${details} to ${s.target}: ` +
+        `${byteCount(s.bytesToTarget)} to target, ${byteCount(s.bytesToClient)} to client, ` +
+        `${duration.toFixed(3)} s, code ${s.closeCode}`,
+      {
+        event: 'close',
+        id: s.id,
+        peer: s.peer,
+        path: s.path,
+        target: s.target,
+        bytes: { toTarget: s.bytesToTarget, toClient: s.bytesToClient },
+        duration,
+        code: s.closeCode,
+      },
+    );
     this.emit('session-end', s);
   }
 

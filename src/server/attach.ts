@@ -3,7 +3,7 @@
 // so are upgrades on other paths when the application listens for upgrades itself (else they get
 // 400: with any 'upgrade' listener, Node no longer destroys upgrades nobody takes).
 
-import type http from 'node:http';
+import type * as http from 'node:http';
 import type { Duplex } from 'node:stream';
 import { resolveOptions, type WebsockifyOptions } from '../config/options.js';
 import { writeHttpError } from '../protocol/http-response.js';

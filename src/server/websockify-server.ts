@@ -5,8 +5,8 @@
 // class; applications can use it directly or use attachWebsockify() instead.
 
 import { EventEmitter } from 'node:events';
-import type http from 'node:http';
-import type net from 'node:net';
+import type * as http from 'node:http';
+import type * as net from 'node:net';
 import { resolveOptions, type ResolvedOptions, type WebsockifyOptions } from '../config/options.js';
 import { writeHttpError } from '../protocol/http-response.js';
 import { ProxyCore } from '../proxy/proxy.js';
@@ -139,6 +139,15 @@ export class WebsockifyServer extends EventEmitter<WebsockifyServerEvents> {
     }
     this.armIdleTimer();
     return this.address();
+  }
+
+  /**
+   * Reads the TLS certificate, key and CA files again now (SIGHUP); open sessions are not
+   * touched, new handshakes use the new files. Files that do not load are logged and the
+   * previous ones stay in use.
+   */
+  reload(): void {
+    this.tls?.reload();
   }
 
   /** The bound address: host and port, or a unix socket's path. */

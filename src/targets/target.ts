@@ -3,7 +3,7 @@
 // program's moved port on loopback (127.0.0.1 or ::1, waiting a bounded time while it starts),
 // then TLS on top when the spec asks for it (tls-target.ts).
 
-import net from 'node:net';
+import * as net from 'node:net';
 import type { IncomingMessage } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { formatHostPort } from '../config/address.js';

@@ -3,8 +3,8 @@
 // private CA when one is given (--ssl-target-cafile). A handshake that fails or takes too long
 // rejects with an error that says why.
 
-import net from 'node:net';
-import tls from 'node:tls';
+import * as net from 'node:net';
+import * as tls from 'node:tls';
 
 export interface TargetTls {
   /** PEM text of a CA trusted in addition to Node's root CAs. */

@@ -1,11 +1,11 @@
 // The server's TLS credentials: the certificate, key and client CA files read and checked (a
 // secure context is built from them), and read again when the files change on disk
-// (certificate rotation without a restart). A change that does not load (half-written file, key
+// (certificate rotation without a restart) or on request (SIGHUP). A change that does not load (half-written file, key
 // not matching the certificate yet) is logged and the previous credentials stay in use.
 
 import { EventEmitter } from 'node:events';
 import { readFileSync, unwatchFile, watchFile } from 'node:fs';
-import tls from 'node:tls';
+import * as tls from 'node:tls';
 import type { ResolvedTls } from '../config/options.js';
 import type { Logger } from '../log/logger.js';
 
@@ -120,7 +120,8 @@ export class TlsCredentials extends EventEmitter<TlsCredentialsEvents> {
     this.settleTimer.unref();
   };
 
-  private reload(): void {
+  /** Reads the files now (SIGHUP): new handshakes use them; if they do not load, keeps the old. */
+  reload(): void {
     try {
       this.options = loadCredentials(this.settings);
       this.emit('reload', this.options);

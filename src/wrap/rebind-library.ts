@@ -11,6 +11,7 @@ import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { PACKAGE_NAME, rebuildCommand } from '../config/rebuild-command.js';
 
 /** rebind.so cannot be used here: wrong platform, or it is not built and cannot be compiled. */
 export class RebindUnavailableError extends Error {
@@ -88,14 +89,14 @@ export async function locateRebindLibrary(options: LocateRebindOptions = {}): Pr
 
   const source = path.join(root, 'native', 'rebind.c');
   const howToBuild =
-    `Build it with \`npm rebuild websockify\` (needs python3, make and a C compiler), ` +
+    `Build it with \`${rebuildCommand(root)}\` (needs python3, make and a C compiler), ` +
     `or by hand: \`mkdir -p ${path.dirname(built)} && cc -shared -fPIC -O2 -o ${built} ${source} -ldl\``;
   let code: Buffer;
   try {
     code = await readFile(source);
   } catch {
     throw new RebindUnavailableError(
-      `rebind.so is not built (${built}) and its source ${source} is missing; reinstall websockify`,
+      `rebind.so is not built (${built}) and its source ${source} is missing; reinstall ${PACKAGE_NAME}`,
     );
   }
 

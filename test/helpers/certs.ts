@@ -1,13 +1,15 @@
 // Certificates for the TLS tests, made by the real `openssl` command in a temporary directory:
 // a private CA, server certificates for localhost/127.0.0.1 signed by it (each with its own
 // serial number), client certificates signed by it and by a second, untrusted CA, and an
-// encrypted copy of a server key.
+// encrypted copy of a server key; and which certificate a TLS port serves.
 
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import tls from 'node:tls';
 import { promisify } from 'node:util';
+import { withTimeout } from './clients.js';
 
 const run = promisify(execFile);
 
@@ -101,4 +103,19 @@ export async function makeTestPki(): Promise<TestPki> {
     encryptedKey,
     remove: () => rm(dir, { recursive: true, force: true }),
   };
+}
+
+/** The serial number of the certificate that `port` on 127.0.0.1 serves (verified against `ca`). */
+export function servedSerial(port: number, ca: string): Promise<string> {
+  return withTimeout(
+    new Promise<string>((resolve, reject) => {
+      const s = tls.connect({ host: '127.0.0.1', port, ca }, () => {
+        resolve(s.getPeerCertificate().serialNumber);
+        s.end();
+      });
+      s.on('error', reject);
+    }),
+    10000,
+    'TLS connection',
+  );
 }

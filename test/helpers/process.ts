@@ -58,13 +58,8 @@ export async function runToExit(
   const cli = runCli(args);
   try {
     const status = await exitStatus(cli, ms);
-    // 'exit' may come before the last output has been read (seen under load): wait, bounded,
-    // for both pipes to close, so stdout and stderr are complete.
-    const closed = (stream: NodeJS.ReadableStream & { closed?: boolean }): Promise<void> =>
-      stream.closed ? Promise.resolve() : new Promise((r) => stream.once('close', () => r()));
-    await withTimeout(Promise.all([closed(cli.child.stdout!), closed(cli.child.stderr!)]), 5000, 'output').catch(
-      () => undefined,
-    );
+    // 'exit' may come before the last output is read: wait (bounded) for the pipes to close.
+    await withTimeout(cli.closed, 5000, `stdout and stderr of pid ${cli.child.pid} to close`).catch(() => {});
     return { status, stdout: cli.stdout(), stderr: cli.stderr() };
   } finally {
     await cli.kill();

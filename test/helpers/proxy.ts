@@ -21,14 +21,25 @@ export async function startProxy(
 export interface CliProcess {
   child: ChildProcess;
   stdout(): string;
+  /** stderr without the timestamps that start log lines (see untimed). */
   stderr(): string;
+  /** stderr as written. */
+  rawStderr(): string;
   /** Resolves with the exit code (or 128+signal) when the process ends. */
   exited: Promise<number>;
+  /** Resolves when its stdout and stderr are closed too (their last data read). */
+  closed: Promise<void>;
   /** Waits until stderr matches. */
   waitForStderr(pattern: RegExp, ms?: number): Promise<RegExpMatchArray>;
   /** Stops the process (SIGTERM, then SIGKILL after 5 s) if it is still running, and waits for it. */
   kill(): Promise<void>;
 }
+
+/** The ISO 8601 UTC time that starts each text log line. */
+export const LOG_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z /gm;
+
+/** `text` without the time at the start of each log line, for tests about what lines say. */
+export const untimed = (text: string): string => text.replace(LOG_TIME, '');
 
 const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
 
@@ -55,16 +66,19 @@ export function runCli(
   const exited = new Promise<number>((resolve) =>
     child.on('exit', (code, signal) => resolve(code ?? 128 + (SIGNALS[signal ?? ''] ?? 0))),
   );
+  const closed = new Promise<void>((resolve) => child.on('close', () => resolve()));
   return {
     child,
+    closed,
     stdout: () => out,
-    stderr: () => err,
+    stderr: () => untimed(err),
+    rawStderr: () => err,
     exited,
     waitForStderr: (pattern, ms = 5000) =>
       withTimeout(
         new Promise<RegExpMatchArray>((resolve, reject) => {
           const check = (): void => {
-            const m = err.match(pattern);
+            const m = untimed(err).match(pattern);
             if (m) {
               watchers.splice(watchers.indexOf(check), 1);
               resolve(m);
@@ -72,7 +86,9 @@ export function runCli(
           };
           watchers.push(check);
           check();
-          void exited.then(() => setImmediate(() => reject(new Error(`exited before ${pattern}; stderr:\n${err}`))));
+          void exited.then(() =>
+            setImmediate(() => reject(new Error(`exited before ${pattern}; stderr:\n${untimed(err)}`))),
+          );
         }),
         ms,
         `stderr ${pattern}; stderr so far:\n${err}`,

@@ -60,6 +60,23 @@ function connect(): void {
   }
 }
 
+/**
+ * Why a WebSocket that never opened may have failed. Browsers hide the HTTP answer (a refused
+ * upgrade and a closed port both close with 1006), but when the socket's host and port are this
+ * page's, the server that sent the page is running: it refused the upgrade.
+ */
+function refusalHint(): string {
+  const target = new URL(url);
+  const page = window.location;
+  const samePort =
+    (target.port || (target.protocol === 'wss:' ? '443' : '80')) ===
+    (page.port || (page.protocol === 'https:' ? '443' : '80'));
+  if (target.hostname === page.hostname && samePort) {
+    return 'the server that sent this page refused it: check the token and the path in the address (an unknown token is refused); its log says why';
+  }
+  return 'is websockify running there, and are the token and the path right?';
+}
+
 sock.on('open', () => {
   opened = true;
   show('connected', `Connected to ${url} (${sock.encoding})`);
@@ -70,7 +87,7 @@ sock.on('error', (e) => console.warn('websocket error', e.message));
 sock.on('close', (e) => {
   const why = `code ${e.code}${e.reason ? `: ${e.reason}` : ''}`;
   if (opened) show('disconnected', `Disconnected (${why})`);
-  else show('error', `Could not connect to ${url} (${why}): is websockify running there?`);
+  else show('error', `Could not connect to ${url} (${why}): ${refusalHint()}`);
   term.write('\r\n\x1b[2m[connection closed]\x1b[0m\r\n');
 });
 

@@ -14,6 +14,8 @@ export interface TokenPlugin {
    * TokenLookupTimeout).
    */
   lookup(token: string): TokenLookupResult | Promise<TokenLookupResult>;
+  /** Reads the plugin's source again now (SIGHUP); optional. */
+  reload?(): void | Promise<void>;
   /** Releases connections and timers when the server stops. */
   close?(): void | Promise<void>;
 }

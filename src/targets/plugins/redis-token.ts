@@ -1,7 +1,7 @@
 // TokenRedis: tokens are keys in Redis (`namespace:token`, or `token` with no namespace) whose
-// values are `host:port` or JSON `{"host": "host:port"}`. One shared ioredis connection that
-// reconnects by itself; while Redis is unreachable, lookups fail at once (the client gets 502)
-// instead of queueing until it returns.
+// values are `host:port` or JSON `{"host": "host:port"}`. One shared ioredis connection, made
+// in the background and remade by itself; while Redis is unreachable, lookups fail at once (the
+// client gets 502) instead of queueing until it returns.
 
 import { Redis } from 'ioredis';
 import type { TargetSpec } from '../target.js';
@@ -83,26 +83,15 @@ export function targetFromRedisValue(value: string): TargetSpec | undefined {
 const RECONNECT_MAX_DELAY_MS = 2000;
 const COMMAND_TIMEOUT_MS = 3000;
 
-/** Resolves when the client is ready or, at the latest, after `ms` (Redis may come up later). */
-function firstConnection(client: Redis, ms: number): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    client.once('ready', done);
-    function done(): void {
-      clearTimeout(timer);
-      client.off('ready', done);
-      resolve();
-    }
-  });
-}
-
 /**
- * Connects (waiting a few seconds for Redis at start, so the first clients are not refused)
- * and answers lookups on that one connection.
+ * Connects in the background (websockify listens at once) and answers lookups on that one
+ * connection. While Redis is unreachable, at start or later, lookups fail at once with
+ * "redis at HOST:PORT unreachable: CODE" (the client gets 502), and that is logged once per
+ * outage, not per retry.
  */
 export async function createTokenRedis(source: string | undefined, { logger }: PluginContext): Promise<TokenPlugin> {
   const s = parseRedisSource(source);
-  const where = `redis ${s.host}:${s.port}/${s.db}`;
+  const where = `redis at ${s.host}:${s.port}`;
   const client = new Redis({
     host: s.host,
     port: s.port,
@@ -114,21 +103,33 @@ export async function createTokenRedis(source: string | undefined, { logger }: P
     connectTimeout: COMMAND_TIMEOUT_MS,
     retryStrategy: (attempt) => Math.min(attempt * 100, RECONNECT_MAX_DELAY_MS),
   });
-  let down = false;
-  let lastError = '';
-  client.on('error', (err: Error) => (lastError = err.message)); // reported on 'close'
-  client.on('close', () => {
-    if (!down) logger.warn(`TokenRedis: ${where}: connection lost${lastError ? ` (${lastError})` : ''}; reconnecting`);
-    down = true;
-  });
+  /** Why Redis cannot be used now (an errno code such as ECONNREFUSED); undefined when ready. */
+  let problem: string | undefined = 'not connected yet';
+  let announced = false;
+  const fail = (why: string): void => {
+    problem = why;
+    if (announced) return;
+    announced = true;
+    logger.warn(`TokenRedis: ${where} unreachable: ${why}; lookups answer 502 until it is back`);
+  };
+  client.on('error', (err: NodeJS.ErrnoException) => fail(err.code ?? err.message));
+  client.on('close', () => fail(problem ?? 'connection lost'));
   client.on('ready', () => {
-    if (down) logger.info(`TokenRedis: ${where}: connected again`);
-    down = false;
-    lastError = '';
+    if (announced) logger.info(`TokenRedis: ${where}: connected again`);
+    problem = undefined;
+    announced = false;
   });
-  await firstConnection(client, COMMAND_TIMEOUT_MS);
+  // Lookups that come while the first connection attempt is still under way wait for its outcome.
+  const firstAttempt = new Promise<void>((resolve) => {
+    client.once('ready', () => resolve());
+    client.once('close', () => resolve());
+  });
   return {
     async lookup(token) {
+      await firstAttempt;
+      if (problem !== undefined && client.status !== 'ready') {
+        throw new Error(`TokenRedis: ${where} unreachable: ${problem}`);
+      }
       const key = s.namespace === undefined ? token : `${s.namespace}:${token}`;
       let value: string | null;
       try {

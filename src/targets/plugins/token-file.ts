@@ -1,6 +1,7 @@
 // TokenFile and ReadOnlyTokenFile: tokens listed in a file, or in every regular file of a
 // directory, one `token: target` line each, in the reference's grammar. TokenFile notices
-// edits (by modification time and size) before each lookup; ReadOnlyTokenFile reads once.
+// edits (by modification time and size) before each lookup; ReadOnlyTokenFile reads once, and
+// again on reload() (SIGHUP), which makes TokenFile read at once too.
 
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -81,6 +82,11 @@ export function createReadOnlyTokenFile(source: string | undefined, { logger }: 
   const file = requireSource(source, 'ReadOnlyTokenFile');
   let targets: Promise<Map<string, TargetSpec>> | undefined;
   return {
+    async reload() {
+      const next = loadTargets(file, logger);
+      await next; // a read that fails keeps the old list (and is logged by the caller)
+      targets = next;
+    },
     async lookup(token) {
       targets ??= loadTargets(file, logger);
       try {
@@ -98,6 +104,9 @@ export function createTokenFile(source: string | undefined, { logger }: PluginCo
   const file = requireSource(source, 'TokenFile');
   let cached: { print: string; targets: Map<string, TargetSpec> } | undefined;
   return {
+    async reload() {
+      cached = { print: await fingerprint(file), targets: await loadTargets(file, logger) };
+    },
     async lookup(token) {
       const print = await fingerprint(file);
       if (cached?.print !== print) cached = { print, targets: await loadTargets(file, logger) };
