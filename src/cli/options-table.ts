@@ -58,6 +58,20 @@ export const CLI_OPTIONS: readonly CliOption[] = [
     describe: 'largest message accepted from a client; larger ones close with 1009 (default 16777216)',
   },
   {
+    name: 'max-frame-size',
+    type: 'string',
+    metavar: 'BYTES',
+    group: G_LISTEN,
+    describe: 'largest frame sent to a client: a larger read from the target is split (default 262144)',
+  },
+  {
+    name: 'connect-timeout',
+    type: 'string',
+    metavar: 'SECONDS',
+    group: G_LISTEN,
+    describe: 'give up connecting to the target after SECONDS and close the client with 1011 (default 10; 0: never)',
+  },
+  {
     name: 'libserver',
     type: 'boolean',
     group: G_LISTEN,

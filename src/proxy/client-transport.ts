@@ -20,8 +20,8 @@ export interface ClientHandlers {
   pong(): void;
   /** The client is finished: close handshake complete (its code; 1005 none) or gone (1006). */
   closed(code: number): void;
-  /** Something to log at debug level (socket errors, protocol violations). */
-  problem(message: string): void;
+  /** Something to log at debug level (socket errors, protocol violations, how it reads). */
+  debug(message: string): void;
   /** Everything queued toward the client was written. */
   drain(): void;
 }

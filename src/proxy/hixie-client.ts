@@ -88,7 +88,7 @@ export class HixieClient implements ClientTransport {
         this.close();
       },
       onError: (reason) => {
-        this.handlers.problem(`Hixie framing: ${reason}`);
+        this.handlers.debug(`Hixie framing: ${reason}`);
         this.close();
       },
     });
@@ -113,8 +113,7 @@ export class HixieClient implements ClientTransport {
     socket.on('data', (chunk: Buffer) => this.onChunk(chunk));
     // The client vanished or half-closed without a close frame: nothing more will come.
     socket.on('end', () => socket.end());
-    socket.on('error', (err) => handlers.problem(`client error: ${err.message}`));
-    socket.on('drain', () => handlers.drain());
+    socket.on('error', (err) => handlers.debug(`client error: ${err.message}`));
     socket.on('close', () => {
       clearTimeout(this.closeTimer);
       handlers.closed(this.closeReceived ? 1005 : 1006);
@@ -130,7 +129,9 @@ export class HixieClient implements ClientTransport {
   /** Sends one text frame (the session's base64 text). */
   send(buf: Buffer, start: number, end: number): void {
     if (this.closeSent) return;
-    this.socket.write(encodeHixieFrame(buf.toString('latin1', start, end)));
+    this.socket.write(encodeHixieFrame(buf.toString('latin1', start, end)), () => {
+      if (this.socket.writableLength === 0) this.handlers.drain();
+    });
   }
 
   get bufferedAmount(): number {

@@ -60,7 +60,7 @@ export class Rfc6455Client implements ClientTransport {
       pong: () => this.handlers.pong(),
       close: (code, reason) => this.onCloseFrame(code, reason),
       error: (code, reason) => {
-        this.handlers.problem(`protocol error: ${reason}`);
+        this.handlers.debug(`protocol error: ${reason}`);
         this.code = code;
         this.closeReceived = true; // nothing more is read: do not wait for an answer
         this.close(code, '');
@@ -73,8 +73,7 @@ export class Rfc6455Client implements ClientTransport {
     const socket = this.socket as net.Socket;
     socket.setTimeout?.(0);
     socket.setNoDelay?.(true);
-    socket.on('error', (err) => handlers.problem(`client error: ${err.message}`));
-    socket.on('drain', () => handlers.drain());
+    socket.on('error', (err) => handlers.debug(`client error: ${err.message}`));
     // The client ended its side: nothing more will come. Finish (which ends ours).
     socket.on('end', () => this.finish());
     socket.on('close', () => this.finish());
@@ -86,7 +85,10 @@ export class Rfc6455Client implements ClientTransport {
     };
     let go = true;
     if (this.head.length > 0) go = onRead(this.head, 0, this.head.length, false, false);
-    readSocket(socket, this.buffers, onRead);
+    const mode = readSocket(socket, this.buffers, onRead);
+    handlers.debug(
+      mode === 'buffers' ? 'reading the client into reused buffers' : 'reading the client from data events',
+    );
     if (!go) socket.pause();
   }
 
@@ -96,16 +98,21 @@ export class Rfc6455Client implements ClientTransport {
     const opcode = text ? OP_TEXT : OP_BINARY;
     const { socket } = this;
     if (room) {
-      socket.write(buf.subarray(writeHeaderBefore(buf, start, opcode, length), end));
+      socket.write(buf.subarray(writeHeaderBefore(buf, start, opcode, length), end), this.written);
       return;
     }
     const header = Buffer.allocUnsafe(headerSize(length));
     writeHeaderBefore(header, header.length, opcode, length);
     socket.cork();
     socket.write(header);
-    socket.write(buf.subarray(start, end));
+    socket.write(buf.subarray(start, end), this.written);
     socket.uncork();
   }
+
+  /** After each data write: 'drain' comes only after a write over the socket's high-water mark. */
+  private readonly written = (): void => {
+    if (this.socket.writableLength === 0) this.handlers.drain();
+  };
 
   get bufferedAmount(): number {
     return this.socket.writableLength;

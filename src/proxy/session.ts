@@ -76,6 +76,8 @@ export class ProxySession implements ClientHandlers {
   /** The target has taken nothing for the stall limit while the client waited: probing. */
   private stalled = false;
   private stallTimer: NodeJS.Timeout | undefined;
+  /** Client bytes dropped while the target was stalled (beyond the bound). */
+  private discarded = 0;
   private heartbeat: Heartbeat | undefined;
   private lingerTimer: NodeJS.Timeout | undefined;
 
@@ -108,7 +110,7 @@ export class ProxySession implements ClientHandlers {
       this.heartbeat = startHeartbeat(
         client,
         opts.heartbeatMs,
-        () => this.clientPaused,
+        () => this.clientPaused || client.bufferedAmount > 0,
         () => {
           this.log('info', 'no pong for two heartbeat intervals; dropping client');
           client.terminate();
@@ -167,6 +169,10 @@ export class ProxySession implements ClientHandlers {
     const inPlace = bytes === payload;
     const target = this.target;
     if (!target || this.stalled) {
+      if (this.stalled && this.pendingBytes >= this.opts.highWaterMark) {
+        this.discarded += bytes.length;
+        return;
+      }
       this.pending.push(inPlace ? Buffer.from(bytes) : bytes);
       this.pendingBytes += bytes.length;
       return;
@@ -193,7 +199,7 @@ export class ProxySession implements ClientHandlers {
       }
     }
     this.wroteInPlace = false;
-    if (this.closing) return true;
+    if (this.closing || this.stalled) return true;
     if (this.pendingBytes > this.opts.highWaterMark) return this.holdClient();
     return true;
   }
@@ -202,7 +208,7 @@ export class ProxySession implements ClientHandlers {
     this.heartbeat?.alive();
   }
 
-  problem(message: string): void {
+  debug(message: string): void {
     this.log('debug', message);
   }
 
@@ -218,23 +224,17 @@ export class ProxySession implements ClientHandlers {
 
   /**
    * The target took nothing for the stall limit while the client waited behind it. The client
-   * may have left meanwhile (its close frame or EOF unread behind its data): read it again,
-   * holding what it sends (bounded) and pinging it, so that a client that closed or vanished
-   * ends the session; a live one is held back again once the bound is reached.
+   * may have left meanwhile, its close frame or EOF unread behind its data: read it again, to
+   * find out. What it sends is held up to the usual bound and discarded beyond it, so that a
+   * client that closed or vanished ends the session whatever the target does. If the target
+   * does take data again after something was discarded, the stream has a hole: both sides are
+   * closed (1011) rather than go on with bytes missing.
    */
   private readonly onStall = (): void => {
     this.stallTimer = undefined;
     if (!this.clientPaused || this.closing || !this.target) return;
-    this.log(
-      'debug',
-      `target took nothing for ${this.opts.lingerMs / 1000} s; checking that the client is still there`,
-    );
+    this.log('debug', `target took nothing for ${this.opts.lingerMs / 1000} s; reading the client to see if it left`);
     this.stalled = true;
-    this.client.ping(() => {});
-    if (this.pendingBytes > this.opts.highWaterMark) {
-      this.stallTimer = setTimeout(this.onStall, this.opts.lingerMs);
-      return;
-    }
     this.clientPaused = false;
     this.client.resume(false);
   };
@@ -250,6 +250,12 @@ export class ProxySession implements ClientHandlers {
     this.stallTimer = undefined;
     const wasStalled = this.stalled;
     this.stalled = false;
+    if (this.discarded > 0) {
+      this.log('info', `target stalled and ${this.discarded} client bytes were dropped; closing both sides`);
+      this.closeClient(CloseCode.internalError, CloseReason.targetStalled);
+      this.target?.destroy();
+      return;
+    }
     if (this.pending.length > 0 && this.flushPending()) {
       // Still full: wait for the next drain (the client's read buffer is free, the data was copied).
       this.clientPaused = true;
@@ -336,7 +342,10 @@ export class ProxySession implements ClientHandlers {
     const target = this.target;
     if (!target || this.targetClosed) return;
     if (this.stalled) {
-      this.log('info', `client left while the target took nothing; dropping ${this.pendingBytes} unsent bytes`);
+      this.log(
+        'info',
+        `client left while the target took nothing; dropping ${this.pendingBytes + this.discarded} unsent bytes`,
+      );
       target.destroy();
       return;
     }
@@ -396,6 +405,7 @@ export class ProxySession implements ClientHandlers {
   }
 
   drain(): void {
+    this.heartbeat?.progress();
     if (this.targetPaused && !this.clientClosed && this.client.bufferedAmount === 0) {
       this.targetPaused = false;
       this.targetBuffers.unpin();
