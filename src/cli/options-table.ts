@@ -62,7 +62,7 @@ export const CLI_OPTIONS: readonly CliOption[] = [
     type: 'string',
     metavar: 'BYTES',
     group: G_LISTEN,
-    describe: 'largest frame sent to a client: a larger read from the target is split (default 262144)',
+    describe: 'largest frame sent to a client: a larger read from the target is split (default 1048576)',
   },
   {
     name: 'connect-timeout',

@@ -89,7 +89,7 @@ export interface WebsockifyOptions {
   heartbeat?: number;
   /** Largest WebSocket message accepted from a client, in bytes; larger ones close with 1009. */
   maxMessageSize?: number;
-  /** Largest frame payload sent to a client, in bytes (`--max-frame-size`, default 256 KiB). */
+  /** Largest frame payload sent to a client, in bytes (`--max-frame-size`, default 1 MiB). */
   maxFrameSize?: number;
   /** Seconds connecting to a target may take before the client gets 1011 (`--connect-timeout`, default 10; 0 none). */
   connectTimeout?: number;
@@ -166,7 +166,7 @@ export interface ResolvedOptions {
 
 export const DEFAULTS = {
   maxMessageSize: 16 * 1024 * 1024,
-  maxFrameSize: 256 * 1024,
+  maxFrameSize: 1024 * 1024,
   connectTimeout: 10,
   handshakeTimeout: 10,
   maxHeaderSize: 16 * 1024,
