@@ -1050,7 +1050,7 @@ function cpuChart(medians, systems, title) {
       const w = Math.max(1, (v / max) * barW);
       const by = y + 3 + i * 14;
       parts.push(`<rect x="${left}" y="${by}" width="${w.toFixed(1)}" height="12" fill="${color}"/>`);
-      parts.push(`<text x="${left + w + 4}" y="${by + 10}">${v.toFixed(2)}</text>`);
+      parts.push(`<text x="${(left + w + 4).toFixed(1)}" y="${by + 10}">${v.toFixed(2)}</text>`);
     });
   });
   parts.push(
