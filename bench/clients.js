@@ -32,12 +32,16 @@ class WsConn {
   constructor(ws) {
     this.ws = ws;
     this.onData = null;
+    this.unclaimed = [];
     this.error = null;
     this.pending = 0;
     this.waiter = null;
     this.closed = new Promise((resolve) => ws.once('close', resolve));
+    // Messages parsed in the same read as the 101 arrive before anyone listens: keep those
+    // (only until the first listener; later unclaimed data is not wanted).
     ws.on('message', (data) => {
       if (this.onData) this.onData(data);
+      else if (this.unclaimed) this.unclaimed.push(data);
     });
     ws.on('error', (err) => {
       this.error = err;
@@ -84,10 +88,12 @@ class TcpConn {
   constructor(sock) {
     this.sock = sock;
     this.onData = null;
+    this.unclaimed = [];
     this.error = null;
     this.closed = new Promise((resolve) => sock.once('close', resolve));
     sock.on('data', (data) => {
       if (this.onData) this.onData(data);
+      else if (this.unclaimed) this.unclaimed.push(data);
     });
     sock.on('error', (err) => {
       this.error = err;
@@ -177,6 +183,9 @@ function expectBytes(conn, n) {
         resolve(got);
       }
     };
+    const early = conn.unclaimed ?? [];
+    conn.unclaimed = null;
+    for (const data of early) conn.onData?.(data);
   });
 }
 

@@ -6,22 +6,9 @@
 // directions. It does the least work any user-space proxy can do, so its numbers are
 // the ceiling that a WebSocket proxy is compared against.
 import net from 'node:net';
+import { relayArgs } from './util.js';
 
-function parseSpec(spec, defaultHost) {
-  const i = spec.lastIndexOf(':');
-  if (i < 0) return { host: defaultHost, port: Number(spec) };
-  let host = spec.slice(0, i) || defaultHost;
-  if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
-  return { host, port: Number(spec.slice(i + 1)) };
-}
-
-const [listenSpec, targetSpec] = process.argv.slice(2);
-if (!listenSpec || !targetSpec) {
-  process.stderr.write('usage: node bench/raw-relay.js [host:]port target_host:target_port\n');
-  process.exit(2);
-}
-const listen = parseSpec(listenSpec, '127.0.0.1');
-const target = parseSpec(targetSpec, '127.0.0.1');
+const { listen, target } = relayArgs('raw-relay.js');
 
 const server = net.createServer({ noDelay: true }, (client) => {
   const upstream = net.connect({ host: target.host, port: target.port, noDelay: true });

@@ -18,6 +18,7 @@ import {
   setClockTicks,
   sleep,
   treeCpu,
+  treeFaults,
   treeMem,
   waitForPort,
 } from './util.js';
@@ -25,17 +26,24 @@ import {
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(BENCH_DIR, '..');
 const HOST = '127.0.0.1';
-const ALL_SYSTEMS = ['raw', 'ours', 'python'];
-const ALL_TESTS = ['throughput', 'rtt', 'rate', 'memory'];
+const ALL_SYSTEMS = ['raw', 'relay', 'socat', 'ours', 'before', 'lighttpd', 'python'];
+/** Systems that fork a process per connection: idle memory is measured at --python-mem-cap. */
+const FORKING = new Set(['python', 'socat']);
+const ALL_TESTS = ['throughput', 'syscalls', 'rtt', 'rate', 'memory'];
 
 const HELP = `Usage: node bench/run.js [options]
 
 Benchmarks websockify implementations side by side on loopback.
 
-Systems:  raw     plain TCP relay (bench/raw-relay.js), the ceiling
-          ours    bin/websockify (this package)
-          python  the Python reference, /usr/bin/websockify, when installed
+Systems:  raw       plain TCP relay with pipe() (bench/raw-relay.js), a reference
+          relay     TCP relay reading into reused 1 MiB buffers (bench/onread-relay.js)
+          socat     socat TCP relay (fork per connection), when installed
+          ours      bin/websockify (this package)
+          before    another build of websockify (--before-cmd / BENCH_BEFORE_CMD), when given
+          lighttpd  lighttpd's mod_wstunnel (C WebSocket tunnel), when installed
+          python    the Python reference, /usr/bin/websockify, when installed
 Tests:    throughput  bulk client->target and target->client, 64 KiB messages
+          syscalls    one transfer each way under perf stat (syscalls per MiB)
           rtt         2,000 sequential 32-byte echoes, p50/p99
           rate        connect + upgrade + one echo + close, 8 in flight
           memory      proxy RSS/PSS with 1,000 and 5,000 idle connections
@@ -48,11 +56,14 @@ Options:
   --ours-cmd CMD        command for "ours" (env BENCH_OURS_CMD). Listen and target
                         specs are appended, or substituted for {listen} and {target}.
   --python-cmd CMD      command for "python" (env BENCH_PYTHON_CMD)
+  --before-cmd CMD      command for "before", e.g. another checkout's bin/websockify
+                        (env BENCH_BEFORE_CMD); skipped when not given
   --bytes MIB           MiB per throughput direction (default 512, quick 256)
   --mem-steps LIST      idle connection counts (default 1000,5000)
-  --python-mem-cap N    idle connections for python (default 200)
+  --python-mem-cap N    idle connections for python and socat (default 200)
   --subprotocol NAME    offer this WebSocket subprotocol (default: none offered)
   --out DIR             results directory (default bench/results)
+  --chart FILE          also write the CPU-per-GiB chart (SVG) to FILE
   --verbose             print proxy stderr and per-measurement details
   -h, --help            this text
 `;
@@ -67,6 +78,8 @@ const { values: opt } = parseArgs({
     tests: { type: 'string' },
     'ours-cmd': { type: 'string' },
     'python-cmd': { type: 'string' },
+    'before-cmd': { type: 'string' },
+    chart: { type: 'string' },
     bytes: { type: 'string' },
     'mem-steps': { type: 'string' },
     'python-mem-cap': { type: 'string' },
@@ -299,6 +312,9 @@ async function startTargets() {
 function systemDefs() {
   const py = detectPython();
   const oursCmd = opt['ours-cmd'] || process.env.BENCH_OURS_CMD || defaultOursCmd();
+  const beforeCmd = opt['before-cmd'] || process.env.BENCH_BEFORE_CMD || null;
+  const socat = sh('sh', ['-c', 'command -v socat']);
+  const lighttpd = sh('sh', ['-c', 'command -v lighttpd']);
   return {
     raw: {
       name: 'raw',
@@ -306,7 +322,38 @@ function systemDefs() {
       cmd: `"${process.execPath}" bench/raw-relay.js`,
       note: 'plain TCP relay with pipe(); TCP clients',
     },
+    relay: {
+      name: 'relay',
+      proto: 'tcp',
+      cmd: `"${process.execPath}" bench/onread-relay.js`,
+      note: 'TCP relay, reused 1 MiB onread buffers; TCP clients',
+    },
+    socat: {
+      name: 'socat',
+      proto: 'tcp',
+      cmd: socat
+        ? `${socat} -b 65536 TCP-LISTEN:{lport},bind={lhost},reuseaddr,fork,backlog=1024 TCP:{thost}:{tport}`
+        : null,
+      version: sh('sh', ['-c', 'socat -V | grep "socat version"']),
+      note: socat ? 'TCP clients' : 'not installed (apt-get install -y socat)',
+    },
     ours: { name: 'ours', proto: 'ws', cmd: oursCmd, note: '' },
+    before: {
+      name: 'before',
+      proto: 'ws',
+      cmd: beforeCmd,
+      note: beforeCmd ? '' : 'no --before-cmd / BENCH_BEFORE_CMD given',
+    },
+    lighttpd: {
+      name: 'lighttpd',
+      proto: 'ws',
+      // mod_wstunnel answers with a subprotocol even when none is offered: offer binary.
+      subprotocols: ['binary'],
+      cmd: lighttpd ? `${lighttpd} -D -f {conf}` : null,
+      prepare: lighttpdConfig,
+      version: sh('sh', ['-c', 'lighttpd -v | head -1']),
+      note: lighttpd ? 'mod_wstunnel, frame-type binary' : 'not installed (apt-get install -y lighttpd)',
+    },
     python: {
       name: 'python',
       proto: 'ws',
@@ -315,6 +362,28 @@ function systemDefs() {
       note: py.cmd ? '' : py.note,
     },
   };
+}
+
+/** Writes a lighttpd configuration for one instance into a fresh temporary directory. */
+function lighttpdConfig(lhost, lport, thost, tport) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-lighttpd-'));
+  const conf = path.join(dir, 'lighttpd.conf');
+  fs.writeFileSync(
+    conf,
+    [
+      'server.modules = ( "mod_wstunnel" )',
+      `server.document-root = "${dir}"`,
+      `server.bind = "${lhost}"`,
+      `server.port = ${lport}`,
+      `server.errorlog = "${dir}/error.log"`,
+      'server.max-fds = 16384',
+      'server.max-connections = 8192',
+      `wstunnel.server = ( "" => (( "host" => "${thost}", "port" => ${tport} )) )`,
+      'wstunnel.frame-type = "binary"',
+      '',
+    ].join('\n'),
+  );
+  return { vars: { conf }, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }
 
 /**
@@ -335,11 +404,11 @@ function defaultOursCmd() {
   return `NODE="${process.execPath}" bin/websockify`;
 }
 
-function buildCommand(cmd, listen, target) {
-  if (cmd.includes('{listen}') || cmd.includes('{target}')) {
-    return cmd.replaceAll('{listen}', listen).replaceAll('{target}', target);
+function buildCommand(cmd, vars) {
+  if (/\{(listen|target|lhost|lport|thost|tport|conf)\}/.test(cmd)) {
+    return cmd.replace(/\{(\w+)\}/g, (m, k) => vars[k] ?? m);
   }
-  return `${cmd} ${listen} ${target}`;
+  return `${cmd} ${vars.listen} ${vars.target}`;
 }
 
 /** Start a system; resolves once its listening port accepts TCP connections. */
@@ -347,7 +416,17 @@ async function startSystem(sys, targetPort) {
   let lastErr = null;
   for (let attempt = 0; attempt < 3; attempt++) {
     const lport = await freePort(HOST);
-    const command = buildCommand(sys.cmd, `${HOST}:${lport}`, `${HOST}:${targetPort}`);
+    const prepared = sys.prepare?.(HOST, lport, HOST, targetPort);
+    const vars = {
+      listen: `${HOST}:${lport}`,
+      target: `${HOST}:${targetPort}`,
+      lhost: HOST,
+      lport,
+      thost: HOST,
+      tport: targetPort,
+      ...prepared?.vars,
+    };
+    const command = buildCommand(sys.cmd, vars);
     // `exec env` keeps the PID of the real server process while allowing VAR=x prefixes.
     const child = spawn('/bin/sh', ['-c', `exec env ${command}`], {
       cwd: ROOT,
@@ -355,6 +434,7 @@ async function startSystem(sys, targetPort) {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.detachedGroup = true;
+    if (prepared) child.once('exit', prepared.cleanup);
     live.add(child);
     let tail = '';
     const keep = (d) => {
@@ -412,6 +492,7 @@ async function runClientJob(job, { proxyPid, proxyPids = {}, targetsPid, timeout
               targets: treeCpu(targetsPid),
               client: treeCpu(child.pid),
             },
+            faults: treeFaults(proxyPids[msg.system] ?? proxyPid),
             machine: machineCpu(),
             info: msg,
           };
@@ -465,11 +546,61 @@ function cpuBetween(marks, a, b) {
 // ------------------------------------------------------------------ measurements
 
 function endpoint(sys, inst) {
-  return { proto: sys.proto, host: HOST, port: inst.port, subprotocols: config.subprotocols };
+  return { proto: sys.proto, host: HOST, port: inst.port, subprotocols: sys.subprotocols ?? config.subprotocols };
+}
+
+/** Page faults of the proxy between two marks, per MiB moved. */
+function faultsPerMiB(marks, a, b, bytes) {
+  const m0 = marks.find((m) => m.name === a);
+  const m1 = marks.find((m) => m.name === b);
+  if (!m0?.faults || !m1?.faults) return { minor: null, major: null };
+  const mib = bytes / MiB;
+  return { minor: (m1.faults.minor - m0.faults.minor) / mib, major: (m1.faults.major - m0.faults.major) / mib };
+}
+
+/**
+ * Syscalls of the proxy (its process tree, including children forked later) during one
+ * transfer without warm-up, counted by `perf stat -e raw_syscalls:sys_enter` attached from
+ * before the client connects until the transfer ended: the handshake's few syscalls are
+ * included, and are negligible against the bytes moved.
+ */
+async function syscallsPerMiB(sys, targets, direction) {
+  const bytes = Math.max(128 * MiB, config.bytes / 2);
+  return withSystem(sys, direction === 'up' ? targets.ports.sink : targets.ports.source, async (inst) => {
+    let perfOut = '';
+    const perf = spawn('perf', ['stat', '-x', ',', '-e', 'raw_syscalls:sys_enter', '-p', String(inst.pid)], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    live.add(perf);
+    perf.stderr.on('data', (d) => (perfOut += d));
+    const perfExit = new Promise((r) => perf.once('exit', r));
+    await sleep(700); // perf attaches
+    let result;
+    try {
+      ({ result } = await runClientJob(
+        { kind: direction, endpoint: endpoint(sys, inst), bytes, chunk: config.chunk },
+        { proxyPid: inst.pid, targetsPid: targets.pid, timeoutMs: 180000 },
+      ));
+    } finally {
+      perf.kill('SIGINT');
+      await Promise.race([perfExit, sleep(5000)]);
+      live.delete(perf);
+    }
+    const line = perfOut.split('\n').find((l) => l.includes('raw_syscalls:sys_enter'));
+    const count = line ? Number(line.split(',')[0]) : NaN;
+    if (!Number.isFinite(count)) throw new Error(`perf stat gave no count: ${perfOut.trim().slice(0, 200)}`);
+    return {
+      metrics: { [`${direction}SysPerMiB`]: count / (result.bytes / MiB) },
+      detail: { count, bytes: result.bytes },
+    };
+  });
 }
 
 /** Each measurement: start a fresh instance of the system pointed at the right target. */
 const MEASURE = {
+  sysUp: (sys, targets) => syscallsPerMiB(sys, targets, 'up'),
+  sysDown: (sys, targets) => syscallsPerMiB(sys, targets, 'down'),
+
   async up(sys, targets) {
     return withSystem(sys, targets.ports.sink, async (inst) => {
       const { result, marks } = await runClientJob(
@@ -525,7 +656,7 @@ const MEASURE = {
   },
 
   async memory(sys, targets) {
-    const steps = sys.name === 'python' ? [config.memory.pythonCap] : config.memory.steps;
+    const steps = FORKING.has(sys.name) ? [config.memory.pythonCap] : config.memory.steps;
     return withSystem(sys, targets.ports.echo, async (inst) => {
       const mem = {};
       const onMark = async (snap) => {
@@ -547,10 +678,10 @@ const MEASURE = {
         detail.steps.push({ step, ...m, rssPerConnKB: rssPer, pssPerConnKB: pssPer });
         if (m.open < step * 0.99) detail.incomplete = `only ${m.open} of ${step} connections opened`;
         // Python is measured at its cap; its numbers go in the first step's row.
-        const key = sys.name === 'python' ? config.memory.steps[0] : step;
+        const key = FORKING.has(sys.name) ? config.memory.steps[0] : step;
         metrics[`rss${key}`] = rssPer;
         metrics[`pss${key}`] = pssPer;
-        if (sys.name === 'python') metrics.pythonConns = m.open;
+        if (FORKING.has(sys.name)) metrics.pythonConns = m.open;
       }
       return { metrics, detail };
     });
@@ -632,13 +763,16 @@ async function groupThroughput(direction, names, defs, targets) {
     for (const n of up) {
       const runs = result.systems[n].map((run, r) => {
         const cpu = cpuBetween(marks, `start:${n}:${r}`, `end:${n}:${r}`);
-        return { ...run, cpu, cpuPerGiB: cpu ? cpu.proxyCpuSeconds / (run.bytes / 1024 ** 3) : null };
+        const faults = faultsPerMiB(marks, `start:${n}:${r}`, `end:${n}:${r}`, run.bytes);
+        return { ...run, cpu, faults, cpuPerGiB: cpu ? cpu.proxyCpuSeconds / (run.bytes / 1024 ** 3) : null };
       });
       const cpuMedian = (k) => median(runs.map((x) => x.cpu?.[k]));
       results[n] = {
         metrics: {
           [`${direction}MiBs`]: median(runs.map((x) => x.mibPerSec)),
           [`${direction}CpuPerGiB`]: median(runs.map((x) => x.cpuPerGiB)),
+          [`${direction}MinfltPerMiB`]: median(runs.map((x) => x.faults.minor)),
+          [`${direction}MajfltPerMiB`]: median(runs.map((x) => x.faults.major)),
         },
         detail: {
           runs,
@@ -689,7 +823,13 @@ const GROUP = {
   },
 };
 
-const TEST_PARTS = { throughput: ['up', 'down'], rtt: ['rtt'], rate: ['rate'], memory: ['memory'] };
+const TEST_PARTS = {
+  throughput: ['up', 'down'],
+  syscalls: ['sysUp', 'sysDown'],
+  rtt: ['rtt'],
+  rate: ['rate'],
+  memory: ['memory'],
+};
 
 // ------------------------------------------------------------------ report
 
@@ -703,6 +843,42 @@ const ROWS = [
     digits: 2,
     better: 'lower',
     test: 'throughput',
+  },
+  {
+    key: 'upMinfltPerMiB',
+    label: 'Proxy minor faults per MiB, client->target',
+    digits: 1,
+    better: 'lower',
+    test: 'throughput',
+  },
+  {
+    key: 'downMinfltPerMiB',
+    label: 'Proxy minor faults per MiB, target->client',
+    digits: 1,
+    better: 'lower',
+    test: 'throughput',
+  },
+  {
+    key: 'upMajfltPerMiB',
+    label: 'Proxy major faults per MiB, client->target',
+    digits: 2,
+    better: 'lower',
+    test: 'throughput',
+  },
+  {
+    key: 'downMajfltPerMiB',
+    label: 'Proxy major faults per MiB, target->client',
+    digits: 2,
+    better: 'lower',
+    test: 'throughput',
+  },
+  { key: 'upSysPerMiB', label: 'Proxy syscalls per MiB, client->target', digits: 0, better: 'lower', test: 'syscalls' },
+  {
+    key: 'downSysPerMiB',
+    label: 'Proxy syscalls per MiB, target->client',
+    digits: 0,
+    better: 'lower',
+    test: 'syscalls',
   },
   { key: 'rttP50', label: 'Round trip p50 (us)', digits: 1, better: 'lower', test: 'rtt' },
   { key: 'rttP99', label: 'Round trip p99 (us)', digits: 1, better: 'lower', test: 'rtt' },
@@ -729,28 +905,25 @@ function memoryRows() {
   return rows;
 }
 
-// Targets for ours. Relative ones use the paired per-round statistics shown in the
-// ratio column (ratio) or the median per-round difference (delta); absolute ones the
-// median of ours.
-const TARGETS = {
-  upMiBs: { text: '>= 0.85x raw', uses: 'ratio', check: (v) => v >= 0.85 },
-  downMiBs: { text: '>= 0.85x raw', uses: 'ratio', check: (v) => v >= 0.85 },
-  rttP50: { text: '<= raw + 20 us', uses: 'delta', check: (v) => v <= 20 },
-  connPerSec: { text: '>= 1500/s', uses: 'value', check: (v) => v >= 1500 },
-  rss1000: { text: '< 20 KB', uses: 'value', check: (v) => v < 20 },
-  rss5000: { text: '< 20 KB', uses: 'value', check: (v) => v < 20 },
+// Targets for ours, as ratios to other systems measured in the same round (median of the
+// per-round ratios ours/other), or absolute values (median of ours).
+const CPU_TARGET = {
+  text: '<= socat, <= lighttpd, <= 0.5x python',
+  vs: [
+    ['socat', (r) => r <= 1],
+    ['lighttpd', (r) => r <= 1],
+    ['python', (r) => r <= 0.5],
+  ],
 };
-
-/** Median of per-round differences a - b. */
-function pairedDelta(samples, a, b, key) {
-  const xs = samples[a]?.[key] ?? [];
-  const ys = samples[b]?.[key] ?? [];
-  const deltas = [];
-  for (let i = 0; i < Math.min(xs.length, ys.length); i++) {
-    if (xs[i] != null && ys[i] != null) deltas.push(xs[i] - ys[i]);
-  }
-  return median(deltas);
-}
+const TARGETS = {
+  upMiBs: { text: '>= 1.5x python', vs: [['python', (r) => r >= 1.5]] },
+  downMiBs: { text: '>= 1.5x python', vs: [['python', (r) => r >= 1.5]] },
+  upCpuPerGiB: CPU_TARGET,
+  downCpuPerGiB: CPU_TARGET,
+  connPerSec: { text: '>= 1.3x before', vs: [['before', (r) => r >= 1.3]] },
+  rss1000: { text: '<= 16 KB', value: (v) => v <= 16 },
+  rss5000: { text: '<= 16 KB', value: (v) => v <= 16 },
+};
 
 function fmt(v, digits) {
   if (v == null || !Number.isFinite(v)) return '-';
@@ -779,13 +952,8 @@ function buildReport(state) {
   }
   const table = [];
   const header = ['Metric', ...shown];
-  const ratioCols = [];
-  if (shown.includes('raw')) {
-    for (const s of shown) if (s !== 'raw') ratioCols.push(s);
-  }
-  for (const s of ratioCols) header.push(`${s}/raw`);
   const showTargets = shown.includes('ours');
-  if (showTargets) header.push('Target (ours)', 'Met');
+  if (showTargets) header.push('Target (ours)', 'Met (ours/other)');
   const evaluation = {};
   for (const r of rows) {
     const line = [r.label];
@@ -794,31 +962,36 @@ function buildReport(state) {
       if (st.skipped) line.push('skipped');
       else {
         let cell = fmt(medians[s][r.key], r.digits);
-        if (s === 'python' && r.test === 'memory' && cell !== '-') cell += '*';
-        if (s === 'python' && r.test === 'memory' && r.key.match(/\d+$/) && !r.pythonFootnote) cell = '-';
+        if (FORKING.has(s) && r.test === 'memory' && cell !== '-') cell += '*';
+        if (FORKING.has(s) && r.test === 'memory' && r.key.match(/\d+$/) && !r.pythonFootnote) cell = '-';
         line.push(cell);
       }
-    }
-    for (const s of ratioCols) {
-      const ratio = pairedRatio(samples, s, 'raw', r.key);
-      const skipPy = s === 'python' && r.test === 'memory' && !r.pythonFootnote;
-      line.push(ratio == null || skipPy ? '-' : `${fmt(ratio, 2)}x`);
     }
     if (showTargets) {
       const t = TARGETS[r.key];
       if (!t) line.push('', '');
-      else {
-        const v =
-          t.uses === 'ratio'
-            ? pairedRatio(samples, 'ours', 'raw', r.key)
-            : t.uses === 'delta'
-              ? pairedDelta(samples, 'ours', 'raw', r.key)
-              : medians.ours?.[r.key];
-        const ok = v == null ? null : t.check(v);
-        evaluation[r.key] = { target: t.text, basis: t.uses, value: v, met: ok };
-        let met = ok == null ? 'n/a' : ok ? 'yes' : 'NO';
-        if (t.uses === 'delta' && v != null) met += ` (${v >= 0 ? '+' : ''}${fmt(v, 1)} us)`;
-        line.push(t.text, met);
+      else if (t.value) {
+        const v = medians.ours?.[r.key];
+        const ok = v == null ? null : t.value(v);
+        evaluation[r.key] = { target: t.text, value: v, met: ok };
+        line.push(t.text, ok == null ? 'n/a' : ok ? 'yes' : 'NO');
+      } else {
+        const parts = [];
+        let all = true;
+        let any = false;
+        for (const [other, check] of t.vs) {
+          const ratio = systems[other]?.skipped ? null : pairedRatio(samples, 'ours', other, r.key);
+          if (ratio == null) {
+            parts.push(`${other} n/a`);
+            continue;
+          }
+          any = true;
+          const ok = check(ratio);
+          all &&= ok;
+          parts.push(`${ok ? '' : 'NOT '}${fmt(ratio, 2)}x ${other}`);
+          evaluation[`${r.key}:${other}`] = { target: t.text, ratio, met: ok };
+        }
+        line.push(t.text, `${any ? (all ? 'yes' : 'NO') : 'n/a'}: ${parts.join(', ')}`);
       }
     }
     table.push(line);
@@ -835,13 +1008,57 @@ function buildReport(state) {
             .map((d) => d.detail.cpu[who]);
           line.push(systems[s].skipped ? 'skipped' : fmt(median(vals), 0));
         }
-        for (let i = 0; i < ratioCols.length; i++) line.push('');
         if (showTargets) line.push('', '');
         table.push(line);
       }
     }
   }
   return { header, table, medians, evaluation };
+}
+
+/** A horizontal bar chart (SVG) of proxy CPU seconds per GiB, per system and direction. */
+function cpuChart(medians, systems, title) {
+  const shown = config.systems.filter((sname) => !systems[sname].skipped);
+  const dirs = [
+    ['downCpuPerGiB', 'target->client', '#2b6cb0'],
+    ['upCpuPerGiB', 'client->target', '#dd6b20'],
+  ];
+  const max = Math.max(0.1, ...shown.flatMap((sname) => dirs.map(([k]) => medians[sname]?.[k] ?? 0)));
+  const left = 90;
+  const width = 640;
+  const barW = width - left - 70;
+  const rowH = 34;
+  const top = 46;
+  const height = top + shown.length * rowH + 30;
+  const esc = (t) => String(t).replace(/[&<>]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;' })[c]);
+  const parts = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="12">`,
+    `<rect width="100%" height="100%" fill="white"/>`,
+    `<text x="${left}" y="18" font-size="14" font-weight="bold">${esc(title)}</text>`,
+  ];
+  dirs.forEach(([, label, color], i) => {
+    const x = left + i * 150;
+    parts.push(`<rect x="${x}" y="28" width="12" height="10" fill="${color}"/>`);
+    parts.push(`<text x="${x + 16}" y="37">${label}</text>`);
+  });
+  shown.forEach((sname, row) => {
+    const y = top + row * rowH;
+    parts.push(`<text x="${left - 8}" y="${y + 19}" text-anchor="end">${esc(sname)}</text>`);
+    dirs.forEach(([key, , color], i) => {
+      const v = medians[sname]?.[key];
+      if (v == null) return;
+      const w = Math.max(1, (v / max) * barW);
+      const by = y + 3 + i * 14;
+      parts.push(`<rect x="${left}" y="${by}" width="${w.toFixed(1)}" height="12" fill="${color}"/>`);
+      parts.push(`<text x="${(left + w + 4).toFixed(1)}" y="${by + 10}">${v.toFixed(2)}</text>`);
+    });
+  });
+  parts.push(
+    `<text x="${left}" y="${height - 8}" fill="#555">proxy CPU seconds per GiB moved (lower is better); medians over rounds</text>`,
+    '</svg>',
+    '',
+  );
+  return parts.join('\n');
 }
 
 function textTable(header, rows) {
@@ -869,7 +1086,7 @@ function notesFor(state) {
   if (config.systems.includes('python') && !state.systems.python.skipped && config.tests.includes('memory')) {
     const n = median(state.samples.python?.pythonConns ?? []) ?? config.memory.pythonCap;
     notes.push(
-      `* python forks one process per connection: memory measured with ${n} connections (not ${config.memory.steps.join('/')}) ` +
+      `* python and socat fork one process per connection: memory measured with ${n} connections (not ${config.memory.steps.join('/')}) ` +
         'and summed over the parent and all its children; RSS counts shared pages once per process, PSS shares them out.',
     );
   }
@@ -1065,6 +1282,11 @@ async function main() {
     '',
   ].join('\n');
   fs.writeFileSync(path.join(outDir, 'latest.md'), md);
+  if (config.tests.includes('throughput')) {
+    const svg = cpuChart(report.medians, state.systems, `Proxy CPU per GiB (${started.toISOString().slice(0, 10)})`);
+    fs.writeFileSync(path.join(outDir, 'cpu-per-gib.svg'), svg);
+    if (opt.chart) fs.writeFileSync(path.resolve(opt.chart), svg);
+  }
   say(`\nwrote ${path.relative(ROOT, path.join(outDir, `${stamp}.json`))}, latest.json and latest.md`);
 }
 

@@ -10,6 +10,25 @@ const FORBIDDEN_PORTS = new Set([2024]);
 
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** `[host:]port` (last colon, brackets around IPv6) as { host, port }. */
+function parseSpec(spec, defaultHost) {
+  const i = spec.lastIndexOf(':');
+  if (i < 0) return { host: defaultHost, port: Number(spec) };
+  let host = spec.slice(0, i) || defaultHost;
+  if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
+  return { host, port: Number(spec.slice(i + 1)) };
+}
+
+/** The listen and target addresses of a bench relay's command line (exits 2 without them). */
+export function relayArgs(script) {
+  const [listenSpec, targetSpec] = process.argv.slice(2);
+  if (!listenSpec || !targetSpec) {
+    process.stderr.write(`usage: node bench/${script} [host:]port target_host:target_port\n`);
+    process.exit(2);
+  }
+  return { listen: parseSpec(listenSpec, '127.0.0.1'), target: parseSpec(targetSpec, '127.0.0.1') };
+}
+
 /** Ask the kernel for a currently free TCP port on `host` (bind port 0, read it, release it). */
 export async function freePort(host = '127.0.0.1') {
   for (let attempt = 0; attempt < 20; attempt++) {
@@ -115,6 +134,9 @@ export function readStat(pid) {
     system: Number(rest[12]) / clockTicks,
     // CPU of children that exited and were waited for (Python's per-connection forks).
     children: (Number(rest[13]) + Number(rest[14])) / clockTicks,
+    // Page faults (fields 10-13): minor and major, own and of waited-for children.
+    minflt: Number(rest[7]) + Number(rest[8]),
+    majflt: Number(rest[9]) + Number(rest[10]),
   };
 }
 
@@ -127,6 +149,19 @@ export function treeCpu(pid) {
   for (const p of processTree(pid)) {
     const st = readStat(p);
     if (st) total += st.user + st.system + st.children;
+  }
+  return total;
+}
+
+/** Page faults of pid and its live descendants (and of their reaped children). */
+export function treeFaults(pid) {
+  const total = { minor: 0, major: 0 };
+  for (const p of processTree(pid)) {
+    const st = readStat(p);
+    if (st) {
+      total.minor += st.minflt;
+      total.major += st.majflt;
+    }
   }
   return total;
 }

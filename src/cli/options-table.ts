@@ -72,6 +72,20 @@ export const CLI_OPTIONS: readonly CliOption[] = [
       'refuse legacy clients: Hixie-75/76 handshakes, Sec-WebSocket-Version 8, the Flash socket policy request (new)',
   },
   {
+    name: 'max-frame-size',
+    type: 'string',
+    metavar: 'BYTES',
+    group: G_LISTEN,
+    describe: 'largest frame sent to a client: a larger read from the target is split (default 1048576)',
+  },
+  {
+    name: 'connect-timeout',
+    type: 'string',
+    metavar: 'SECONDS',
+    group: G_LISTEN,
+    describe: 'give up connecting to the target after SECONDS and close the client with 1011 (default 10; 0: never)',
+  },
+  {
     name: 'libserver',
     type: 'boolean',
     group: G_LISTEN,

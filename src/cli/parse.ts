@@ -129,6 +129,17 @@ function given(argv: Parsed, name: string): boolean {
   return v !== undefined && v !== false;
 }
 
+/** Option `name` as a positive whole number of bytes, if given. */
+function byteCount(argv: Parsed, name: string): number | undefined {
+  const v = argv[name];
+  if (v === undefined) return undefined;
+  const text = String(v);
+  if (!/^\d+$/.test(text) || Number(text) <= 0 || !Number.isSafeInteger(Number(text))) {
+    throw new UsageError(`option --${name}: expected a positive number of bytes, got '${text}'`, `--${name}`);
+  }
+  return Number(text);
+}
+
 function seconds(argv: Parsed, name: string): number | undefined {
   const v = argv[name];
   if (v === undefined) return undefined;
@@ -370,17 +381,8 @@ export async function parseCommandLine(typed: string[], context: ParseContext = 
     target = { kind: 'tcp', host, port };
   }
 
-  let maxMessageSize: number | undefined;
-  if (argv['max-message-size'] !== undefined) {
-    const text = String(argv['max-message-size']);
-    maxMessageSize = Number(text);
-    if (!/^\d+$/.test(text) || maxMessageSize <= 0) {
-      throw new UsageError(
-        `option --max-message-size: expected a positive number of bytes, got '${text}'`,
-        '--max-message-size',
-      );
-    }
-  }
+  const maxMessageSize = byteCount(argv, 'max-message-size');
+  const maxFrameSize = byteCount(argv, 'max-frame-size');
 
   const web = parsedOption(argv, 'web', resolveWebRoot);
   const syslog = parsedOption(argv, 'syslog', parseSyslogServer);
@@ -413,6 +415,8 @@ export async function parseCommandLine(typed: string[], context: ParseContext = 
       idleTimeout: seconds(argv, 'idle-timeout'),
       heartbeat: seconds(argv, 'heartbeat'),
       maxMessageSize,
+      maxFrameSize,
+      connectTimeout: seconds(argv, 'connect-timeout'),
       ...(web === undefined ? {} : { web, fileOnly: given(argv, 'file-only'), webAuth: given(argv, 'web-auth') }),
       traffic: given(argv, 'traffic'),
       ...(given(argv, 'no-legacy') ? { legacy: false } : {}),

@@ -89,6 +89,10 @@ export interface WebsockifyOptions {
   heartbeat?: number;
   /** Largest WebSocket message accepted from a client, in bytes; larger ones close with 1009. */
   maxMessageSize?: number;
+  /** Largest frame payload sent to a client, in bytes (`--max-frame-size`, default 1 MiB). */
+  maxFrameSize?: number;
+  /** Seconds connecting to a target may take before the client gets 1011 (`--connect-timeout`, default 10; 0 none). */
+  connectTimeout?: number;
   /** Seconds a client has to send its complete HTTP request. */
   handshakeTimeout?: number;
   /** Largest total size of request headers, in bytes (431 beyond it). */
@@ -145,6 +149,8 @@ export interface ResolvedOptions {
   idleTimeoutMs: number;
   heartbeatMs: number;
   maxMessageSize: number;
+  maxFrameSize: number;
+  connectTimeoutMs: number;
   handshakeTimeoutMs: number;
   maxHeaderSize: number;
   highWaterMark: number;
@@ -167,6 +173,8 @@ export interface ResolvedOptions {
 
 export const DEFAULTS = {
   maxMessageSize: 16 * 1024 * 1024,
+  maxFrameSize: 1024 * 1024,
+  connectTimeout: 10,
   handshakeTimeout: 10,
   maxHeaderSize: 16 * 1024,
   highWaterMark: 1024 * 1024,
@@ -335,6 +343,8 @@ export function resolveOptions(options: WebsockifyOptions): ResolvedOptions {
     idleTimeoutMs: seconds(options.idleTimeout, 'idleTimeout'),
     heartbeatMs: seconds(options.heartbeat, 'heartbeat'),
     maxMessageSize: positiveInt(options.maxMessageSize, DEFAULTS.maxMessageSize, 'maxMessageSize'),
+    maxFrameSize: positiveInt(options.maxFrameSize, DEFAULTS.maxFrameSize, 'maxFrameSize'),
+    connectTimeoutMs: seconds(options.connectTimeout ?? DEFAULTS.connectTimeout, 'connectTimeout'),
     handshakeTimeoutMs,
     maxHeaderSize: positiveInt(options.maxHeaderSize, DEFAULTS.maxHeaderSize, 'maxHeaderSize'),
     highWaterMark: positiveInt(options.highWaterMark, DEFAULTS.highWaterMark, 'highWaterMark'),

@@ -16,6 +16,7 @@ export const CloseReason = {
   targetClosed: 'Target closed',
   connectFailed: 'Failed to connect to downstream server',
   targetError: 'Downstream connection error',
+  targetStalled: 'Downstream server stopped reading',
   textUnsupported: 'Unsupported: Text frames are not supported',
   badBase64: 'Invalid base64 payload',
   goingAway: 'Going away',

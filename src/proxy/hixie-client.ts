@@ -3,7 +3,6 @@
 // ordinary ProxySession (backpressure, close semantics, recording) serves it. Hixie carries
 // text only: sessions use the base64 encoding, as the reference's Hixie support did.
 
-import { EventEmitter } from 'node:events';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import {
@@ -14,7 +13,7 @@ import {
   hixieResponse,
   type HixieVersion,
 } from '../protocol/hixie.js';
-import type { ClientTransport } from './client-transport.js';
+import type { ClientHandlers, ClientTransport } from './client-transport.js';
 
 export interface HixieHandshakeBytes {
   /** Hixie-76 key3 (empty for Hixie-75). */
@@ -67,67 +66,80 @@ export interface HixieClientOptions {
   closeTimeoutMs: number;
 }
 
-interface HixieClientEvents {
-  message: [data: Buffer, isBinary: boolean];
-  close: [code: number];
-  error: [err: Error];
-  pong: [];
-}
-
-/** A Hixie connection after the handshake, shaped like `ws`'s WebSocket for ProxySession. */
-export class HixieClient extends EventEmitter<HixieClientEvents> implements ClientTransport {
+/** A Hixie connection after the handshake, as a ClientTransport for ProxySession. */
+export class HixieClient implements ClientTransport {
   private readonly parser: HixieFrameParser;
+  private handlers!: ClientHandlers;
   private closeSent = false;
   private closeReceived = false;
   private closeTimer: NodeJS.Timeout | undefined;
+  private accepted: (() => void) | undefined;
 
   constructor(
     private readonly socket: Duplex,
     private readonly opts: HixieClientOptions,
   ) {
-    super();
     this.parser = new HixieFrameParser(opts.maxMessageSize, {
       onText: (text) => {
-        if (!this.closeReceived) this.emit('message', text, false);
+        if (!this.closeReceived) this.handlers.data(text, false, true, false);
       },
       onClose: () => {
         this.closeReceived = true;
         this.close();
       },
       onError: (reason) => {
-        this.emit('error', new Error(`Hixie framing: ${reason}`));
+        this.handlers.debug(`Hixie framing: ${reason}`);
         this.close();
       },
     });
   }
 
-  /** Sends the 101 response and starts reading frames (`rest` first). */
+  /** Sends the 101 response; reading starts when the session starts (`rest` first). */
   accept(req: IncomingMessage, version: HixieVersion, bytes: HixieHandshakeBytes): void {
     const { socket } = this;
     const secure = (req.socket as { encrypted?: boolean }).encrypted === true;
     req.socket.setTimeout(0);
     socket.write(hixieResponse(req, version, secure, bytes.key3));
-    socket.on('data', (chunk: Buffer) => this.parser.push(chunk));
+    this.accepted = () => {
+      if (bytes.rest.length > 0) this.onChunk(bytes.rest);
+      socket.resume();
+    };
+    if (this.handlers) this.accepted();
+  }
+
+  start(handlers: ClientHandlers): void {
+    this.handlers = handlers;
+    const { socket } = this;
+    socket.on('data', (chunk: Buffer) => this.onChunk(chunk));
     // The client vanished or half-closed without a close frame: nothing more will come.
     socket.on('end', () => socket.end());
-    socket.on('error', (err) => this.emit('error', err));
+    socket.on('error', (err) => handlers.debug(`client error: ${err.message}`));
     socket.on('close', () => {
       clearTimeout(this.closeTimer);
-      this.emit('close', this.closeReceived ? 1005 : 1006);
+      handlers.closed(this.closeReceived ? 1005 : 1006);
     });
-    if (bytes.rest.length > 0) this.parser.push(bytes.rest);
-    socket.resume();
+    this.accepted?.();
+  }
+
+  private onChunk(chunk: Buffer): void {
+    this.parser.push(chunk);
+    if (!this.handlers.readDone()) this.socket.pause();
   }
 
   /** Sends one text frame (the session's base64 text). */
-  send(data: Buffer | string): void {
+  send(buf: Buffer, start: number, end: number): void {
     if (this.closeSent) return;
-    this.socket.write(encodeHixieFrame(typeof data === 'string' ? data : data.toString('latin1')));
+    this.socket.write(encodeHixieFrame(buf.toString('latin1', start, end)), () => {
+      if (this.socket.writableLength === 0) this.handlers.drain();
+    });
   }
 
   get bufferedAmount(): number {
     return this.socket.writableLength;
   }
+
+  /** Chunks come from `data` events, never from a shared buffer: nothing to pin. */
+  pinRead(): void {}
 
   pause(): void {
     this.socket.pause();

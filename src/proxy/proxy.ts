@@ -7,7 +7,7 @@
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer, type ServerOptions } from 'ws';
+import WebSocket, { WebSocketServer, type ServerOptions } from 'ws';
 import type { AuthPlugin } from '../auth/auth-plugin.js';
 import { authorize } from '../auth/authorize.js';
 import { byteCount } from '../log/log-format.js';
@@ -21,6 +21,7 @@ import type { TargetResolver, TargetSpec } from '../targets/target.js';
 import type { ClientTransport } from './client-transport.js';
 import { HixieClient, readHixieKey3 } from './hixie-client.js';
 import { Recordings } from './recorder.js';
+import { Rfc6455Client } from './rfc6455-client.js';
 import { ProxySession, type SessionStats } from './session.js';
 import type { TrafficTap } from './traffic.js';
 
@@ -44,6 +45,24 @@ export interface ProxyCoreOptions {
   recordQueueLimit: number;
   /** Legacy handshakes (Hixie-75/76, hybi-08) are accepted; false: RFC 6455 version 13 only. */
   legacy: boolean;
+  /** How long connecting to a target may take (`--connect-timeout`; 0: no limit). */
+  connectTimeoutMs: number;
+  /** Largest frame payload sent to a client (`--max-frame-size`). */
+  maxFrameSize: number;
+}
+
+/**
+ * `ws` does the RFC 6455 handshake (validation, the 101 with Sec-WebSocket-Accept and the
+ * subprotocol); this WebSocket class it then hands the socket to keeps the socket and head for
+ * our own data path instead of starting ws's receiver and sender.
+ */
+class HandshakeOnly extends WebSocket {
+  socket: Duplex | undefined;
+  head: Buffer | undefined;
+  setSocket(socket: Duplex, head: Buffer): void {
+    this.socket = socket;
+    this.head = head;
+  }
 }
 
 const kEncoding = Symbol('websockify.encoding');
@@ -75,6 +94,7 @@ export class ProxyCore extends EventEmitter<ProxyCoreEvents> {
       // Newer than @types/ws: how long ws waits for the client's answering close frame.
       closeTimeout: opts.closeTimeoutMs,
       handleProtocols: (_offered, req) => (req as TaggedRequest)[kEncoding] ?? false,
+      WebSocket: HandshakeOnly,
     };
     this.wss = new WebSocketServer(serverOptions);
     if (opts.record !== undefined) {
@@ -153,17 +173,21 @@ export class ProxyCore extends EventEmitter<ProxyCoreEvents> {
           const bytes = legacyBytes && (await legacyBytes);
           if (!done()) return;
           if (!legacy) {
-            this.wss.handleUpgrade(req, socket, head, (ws) =>
-              this.startSession(ws, socket, req, id, peer, encoding, target),
-            );
+            this.wss.handleUpgrade(req, socket, head, (ws) => {
+              const taken = ws as HandshakeOnly;
+              const client = new Rfc6455Client(taken.socket!, taken.head!, {
+                maxMessageSize: this.opts.maxMessageSize,
+                closeTimeoutMs: this.opts.closeTimeoutMs,
+                maxReadSize: this.opts.maxFrameSize,
+              });
+              this.startSession(client, req, id, peer, encoding, target);
+            });
           } else if (!bytes) {
             this.opts.logger.info(`${id}: ${peer}: ${legacy} client sent no key3 within the handshake deadline`);
             socket.destroy();
           } else {
             const client = new HixieClient(socket, this.opts);
-            this.startSession(client, socket, req, id, peer, encoding, target, legacy, () =>
-              client.accept(req, legacy, bytes),
-            );
+            this.startSession(client, req, id, peer, encoding, target, legacy, () => client.accept(req, legacy, bytes));
           }
         },
         (err: unknown) => {
@@ -181,7 +205,6 @@ export class ProxyCore extends EventEmitter<ProxyCoreEvents> {
   /** `accept` completes a handshake that waits for the session's listeners (Hixie). */
   private startSession(
     client: ClientTransport,
-    socket: Duplex,
     req: IncomingMessage,
     id: number,
     peer: string,
@@ -190,7 +213,7 @@ export class ProxyCore extends EventEmitter<ProxyCoreEvents> {
     legacy?: HixieVersion,
     accept?: () => void,
   ): void {
-    const session = new ProxySession(client, socket, {
+    const session = new ProxySession(client, {
       id,
       peer,
       path: req.url ?? '/',
@@ -203,6 +226,8 @@ export class ProxyCore extends EventEmitter<ProxyCoreEvents> {
       heartbeatMs: legacy ? 0 : this.opts.heartbeatMs,
       highWaterMark: this.opts.highWaterMark,
       lingerMs: this.opts.closeTimeoutMs,
+      connectTimeoutMs: this.opts.connectTimeoutMs,
+      maxFrameSize: this.opts.maxFrameSize,
       onEnd: (s) => this.endSession(s),
     });
     this.sessions.add(session);

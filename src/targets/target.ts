@@ -5,7 +5,6 @@
 
 import * as net from 'node:net';
 import type { IncomingMessage } from 'node:http';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { formatHostPort } from '../config/address.js';
 import { secureTarget, type TargetTls } from './tls-target.js';
 
@@ -38,58 +37,87 @@ export function describeTarget(target: TargetSpec): string {
 
 const RETRY_INTERVAL_MS = 100;
 
-/** One connection attempt; the socket is half-open capable (the target may stop sending first). */
-function connectOnce(options: net.NetConnectOpts, signal: AbortSignal): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect({ ...options, allowHalfOpen: true });
-    const onAbort = (): void => {
-      socket.destroy();
-      reject(signal.reason as Error);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-    socket.once('connect', () => {
-      signal.removeEventListener('abort', onAbort);
-      socket.removeAllListeners('error');
-      resolve(socket);
-    });
-    socket.once('error', (err) => {
-      signal.removeEventListener('abort', onAbort);
-      socket.destroy();
-      reject(err);
-    });
-  });
+/** Called once with the connected socket, or with the error that ended the attempt. */
+export type ConnectCallback = (err: NodeJS.ErrnoException | undefined, socket?: net.Socket) => void;
+
+export interface ConnectOptions {
+  /** How long one connection attempt (TCP, then TLS) may take; 0 for no limit. */
+  timeoutMs: number;
+  /** Read the plain (non-TLS) socket into these buffers (Node's `onread`). */
+  onread?: net.OnReadOpts;
 }
 
-function tcpOptions(host: string, port: number): net.NetConnectOpts {
-  return { host, port, noDelay: true, keepAlive: true };
+/** Cancels an attempt still in progress; the callback is not called after it. */
+export type CancelConnect = () => void;
+
+function timedOut(ms: number): NodeJS.ErrnoException {
+  const err: NodeJS.ErrnoException = new Error(`connect timed out after ${ms / 1000} s`);
+  err.code = 'ETIMEDOUT';
+  return err;
+}
+
+/** One connection attempt; the socket is half-open capable (the target may stop sending first). */
+function connectOnce(options: net.NetConnectOpts, timeoutMs: number, done: ConnectCallback): CancelConnect {
+  const socket = net.connect({ ...options, allowHalfOpen: true });
+  let timer: NodeJS.Timeout | undefined;
+  const finish = (err: NodeJS.ErrnoException | undefined): void => {
+    clearTimeout(timer);
+    socket.off('connect', onConnect);
+    socket.off('error', finish);
+    if (err) {
+      socket.destroy();
+      done(err);
+    } else {
+      done(undefined, socket);
+    }
+  };
+  const onConnect = (): void => finish(undefined);
+  socket.once('connect', onConnect);
+  socket.once('error', finish);
+  if (timeoutMs > 0) timer = setTimeout(() => finish(timedOut(timeoutMs)), timeoutMs);
+  return () => {
+    clearTimeout(timer);
+    socket.removeAllListeners('connect');
+    socket.removeAllListeners('error');
+    socket.on('error', () => {});
+    socket.destroy();
+  };
+}
+
+function tcpOptions(host: string, port: number, onread: net.OnReadOpts | undefined): net.NetConnectOpts {
+  return { host, port, noDelay: true, keepAlive: true, ...(onread ? { onread } : {}) };
 }
 
 /** Tries 127.0.0.1 then ::1, again every 100 ms while both refuse, until `waitMs` has passed. */
-async function connectLoopback(port: number, waitMs: number, signal: AbortSignal): Promise<net.Socket> {
+function connectLoopback(port: number, waitMs: number, opts: ConnectOptions, done: ConnectCallback): CancelConnect {
   const deadline = Date.now() + waitMs;
-  for (;;) {
-    let lastError: Error | undefined;
-    for (const host of ['127.0.0.1', '::1']) {
-      try {
-        return await connectOnce(tcpOptions(host, port), signal);
-      } catch (err) {
-        if (signal.aborted) throw err;
-        lastError = err as Error;
-      }
-    }
-    if (Date.now() + RETRY_INTERVAL_MS > deadline) throw lastError!;
-    await sleep(RETRY_INTERVAL_MS, undefined, { signal });
-  }
+  let cancel: CancelConnect = () => {};
+  let retry: NodeJS.Timeout | undefined;
+  const attempt = (hostIndex: number): void => {
+    const host = hostIndex === 0 ? '127.0.0.1' : '::1';
+    cancel = connectOnce(tcpOptions(host, port, opts.onread), opts.timeoutMs, (err, socket) => {
+      if (!err) return done(undefined, socket);
+      if (hostIndex === 0) return attempt(1);
+      if (Date.now() + RETRY_INTERVAL_MS > deadline) return done(err);
+      retry = setTimeout(() => attempt(0), RETRY_INTERVAL_MS);
+    });
+  };
+  attempt(0);
+  return () => {
+    clearTimeout(retry);
+    cancel();
+  };
 }
 
-function connectTarget(target: TargetSpec, signal: AbortSignal): Promise<net.Socket> {
+function connectTarget(target: TargetSpec, opts: ConnectOptions, done: ConnectCallback): CancelConnect {
+  const onread = target.tls ? undefined : opts.onread;
   switch (target.kind) {
     case 'tcp':
-      return connectOnce(tcpOptions(target.host, target.port), signal);
+      return connectOnce(tcpOptions(target.host, target.port, onread), opts.timeoutMs, done);
     case 'unix':
-      return connectOnce({ path: target.path }, signal);
+      return connectOnce({ path: target.path, ...(onread ? { onread } : {}) }, opts.timeoutMs, done);
     case 'loopback':
-      return connectLoopback(target.port, target.waitMs, signal);
+      return connectLoopback(target.port, target.waitMs, { ...opts, onread }, done);
   }
 }
 
@@ -99,8 +127,20 @@ function tlsHost(target: TargetSpec, socket: net.Socket): string {
   return target.kind === 'loopback' ? (socket.remoteAddress ?? '127.0.0.1') : 'localhost';
 }
 
-/** Opens a connected socket to the target; rejects with the last connection error or on abort. */
-export async function openTarget(target: TargetSpec, signal: AbortSignal): Promise<net.Socket> {
-  const socket = await connectTarget(target, signal);
-  return target.tls ? secureTarget(socket, tlsHost(target, socket), target.tls, signal) : socket;
+/**
+ * Opens a connected socket to the target (then TLS when the spec asks for it); `done` gets it,
+ * or the last connection error. Returns a function that abandons the attempt.
+ */
+export function openTarget(target: TargetSpec, opts: ConnectOptions, done: ConnectCallback): CancelConnect {
+  let cancelled = false;
+  let cancel = connectTarget(target, opts, (err, socket) => {
+    if (err || !target.tls) return done(err, socket);
+    cancel = secureTarget(socket!, tlsHost(target, socket!), target.tls, (tlsErr, secured) => {
+      if (!cancelled) done(tlsErr, secured);
+    });
+  });
+  return () => {
+    cancelled = true;
+    cancel();
+  };
 }

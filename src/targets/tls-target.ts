@@ -19,47 +19,50 @@ const HANDSHAKE_TIMEOUT_MS = 30_000;
 /**
  * Starts TLS on a connected socket. `host` is the name the certificate must match: a host name
  * is also sent as SNI; an address literal is checked against the certificate's IP entries.
+ * Returns a function that abandons the handshake.
  */
 export function secureTarget(
   socket: net.Socket,
   host: string,
   settings: TargetTls,
-  signal: AbortSignal,
-): Promise<tls.TLSSocket> {
-  return new Promise((resolve, reject) => {
-    const secured = tls.connect({
-      socket,
-      host,
-      ...(net.isIP(host) ? {} : { servername: host }),
-      ...(settings.ca ? { ca: [...tls.rootCertificates, settings.ca] } : {}),
-      rejectUnauthorized: true,
-    });
-    const fail = (err: Error): void => {
-      cleanup();
-      secured.destroy();
-      socket.destroy();
-      reject(err);
-    };
-    const onError = (err: NodeJS.ErrnoException & { reason?: string }): void => {
-      const text = err.reason ?? err.message.trim();
-      const why = err.code && !text.includes(err.code) ? `${text} (${err.code})` : text;
-      fail(new Error(`TLS handshake with the target failed: ${why}`));
-    };
-    const onAbort = (): void => fail(signal.reason as Error);
-    const timer = setTimeout(
-      () => fail(new Error(`TLS handshake with the target took over ${HANDSHAKE_TIMEOUT_MS / 1000} s`)),
-      HANDSHAKE_TIMEOUT_MS,
-    );
-    const cleanup = (): void => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', onAbort);
-      secured.off('error', onError);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-    secured.once('error', onError);
-    secured.once('secureConnect', () => {
-      cleanup();
-      resolve(secured);
-    });
+  done: (err: Error | undefined, secured?: tls.TLSSocket) => void,
+): () => void {
+  const secured = tls.connect({
+    socket,
+    host,
+    ...(net.isIP(host) ? {} : { servername: host }),
+    ...(settings.ca ? { ca: [...tls.rootCertificates, settings.ca] } : {}),
+    rejectUnauthorized: true,
   });
+  const cleanup = (): void => {
+    clearTimeout(timer);
+    secured.off('error', onError);
+    secured.off('secureConnect', onSecure);
+  };
+  const drop = (): void => {
+    cleanup();
+    secured.on('error', () => {});
+    secured.destroy();
+    socket.destroy();
+  };
+  const fail = (err: Error): void => {
+    drop();
+    done(err);
+  };
+  const onError = (err: NodeJS.ErrnoException & { reason?: string }): void => {
+    const text = err.reason ?? err.message.trim();
+    const why = err.code && !text.includes(err.code) ? `${text} (${err.code})` : text;
+    fail(new Error(`TLS handshake with the target failed: ${why}`));
+  };
+  const onSecure = (): void => {
+    cleanup();
+    done(undefined, secured);
+  };
+  const timer = setTimeout(
+    () => fail(new Error(`TLS handshake with the target took over ${HANDSHAKE_TIMEOUT_MS / 1000} s`)),
+    HANDSHAKE_TIMEOUT_MS,
+  );
+  secured.once('error', onError);
+  secured.once('secureConnect', onSecure);
+  return drop;
 }
