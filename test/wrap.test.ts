@@ -295,3 +295,37 @@ describe('shutdown', () => {
     await nothingLeftAfter('SIGTERM', (n) => `sleep ${n} & sleep ${n}; wait`);
   });
 });
+
+describe('watchdog fallback', () => {
+  it('a websockify-init that refuses --watchdog is reported, and the program keeps the parent-death signal', async () => {
+    const { WrapSupervisor } = await import('../src/wrap/supervisor.js');
+    const { locateRebindLibrary } = await import('../src/wrap/rebind-library.js');
+    const { createLogger } = await import('../src/log/logger.js');
+    const lines: string[] = [];
+    const supervisor = new WrapSupervisor({
+      command: ['sleep', '60'],
+      mode: 'ignore',
+      programPort: await unusedPort(),
+      movedPort: await unusedPort(),
+      rebindLibrary: await locateRebindLibrary(),
+      logger: createLogger({ sinks: [(level, line) => lines.push(`${level}: ${line}`)] }),
+      // Stands in for a websockify-init built before --watchdog existed: it exits with status 1.
+      init: '/bin/false',
+      graceMs: 500,
+    });
+    const started = new Promise<number>((resolve) => supervisor.once('start', resolve));
+    await supervisor.start();
+    const pid = await started;
+    try {
+      expect(
+        lines.some((l) =>
+          l.startsWith('warn: no watchdog for the wrapped program (/bin/false --watchdog exited with status 1)'),
+        ),
+      ).toBe(true);
+      const environ = readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0');
+      expect(environ).toContain(`REBIND_PARENT_PID=${process.pid}`);
+    } finally {
+      await supervisor.stop();
+    }
+  });
+});

@@ -14,6 +14,8 @@ import { findMarkedProcesses, WRAP_ID_VARIABLE } from './marked-processes.js';
 import { isPortListening } from './listening.js';
 import { RespawnLimiter } from './respawn-limiter.js';
 import { startWatchdog, websockifyInitPath, type Watchdog } from './watchdog.js';
+import { rebuildCommand } from '../config/rebuild-command.js';
+import { defaultPackageRoot } from './rebind-library.js';
 
 export type WrapMode = 'exit' | 'ignore' | 'respawn';
 export const WRAP_MODES: readonly WrapMode[] = ['exit', 'ignore', 'respawn'];
@@ -111,7 +113,18 @@ export class WrapSupervisor extends EventEmitter<SupervisorEvents> {
     if (!this.watchdogStarted) {
       this.watchdogStarted = true;
       const init = this.opts.init === undefined ? websockifyInitPath() : this.opts.init || undefined;
-      this.watchdog = startWatchdog(init, this.wrapId, this.opts.graceMs ?? 5000);
+      const started = await startWatchdog(init, this.wrapId, this.opts.graceMs ?? 5000);
+      if ('failed' in started) {
+        // rebind.so's parent-death signal (environment()) still stops the program itself.
+        if (init !== undefined) {
+          this.opts.logger.warn(
+            `no watchdog for the wrapped program (${started.failed}): if websockify is killed, only the ` +
+              `program itself is stopped, not what it started; rebuild with ${rebuildCommand(defaultPackageRoot())}`,
+          );
+        }
+      } else {
+        this.watchdog = started;
+      }
     }
     this.limiter.recordStart(Date.now());
     this.opts.logger.info(`Starting ${this.label}`);

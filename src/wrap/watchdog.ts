@@ -29,18 +29,34 @@ export interface Watchdog {
   release(): void;
 }
 
-/** Starts the watchdog for the processes marked with `wrapId`; undefined when `init` is missing. */
-export function startWatchdog(init: string | undefined, wrapId: string, graceMs: number): Watchdog | undefined {
-  if (init === undefined || process.platform !== 'linux') return undefined;
+/**
+ * Starts the watchdog for the processes marked with `wrapId`. Resolves once its first process
+ * has forked the detached watchdog and exited: with the watchdog when that worked, with a reason
+ * when it did not (no binary, not Linux, or a binary that refused, such as one built before
+ * `--watchdog` existed), so the caller can fall back instead of running unguarded.
+ */
+export async function startWatchdog(
+  init: string | undefined,
+  wrapId: string,
+  graceMs: number,
+): Promise<Watchdog | { failed: string }> {
+  if (process.platform !== 'linux') return { failed: 'not Linux' };
+  if (init === undefined) return { failed: 'websockify-init is not built' };
   const child = spawn(init, ['--watchdog', wrapId, String(Math.round(graceMs))], {
     stdio: ['ignore', 'ignore', 'inherit', 'pipe'],
     detached: true,
   });
-  child.on('error', () => {}); // it forks and exits at once; a failure leaves rebind's PDEATHSIG
-  child.unref();
   const pipe = child.stdio[3] as Writable & { unref?: () => void };
   pipe.on('error', () => {});
-  // Neither the process nor the pipe keeps websockify running.
+  const status = await new Promise<string | number>((resolve) => {
+    child.once('error', (err) => resolve(err.message));
+    child.once('exit', (code, signal) => resolve(signal ?? code ?? 1));
+  });
+  if (status !== 0) {
+    pipe.destroy();
+    return { failed: `${init} --watchdog ${typeof status === 'number' ? `exited with status ${status}` : status}` };
+  }
+  // Neither the (exited) process nor the pipe keeps websockify running.
   pipe.unref?.();
   return { release: () => pipe.destroy() };
 }
