@@ -86,13 +86,12 @@ export class ProxyCore extends EventEmitter<ProxyCoreEvents> {
 
   constructor(private readonly opts: ProxyCoreOptions) {
     super();
-    const serverOptions: ServerOptions & { closeTimeout: number } = {
+    // ws only does the handshake (HandshakeOnly takes the socket), so its receiver's and
+    // sender's limits do not apply: Rfc6455Client gets maxMessageSize and closeTimeoutMs.
+    const serverOptions: ServerOptions = {
       noServer: true,
       clientTracking: false,
       perMessageDeflate: false,
-      maxPayload: opts.maxMessageSize,
-      // Newer than @types/ws: how long ws waits for the client's answering close frame.
-      closeTimeout: opts.closeTimeoutMs,
       handleProtocols: (_offered, req) => (req as TaggedRequest)[kEncoding] ?? false,
       WebSocket: HandshakeOnly,
     };
