@@ -1,13 +1,14 @@
 // The library API: create a standalone websockify server, or attach the proxy to an existing
 // http/https server. The `websockify` command is a thin layer over these.
 
-export { WebsockifyServer, startWebsockify } from './server/websockify-server.js';
+export { WebsockifyServer, startWebsockify, type WebsockifyServerEvents } from './server/websockify-server.js';
 export { attachWebsockify, type AttachOptions, type AttachedWebsockify } from './server/attach.js';
 export type { WebsockifyOptions, TlsServerOptions, ListenOption } from './config/options.js';
 export { TlsSetupError } from './tls/credentials.js';
 export { takeActivatedSocket, type ActivatedSocket } from './server/socket-activation.js';
 export { ConfigError } from './config/errors.js';
-export { UpgradeRefused, type RefusalDetails } from './protocol/refusal.js';
+export { UpgradeRefused, type RefusalDetails, type RefusalEvent, type RefusalReason } from './protocol/refusal.js';
+export type { ProxyCoreEvents } from './proxy/proxy.js';
 export { tokenResolver, tokenFromRequest, type TokenResolverOptions } from './targets/token-resolver.js';
 export { loadTokenPlugin, TOKEN_PLUGINS } from './targets/plugins/registry.js';
 export {

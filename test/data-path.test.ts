@@ -5,9 +5,8 @@
 // that stops reading, heartbeat with slow readers, target connect timeout).
 
 import { describe, expect, it } from '@jest/globals';
-import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
@@ -20,7 +19,7 @@ import { upgradeRequest, withTimeout } from './helpers/clients.js';
 import { recordingLogger, tempDir } from './helpers/plugins.js';
 import { closePayload, encodeFrame, rawWebSocket, sleep, type RawWebSocket } from './helpers/process.js';
 import { startProxy } from './helpers/proxy.js';
-import { echoTarget, sourceTarget, type TestTarget } from './helpers/targets.js';
+import { blackhole, echoTarget, sourceTarget, type TestTarget } from './helpers/targets.js';
 
 function seeded(seed: number): () => number {
   let s = seed >>> 0;
@@ -384,45 +383,6 @@ describe('lifetimes on the data path', () => {
 });
 
 describe('target connect', () => {
-  const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
-
-  /**
-   * A loopback listener that never completes a connection: backlog 0 and never accepting, its
-   * one queue slot filled by us, so the kernel drops further SYNs (a full accept queue drops
-   * SYNs whatever the SYN-cookie setting) and the connect stays in SYN-SENT.
-   */
-  async function blackhole(): Promise<number> {
-    const child = spawn(
-      PYTHON,
-      [
-        '-c',
-        'import socket,sys,time\ns=socket.socket()\ns.bind(("127.0.0.1",0))\ns.listen(0)\n' +
-          'print(s.getsockname()[1],flush=True)\nsys.stdin.read()',
-      ],
-      { stdio: ['pipe', 'pipe', 'inherit'] },
-    );
-    defer(() => child.kill('SIGKILL'));
-    const port = await withTimeout(
-      new Promise<number>((resolve) => child.stdout!.once('data', (d: Buffer) => resolve(Number(d.toString())))),
-      10000,
-      'listener port',
-    );
-    const fillers: net.Socket[] = [];
-    defer(() => fillers.forEach((s) => s.destroy()));
-    // Connections until one hangs: the queue is full from then on.
-    for (let i = 0; i < 4; i++) {
-      const s = net.connect(port, '127.0.0.1');
-      s.on('error', () => {});
-      fillers.push(s);
-      const connected = await Promise.race([
-        new Promise<boolean>((r) => s.once('connect', () => r(true))),
-        sleep(500).then(() => false),
-      ]);
-      if (!connected) return port;
-    }
-    throw new Error('the listener kept accepting connections');
-  }
-
   /** Our connections to `port` in SYN-SENT (state 02 in /proc/net/tcp). */
   function synSent(port: number): number {
     const hex = port.toString(16).toUpperCase().padStart(4, '0');

@@ -51,6 +51,7 @@ export class AuthenticationError extends UpgradeRefused {
       logMessage?: string;
       headers?: Record<string, string>;
       reason?: string;
+      kind?: 'origin';
     } = {},
   ) {
     const status = options.status ?? 403;

@@ -12,6 +12,7 @@ export function createExpectOrigin(source: string | undefined): AuthPlugin {
       if (origin === undefined || !allowed.includes(origin)) {
         throw new AuthenticationError({
           reason: 'Invalid Origin',
+          kind: 'origin',
           logMessage: `Invalid Origin Header: Expected one of ${JSON.stringify(allowed)}, got ${JSON.stringify(origin ?? null)}`,
         });
       }

@@ -10,6 +10,12 @@ export interface RefusalDetails {
   reason?: string;
   /** What the log line says, when it should say more than the response (default: message). */
   logMessage?: string;
+  /**
+   * What the refusal is about, when that is more specific than the step that refused it:
+   * `'origin'` for an auth plugin that checks the Origin header (the server's `'refused'`
+   * event then says `origin` instead of `auth`).
+   */
+  kind?: 'origin';
 }
 
 /**
@@ -20,6 +26,7 @@ export class UpgradeRefused extends Error {
   readonly headers: Record<string, string>;
   readonly reason: string | undefined;
   readonly logMessage: string;
+  readonly kind: 'origin' | undefined;
 
   constructor(
     readonly status: number,
@@ -31,5 +38,24 @@ export class UpgradeRefused extends Error {
     this.headers = details.headers ?? {};
     this.reason = details.reason;
     this.logMessage = details.logMessage ?? message;
+    this.kind = details.kind;
   }
+}
+
+/**
+ * Why a connection was turned away before its session started: `bad-handshake` (not a valid
+ * WebSocket upgrade), `token` (the target resolver refused: no token, unknown token, lookup
+ * failed), `auth` (the auth plugin refused), `origin` (refused for its Origin header),
+ * `limit` (a connection limit), `draining` (the server is stopping), `fd-limit` (no file
+ * descriptors left).
+ */
+export type RefusalReason = 'bad-handshake' | 'token' | 'auth' | 'limit' | 'draining' | 'fd-limit' | 'origin';
+
+/** The `'refused'` event's argument. */
+export interface RefusalEvent {
+  reason: RefusalReason;
+  /** The HTTP status sent; 0 when the socket was just closed. */
+  status: number;
+  /** The connection's peer label (an address, `unix:PATH`, or `unknown`). */
+  peer: string;
 }

@@ -14,7 +14,7 @@ import { byteCount } from '../log/log-format.js';
 import type { Logger } from '../log/logger.js';
 import { writeHttpError } from '../protocol/http-response.js';
 import { checkHixieRequest, hixieVersion, type HixieVersion } from '../protocol/hixie.js';
-import { UpgradeRefused } from '../protocol/refusal.js';
+import { UpgradeRefused, type RefusalEvent, type RefusalReason } from '../protocol/refusal.js';
 import { checkUpgradeRequest } from '../protocol/upgrade-request.js';
 import { selectSubprotocol, type DataEncoding } from '../protocol/subprotocol.js';
 import type { TargetResolver, TargetSpec } from '../targets/target.js';
@@ -25,7 +25,7 @@ import { Rfc6455Client } from './rfc6455-client.js';
 import { ProxySession, type SessionStats } from './session.js';
 import type { TrafficTap } from './traffic.js';
 
-export { UpgradeRefused, type RefusalDetails } from '../protocol/refusal.js';
+export { UpgradeRefused, type RefusalDetails, type RefusalEvent, type RefusalReason } from '../protocol/refusal.js';
 
 export interface ProxyCoreOptions {
   resolveTarget: TargetResolver;
@@ -66,13 +66,20 @@ class HandshakeOnly extends WebSocket {
 }
 
 const kEncoding = Symbol('websockify.encoding');
-type TaggedRequest = IncomingMessage & { [kEncoding]?: DataEncoding };
+/** When the upgrade request reached the core (performance.now()), for the handshake time. */
+const kArrived = Symbol('websockify.arrived');
+type TaggedRequest = IncomingMessage & { [kEncoding]?: DataEncoding; [kArrived]?: number };
 
+/** The events of the proxy core, which a standalone or attached server passes on. */
 export interface ProxyCoreEvents {
-  /** A WebSocket handshake completed and its session started. */
+  /** A WebSocket handshake completed and its session started (stats.handshakeMs is set). */
   upgrade: [stats: SessionStats];
-  /** A session ended (both sides closed). */
+  /** Connecting a session's target succeeded or failed (stats.connectMs, stats.connectError). */
+  'target-connect': [stats: SessionStats];
+  /** A session ended (both sides closed; stats.durationMs and stats.closeCode are final). */
   'session-end': [stats: SessionStats];
+  /** A connection was turned away before a session started. */
+  refused: [refusal: RefusalEvent];
 }
 
 export class ProxyCore extends EventEmitter<ProxyCoreEvents> {
@@ -128,14 +135,20 @@ export class ProxyCore extends EventEmitter<ProxyCoreEvents> {
     peer = req.socket.remoteAddress ?? 'unknown',
   ): void {
     socket.on('error', (err) => this.opts.logger.debug(`${id}: socket error: ${err.message}`));
+    (req as TaggedRequest)[kArrived] = performance.now();
+    const refused = (reason: RefusalReason, status: number): void => {
+      this.emit('refused', { reason, status, peer });
+    };
     if (this.stopping) {
       writeHttpError(socket, 503, 'Server is shutting down');
+      refused('draining', 503);
       return;
     }
     const problem = checkUpgradeRequest(req, { legacy: this.opts.legacy });
     if (problem) {
       this.opts.logger.info(`${id}: ${peer}: refused upgrade: ${problem.status} ${problem.message}`);
       writeHttpError(socket, problem.status, problem.message, problem.headers);
+      refused('bad-handshake', problem.status);
       return;
     }
     const legacy = hixieVersion(req);
@@ -145,6 +158,7 @@ export class ProxyCore extends EventEmitter<ProxyCoreEvents> {
       if (problem) {
         this.opts.logger.info(`${id}: ${peer}: refused ${legacy} upgrade: ${problem}`);
         writeHttpError(socket, 400, problem);
+        refused('bad-handshake', 400);
         return;
       }
     } else {
@@ -152,6 +166,7 @@ export class ProxyCore extends EventEmitter<ProxyCoreEvents> {
       if (!choice.ok) {
         this.opts.logger.info(`${id}: ${peer}: refused upgrade: ${choice.reason}`);
         writeHttpError(socket, 400, choice.reason);
+        refused('bad-handshake', 400);
         return;
       }
       (req as TaggedRequest)[kEncoding] = choice.protocol;
@@ -161,9 +176,11 @@ export class ProxyCore extends EventEmitter<ProxyCoreEvents> {
     const done = (): boolean => this.handshaking.delete(socket) && !socket.destroyed;
     // Hixie-76 sends 8 more bytes after the headers: read them while the target is resolved.
     const legacyBytes = legacy && readHixieKey3(legacy, socket, head, this.opts.handshakeTimeoutMs);
+    let step: RefusalReason = 'token';
     Promise.resolve()
       .then(() => this.opts.resolveTarget(req))
       .then(async (target) => {
+        step = 'auth';
         if (this.opts.auth) await authorize(this.opts.auth, req, target);
         return target;
       })
@@ -184,6 +201,7 @@ export class ProxyCore extends EventEmitter<ProxyCoreEvents> {
           } else if (!bytes) {
             this.opts.logger.info(`${id}: ${peer}: ${legacy} client sent no key3 within the handshake deadline`);
             socket.destroy();
+            refused('bad-handshake', 0);
           } else {
             const client = new HixieClient(socket, this.opts);
             this.startSession(client, req, id, peer, encoding, target, legacy, () => client.accept(req, legacy, bytes));
@@ -197,6 +215,7 @@ export class ProxyCore extends EventEmitter<ProxyCoreEvents> {
               : new UpgradeRefused(502, err instanceof Error ? err.message : String(err));
           this.opts.logger.info(`${id}: ${peer}: refused upgrade: ${refusal.status} ${refusal.logMessage}`);
           writeHttpError(socket, refusal.status, refusal.message, refusal.headers, refusal.reason);
+          refused(refusal.kind ?? step, refusal.status);
         },
       );
   }
@@ -227,10 +246,12 @@ export class ProxyCore extends EventEmitter<ProxyCoreEvents> {
       lingerMs: this.opts.closeTimeoutMs,
       connectTimeoutMs: this.opts.connectTimeoutMs,
       maxFrameSize: this.opts.maxFrameSize,
+      onConnectDone: (s) => this.emit('target-connect', s.stats),
       onEnd: (s) => this.endSession(s),
     });
     this.sessions.add(session);
     const { stats } = session;
+    stats.handshakeMs = performance.now() - ((req as TaggedRequest)[kArrived] ?? performance.now());
     const details = this.opts.logger.verbose ? ` (${legacy ? `${legacy}, ` : ''}${encoding})` : '';
     this.opts.logger.info(
       `${id}: ${peer}: WebSocket connection on ${stats.path}${details}, proxying to ${stats.target}`,
@@ -251,7 +272,8 @@ export class ProxyCore extends EventEmitter<ProxyCoreEvents> {
   private endSession(session: ProxySession): void {
     this.sessions.delete(session);
     const s = session.stats;
-    const duration = (Date.now() - s.startedAt) / 1000;
+    s.durationMs = Date.now() - s.startedAt;
+    const duration = s.durationMs / 1000;
     const details = this.opts.logger.verbose ? ` (${s.encoding})` : '';
     this.opts.logger.info(
       `${s.id}: ${s.peer}: closed ${s.path}${details} to ${s.target}: ` +

@@ -26,6 +26,14 @@ export interface SessionStats {
   bytesToTarget: number;
   bytesToClient: number;
   startedAt: number;
+  /** Milliseconds from the upgrade request to the session's start (token lookup, auth, 101). */
+  handshakeMs: number;
+  /** Milliseconds connecting to the target took, to success or failure; undefined until then. */
+  connectMs: number | undefined;
+  /** Why connecting to the target failed (`ECONNREFUSED`, `ETIMEDOUT`...); undefined otherwise. */
+  connectError: string | undefined;
+  /** Milliseconds from start to end; undefined until the session ended. */
+  durationMs: number | undefined;
   /** Close code the client saw or sent (1005 when it sent none, 1006 when it just vanished). */
   closeCode: number;
 }
@@ -50,6 +58,8 @@ export interface SessionOptions {
   connectTimeoutMs: number;
   /** Largest frame payload sent to the client. */
   maxFrameSize: number;
+  /** Connecting to the target succeeded or failed (stats.connectMs and connectError are set). */
+  onConnectDone: (session: ProxySession) => void;
   onEnd: (session: ProxySession) => void;
 }
 
@@ -98,6 +108,10 @@ export class ProxySession implements ClientHandlers {
       bytesToTarget: 0,
       bytesToClient: 0,
       startedAt: Date.now(),
+      handshakeMs: 0,
+      connectMs: undefined,
+      connectError: undefined,
+      durationMs: undefined,
       closeCode: 1006,
     };
   }
@@ -119,8 +133,12 @@ export class ProxySession implements ClientHandlers {
     }
     this.log('debug', `connecting to target ${this.stats.target}`);
     const onread = onreadOption(this.targetBuffers, () => this.onTargetRead);
+    const connectStarted = performance.now();
     this.cancelConnect = openTarget(opts.target, { timeoutMs: opts.connectTimeoutMs, onread }, (err, socket) => {
       this.cancelConnect = undefined;
+      this.stats.connectMs = performance.now() - connectStarted;
+      if (err) this.stats.connectError = err.code ?? err.message;
+      opts.onConnectDone(this);
       if (err) this.onTargetConnectFailed(err);
       else this.onTargetConnect(socket!);
     });

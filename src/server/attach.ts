@@ -1,13 +1,15 @@
 // Mounting the proxy on an application's own http/https server (Express, Fastify, plain Node):
 // upgrade requests on the chosen path become proxy sessions; other requests are left alone, and
 // so are upgrades on other paths when the application listens for upgrades itself (else they get
-// 400: with any 'upgrade' listener, Node no longer destroys upgrades nobody takes).
+// 400: with any 'upgrade' listener, Node no longer destroys upgrades nobody takes). What it
+// returns passes on the proxy core's events, as a standalone server does.
 
+import { EventEmitter } from 'node:events';
 import type * as http from 'node:http';
 import type { Duplex } from 'node:stream';
 import { resolveOptions, type WebsockifyOptions } from '../config/options.js';
 import { writeHttpError } from '../protocol/http-response.js';
-import { ProxyCore } from '../proxy/proxy.js';
+import { ProxyCore, type ProxyCoreEvents } from '../proxy/proxy.js';
 
 export interface AttachOptions extends Omit<
   WebsockifyOptions,
@@ -21,33 +23,57 @@ export interface AttachOptions extends Omit<
   path?: string;
 }
 
-export interface AttachedWebsockify {
+/**
+ * The proxy mounted on an application's server. Its events are a standalone server's:
+ * `upgrade`, `target-connect`, `session-end` (SessionStats) and `refused` (RefusalEvent).
+ */
+export interface AttachedWebsockify extends EventEmitter<ProxyCoreEvents> {
   /** Live WebSocket sessions. */
   readonly sessionCount: number;
   /** Stops taking upgrades and closes every session with 1001 "Going away". */
   close(): Promise<void>;
 }
 
-export function attachWebsockify(server: http.Server, options: AttachOptions): AttachedWebsockify {
-  const { path, ...rest } = options;
-  const o = resolveOptions(rest);
-  const core = new ProxyCore(o); // ResolvedOptions carries every ProxyCore option
-  const onUpgrade = (req: http.IncomingMessage, socket: Duplex, head: Buffer): void => {
-    if (path !== undefined && (req.url ?? '/').split('?')[0] !== path) {
-      // Someone else's to answer, if there is anyone; never a socket left open for nobody.
-      if (server.listenerCount('upgrade') <= 1) writeHttpError(socket, 400, `No WebSocket endpoint at this path`);
-      return;
+class Attached extends EventEmitter<ProxyCoreEvents> implements AttachedWebsockify {
+  private readonly core: ProxyCore;
+  private readonly onUpgrade: (req: http.IncomingMessage, socket: Duplex, head: Buffer) => void;
+
+  constructor(
+    private readonly server: http.Server,
+    options: AttachOptions,
+  ) {
+    super();
+    const { path, ...rest } = options;
+    const core = new ProxyCore(resolveOptions(rest)); // ResolvedOptions carries every ProxyCore option
+    for (const event of ['upgrade', 'target-connect', 'session-end'] as const) {
+      core.on(event, (stats) => this.emit(event, stats));
     }
-    core.handleUpgrade(req, socket, head);
-  };
-  server.on('upgrade', onUpgrade);
-  return {
-    get sessionCount() {
-      return core.sessionCount;
-    },
-    close: async () => {
-      server.off('upgrade', onUpgrade);
-      await core.shutdown();
-    },
-  };
+    core.on('refused', (refusal) => this.emit('refused', refusal));
+    this.core = core;
+    this.onUpgrade = (req, socket, head) => {
+      if (path !== undefined && (req.url ?? '/').split('?')[0] !== path) {
+        // Someone else's to answer, if there is anyone; never a socket left open for nobody.
+        if (server.listenerCount('upgrade') <= 1) {
+          writeHttpError(socket, 400, `No WebSocket endpoint at this path`);
+          this.emit('refused', { reason: 'bad-handshake', status: 400, peer: req.socket.remoteAddress ?? 'unknown' });
+        }
+        return;
+      }
+      core.handleUpgrade(req, socket, head);
+    };
+    server.on('upgrade', this.onUpgrade);
+  }
+
+  get sessionCount(): number {
+    return this.core.sessionCount;
+  }
+
+  async close(): Promise<void> {
+    this.server.off('upgrade', this.onUpgrade);
+    await this.core.shutdown();
+  }
+}
+
+export function attachWebsockify(server: http.Server, options: AttachOptions): AttachedWebsockify {
+  return new Attached(server, options);
 }

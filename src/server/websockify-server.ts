@@ -9,7 +9,7 @@ import type * as http from 'node:http';
 import type * as net from 'node:net';
 import { resolveOptions, type ResolvedOptions, type WebsockifyOptions } from '../config/options.js';
 import { writeHttpError } from '../protocol/http-response.js';
-import { ProxyCore } from '../proxy/proxy.js';
+import { ProxyCore, type ProxyCoreEvents } from '../proxy/proxy.js';
 import type { SessionStats } from '../proxy/session.js';
 import { TlsCredentials } from '../tls/credentials.js';
 import { ConnectionRegistry, type Connection } from './connection.js';
@@ -22,9 +22,8 @@ import { unixSocketPath } from './passed-socket.js';
 import { createRequestHandler } from './plain-http.js';
 import { authGate } from '../auth/web-gate.js';
 
-export interface WebsockifyServerEvents {
-  upgrade: [stats: SessionStats];
-  'session-end': [stats: SessionStats];
+/** upgrade, target-connect, session-end and refused (see ProxyCoreEvents), and done. */
+export interface WebsockifyServerEvents extends ProxyCoreEvents {
   /** The server stopped by itself (--run-once, --timeout, --idle-timeout) and is now closed. */
   done: [reason: string];
 }
@@ -58,6 +57,8 @@ export class WebsockifyServer extends EventEmitter<WebsockifyServerEvents> {
     this.core = new ProxyCore(o); // ResolvedOptions carries every ProxyCore option
     this.core.on('upgrade', (stats) => this.onUpgrade(stats));
     this.core.on('session-end', (stats) => this.onSessionEnd(stats));
+    this.core.on('target-connect', (stats) => this.emit('target-connect', stats));
+    this.core.on('refused', (refusal) => this.emit('refused', refusal));
     this.connections = new ConnectionRegistry({
       deadlineMs: o.handshakeTimeoutMs,
       logger: o.logger,
@@ -81,6 +82,7 @@ export class WebsockifyServer extends EventEmitter<WebsockifyServerEvents> {
         if (this.upgradedOnce && o.runOnce) {
           // --run-once serves one WebSocket session; a kept-alive HTTP connection gets no second.
           writeHttpError(socket, 503, 'This server handles a single WebSocket connection (--run-once)');
+          this.emit('refused', { reason: 'limit', status: 503, peer: connectionOf(req.socket)?.peer ?? 'unknown' });
           return;
         }
         const conn = connectionOf(req.socket);
@@ -115,8 +117,10 @@ export class WebsockifyServer extends EventEmitter<WebsockifyServerEvents> {
     this.listener = createListener((socket) => this.onConnection(socket));
     // Errors from accept() (libuv reports EMFILE only when it cannot shed the connection itself).
     this.listener.on('error', (err: NodeJS.ErrnoException) => {
-      if (err.code === 'EMFILE' || err.code === 'ENFILE') this.fdLimit.refused(err.code);
-      else if (this.accepting) o.logger.error(`Accepting a connection failed: ${err.message}`);
+      if (err.code === 'EMFILE' || err.code === 'ENFILE') {
+        this.fdLimit.refused(err.code);
+        this.emit('refused', { reason: 'fd-limit', status: 0, peer: 'unknown' });
+      } else if (this.accepting) o.logger.error(`Accepting a connection failed: ${err.message}`);
     });
   }
 
@@ -199,7 +203,9 @@ export class WebsockifyServer extends EventEmitter<WebsockifyServerEvents> {
       return;
     }
     if (!this.fdLimit.admit(this.connections.size)) {
+      const peer = socket.remoteAddress ?? this.connections.unixPeer;
       socket.destroy();
+      this.emit('refused', { reason: 'fd-limit', status: 0, peer });
       return;
     }
     clearTimeout(this.idleTimer);

@@ -1,7 +1,12 @@
 // Real TCP/unix targets for tests: echo, sink (records everything), source (sends bytes then
-// optionally closes). Each returns its address and a close() that ends every connection.
+// optionally closes), and a blackhole that never completes a connection. Each returns its
+// address and a close() that ends every connection (the blackhole is cleaned up after the test).
 
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import net from 'node:net';
+import { defer } from './cleanup.js';
+import { withTimeout } from './clients.js';
 
 export interface TestTarget {
   port: number;
@@ -92,4 +97,44 @@ export async function unusedPort(): Promise<number> {
   const port = (s.address() as net.AddressInfo).port;
   await new Promise<void>((r) => s.close(() => r()));
   return port;
+}
+
+const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+
+/**
+ * A loopback listener that never completes a connection: backlog 0 and never accepting, its
+ * one queue slot filled by us, so the kernel drops further SYNs (a full accept queue drops
+ * SYNs whatever the SYN-cookie setting) and the connect stays in SYN-SENT. Returns its port;
+ * the listener and the filling connections are cleaned up after the current test.
+ */
+export async function blackhole(): Promise<number> {
+  const child = spawn(
+    PYTHON,
+    [
+      '-c',
+      'import socket,sys,time\ns=socket.socket()\ns.bind(("127.0.0.1",0))\ns.listen(0)\n' +
+        'print(s.getsockname()[1],flush=True)\nsys.stdin.read()',
+    ],
+    { stdio: ['pipe', 'pipe', 'inherit'] },
+  );
+  defer(() => child.kill('SIGKILL'));
+  const port = await withTimeout(
+    new Promise<number>((resolve) => child.stdout!.once('data', (d: Buffer) => resolve(Number(d.toString())))),
+    10000,
+    'listener port',
+  );
+  const fillers: net.Socket[] = [];
+  defer(() => fillers.forEach((s) => s.destroy()));
+  // Connections until one hangs: the queue is full from then on.
+  for (let i = 0; i < 4; i++) {
+    const s = net.connect(port, '127.0.0.1');
+    s.on('error', () => {});
+    fillers.push(s);
+    const connected = await Promise.race([
+      new Promise<boolean>((r) => s.once('connect', () => r(true))),
+      new Promise<boolean>((r) => setTimeout(() => r(false), 500)),
+    ]);
+    if (!connected) return port;
+  }
+  throw new Error('the listener kept accepting connections');
 }

@@ -1,0 +1,35 @@
+// `--metrics` in one process: count the server's events into the default registry and serve them
+// on the metrics address. Loaded by the CLI only when the flag is given (it loads prom-client).
+
+import type { Logger } from '../log/logger.js';
+import { startMetricsEndpoint } from './endpoint.js';
+import type { MetricsAddress } from './metrics-address.js';
+import { collectServerMetrics, type ObservedServer } from './server-metrics.js';
+
+export interface ServedMetrics {
+  /** `http://HOST:PORT/metrics`, as bound. */
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Rejects with the OS error when the metrics address cannot be bound (nothing is left running). */
+export async function serveServerMetrics(
+  server: ObservedServer,
+  address: MetricsAddress,
+  logger: Logger,
+): Promise<ServedMetrics> {
+  const stop = collectServerMetrics(server);
+  try {
+    const endpoint = await startMetricsEndpoint({ ...address, logger });
+    return {
+      url: endpoint.url,
+      close: async () => {
+        stop();
+        await endpoint.close();
+      },
+    };
+  } catch (err) {
+    stop();
+    throw err;
+  }
+}
