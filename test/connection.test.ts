@@ -16,7 +16,7 @@ import WebSocket from 'ws';
 import { createLogger, startWebsockify, type WebsockifyOptions, type WebsockifyServer } from '../src/index.js';
 import { makeTestPki, type TestPki } from './helpers/certs.js';
 import { defer } from './helpers/cleanup.js';
-import { upgradeRequest, withTimeout } from './helpers/clients.js';
+import { silentConnections, upgradeRequest, withTimeout } from './helpers/clients.js';
 import { sleep } from './helpers/process.js';
 import { BIN, runCli } from './helpers/proxy.js';
 import { echoTarget, type TestTarget } from './helpers/targets.js';
@@ -233,26 +233,7 @@ describe('at the open-file limit', () => {
 
     // 200 connections that send nothing: the server holds each until its handshake deadline.
     const TOTAL = 200;
-    let open = 0;
-    let refused = 0; // closed by the server without a byte
-    const sockets = Array.from({ length: TOTAL }, () => {
-      const s = net.connect(port, '127.0.0.1');
-      let got = 0;
-      let connected = false;
-      s.on('connect', () => {
-        connected = true;
-        open += 1;
-      });
-      s.on('data', (d) => (got += d.length));
-      s.on('error', () => {});
-      s.on('close', () => {
-        if (!connected) return;
-        open -= 1;
-        if (got === 0) refused += 1;
-      });
-      return s;
-    });
-    defer(() => sockets.forEach((s) => s.destroy()));
+    const { sockets, open, refused } = silentConnections(port, TOTAL);
     const logged = (): number =>
       [
         ...cli
@@ -263,11 +244,11 @@ describe('at the open-file limit', () => {
         .reduce((a, b) => a + b, 0);
     // Every refusal the clients saw is in the log, none more; the others are still held.
     await waitFor(
-      () => refused > 0 && open + refused === TOTAL && logged() === refused,
+      () => refused() > 0 && open() + refused() === TOTAL && logged() === refused(),
       15000,
-      () => `open ${open}, refused ${refused}, logged ${logged()}; stderr:\n${cli.stderr()}`,
+      () => `open ${open()}, refused ${refused()}, logged ${logged()}; stderr:\n${cli.stderr()}`,
     );
-    expect(open).toBeGreaterThan(50);
+    expect(open()).toBeGreaterThan(50);
 
     for (const s of sockets) s.destroy();
     const ws = new WebSocket(`ws://127.0.0.1:${port}/`, ['binary']);

@@ -20,7 +20,14 @@ import {
   type WebsockifyOptions,
 } from '../src/index.js';
 import { defer } from './helpers/cleanup.js';
-import { openClient, pollUntil, rawExchange, upgradeRequest, withTimeout } from './helpers/clients.js';
+import {
+  openClient,
+  pollUntil,
+  rawExchange,
+  silentConnections,
+  upgradeRequest,
+  withTimeout,
+} from './helpers/clients.js';
 import { attemptUpgrade, recordingLogger } from './helpers/plugins.js';
 import { startProxy } from './helpers/proxy.js';
 import { blackhole, echoTarget, unusedPort } from './helpers/targets.js';
@@ -48,6 +55,8 @@ interface Mounted {
   port: number;
   url: string;
   seen: Seen[];
+  close(): Promise<void>;
+  sessionCount(): number;
 }
 
 /** Options both kinds take. */
@@ -59,7 +68,7 @@ async function mount(kind: Kind, options: Options): Promise<Mounted> {
   if (kind === 'standalone') {
     const { server, port, url } = await startProxy({ ...options, logger });
     defer(() => server.close());
-    return { port, url, seen: record(server) };
+    return { port, url, seen: record(server), close: () => server.close(), sessionCount: () => server.sessionCount };
   }
   const { runOnce: _standaloneOnly, ...attachOptions } = options;
   const app = http.createServer((_req, res) => res.end('app'));
@@ -68,7 +77,13 @@ async function mount(kind: Kind, options: Options): Promise<Mounted> {
   defer(() => new Promise<void>((r) => app.close(() => r())));
   defer(() => attached.close());
   const { port } = app.address() as net.AddressInfo;
-  return { port, url: `ws://127.0.0.1:${port}`, seen: record(attached) };
+  return {
+    port,
+    url: `ws://127.0.0.1:${port}`,
+    seen: record(attached),
+    close: () => attached.close(),
+    sessionCount: () => attached.sessionCount,
+  };
 }
 
 const names = (seen: Seen[]): string[] => seen.map((s) => s.event);
@@ -164,7 +179,11 @@ describe.each<Kind>(['standalone', 'attached'])('%s server events', (kind) => {
       durationMs: undefined,
       closeCode: 1006,
     });
-    expect(payloadOf(seen, 'session-end')).toStrictEqual({ ...connected, durationMs: expect.any(Number), closeCode: 1011 });
+    expect(payloadOf(seen, 'session-end')).toStrictEqual({
+      ...connected,
+      durationMs: expect.any(Number),
+      closeCode: 1011,
+    });
   });
 
   it('a target that never answers: target-connect with ETIMEDOUT after the connect timeout', async () => {
@@ -193,6 +212,20 @@ describe.each<Kind>(['standalone', 'attached'])('%s server events', (kind) => {
     expect(ended['connectMs']).toBeUndefined();
     expect(ended['connectError']).toBeUndefined();
     expect(ended['closeCode']).toBe(1006);
+  });
+
+  it('closed while the target is connecting: the session still ends (1001), with session-end', async () => {
+    const port = await blackhole();
+    const m = await mount(kind, { target: `127.0.0.1:${port}`, connectTimeout: 120 });
+    const { seen } = m;
+    const c = await openClient(`${m.url}/`, 'binary');
+    defer(() => c.ws.terminate());
+    await waitForEvent(seen, 'upgrade');
+    await withTimeout(m.close(), 20000, 'close');
+    expect((await withTimeout(c.closed, 5000, 'client closed')).code).toBe(1001);
+    expect(names(seen)).toEqual(['upgrade', 'session-end']);
+    expect(payloadOf(seen, 'session-end')['closeCode']).toBe(1001);
+    expect(m.sessionCount()).toBe(0);
   });
 
   it('refused: bad handshakes, token, auth and origin refusals, each with its status and peer', async () => {
@@ -240,7 +273,11 @@ describe('attached server events', () => {
     const echo = await echoTarget();
     defer(() => echo.close());
     const app = http.createServer((_req, res) => res.end('app'));
-    const attached = attachWebsockify(app, { path: '/ws', target: `127.0.0.1:${echo.port}`, logger: recordingLogger() });
+    const attached = attachWebsockify(app, {
+      path: '/ws',
+      target: `127.0.0.1:${echo.port}`,
+      logger: recordingLogger(),
+    });
     const seen = record(attached);
     await new Promise<void>((r) => app.listen(0, '127.0.0.1', () => r()));
     defer(() => new Promise<void>((r) => app.close(() => r())));
@@ -301,32 +338,15 @@ describe('standalone server events', () => {
 
     // 200 connections that send nothing: the server holds each until its handshake deadline.
     const TOTAL = 200;
-    let open = 0;
-    let refused = 0; // closed by the server without a byte
-    const sockets = Array.from({ length: TOTAL }, () => {
-      const s = net.connect(port, '127.0.0.1');
-      let connected = false;
-      let got = 0;
-      s.on('connect', () => {
-        connected = true;
-        open += 1;
-      });
-      s.on('data', (d) => (got += d.length));
-      s.on('error', () => {});
-      s.on('close', () => {
-        if (!connected) return;
-        open -= 1;
-        if (got === 0) refused += 1;
-      });
-      return s;
-    });
-    defer(() => sockets.forEach((s) => s.destroy()));
-    await pollUntil('every refusal an event', () => refused > 0 && open + refused === TOTAL && events().length === refused, {
-      ms: 15000,
-      state: () => `open ${open}, refused ${refused}, events ${events().length}`,
-    });
+    const conns = silentConnections(port, TOTAL);
+    const { open, refused } = conns;
+    await pollUntil(
+      'every refusal an event',
+      () => refused() > 0 && open() + refused() === TOTAL && events().length === refused(),
+      { ms: 15000, state: () => `open ${open()}, refused ${refused()}, events ${events().length}` },
+    );
     expect(events()).toStrictEqual(
-      Array.from({ length: refused }, () => ({ reason: 'fd-limit', status: 0, peer: '127.0.0.1' })),
+      Array.from({ length: refused() }, () => ({ reason: 'fd-limit', status: 0, peer: '127.0.0.1' })),
     );
   });
 });

@@ -16,7 +16,7 @@ import { collectServerMetrics, OUTCOMES, startMetricsEndpoint } from '../src/met
 import { defer } from './helpers/cleanup.js';
 import { openClient, pollUntil, rawExchange, upgradeRequest, withTimeout } from './helpers/clients.js';
 import { recordingLogger } from './helpers/plugins.js';
-import { runCli, startCliForTest, startProxy } from './helpers/proxy.js';
+import { startProxy } from './helpers/proxy.js';
 import { blackhole, echoTarget, unusedPort } from './helpers/targets.js';
 
 /** One scrape: every sample by `name{label="value",...}` (labels sorted), and the raw text. */
@@ -104,9 +104,10 @@ async function scenario() {
   const dead = await unusedPort();
   const resolveTarget = tokenResolver({
     lookup: (token) =>
-      ({ good: { kind: 'tcp', host: '127.0.0.1', port: echo.port }, dead: { kind: 'tcp', host: '127.0.0.1', port: dead } })[
-        token
-      ] as { kind: 'tcp'; host: string; port: number } | undefined,
+      ({
+        good: { kind: 'tcp', host: '127.0.0.1', port: echo.port },
+        dead: { kind: 'tcp', host: '127.0.0.1', port: dead },
+      })[token] as { kind: 'tcp'; host: string; port: number } | undefined,
   });
   const auth: AuthPlugin = {
     authenticate({ url }) {
@@ -190,7 +191,11 @@ describe('metrics of one server, scraped', () => {
     expect(buckets).toStrictEqual([...buckets].sort((a, b) => a - b));
     expect(after.samples.get(`websockify_build_info{version="${VERSION}"}`)).toBe(1);
     // prom-client's process metrics.
-    for (const name of ['process_cpu_user_seconds_total', 'process_resident_memory_bytes', 'nodejs_heap_size_used_bytes']) {
+    for (const name of [
+      'process_cpu_user_seconds_total',
+      'process_resident_memory_bytes',
+      'nodejs_heap_size_used_bytes',
+    ]) {
       expect(after.samples.has(name)).toBe(true);
     }
     // The metrics listener is not the public port, and answers only /metrics.
@@ -224,7 +229,8 @@ describe('metrics of one server, scraped', () => {
     const registry = new Registry();
     collectServerMetrics(emitter, registry);
     const reasons: RefusalReason[] = ['bad-handshake', 'token', 'auth', 'origin', 'limit', 'draining', 'fd-limit'];
-    for (const reason of reasons) emitter.emit('refused', { reason, status: reason === 'fd-limit' ? 0 : 503, peer: 'x' });
+    for (const reason of reasons)
+      emitter.emit('refused', { reason, status: reason === 'fd-limit' ? 0 : 503, peer: 'x' });
     const s = parseScrape(await registry.metrics(), registry.contentType);
     expect(outcomes(s)).toStrictEqual({
       ...zeroOutcomes(),

@@ -73,7 +73,9 @@ export async function startMetricsEndpoint(options: MetricsEndpointOptions): Pro
       (err: unknown) => {
         const message = err instanceof Error ? err.message : String(err);
         options.logger?.warn(`metrics: collecting failed: ${message}`);
-        res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' }).end(`collecting metrics failed: ${message}\n`);
+        res
+          .writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' })
+          .end(`collecting metrics failed: ${message}\n`);
       },
     );
   });

@@ -72,8 +72,7 @@ class ServerMetrics {
   /** Sessions open now, in every observed server: their byte counters are read at scrape time. */
   readonly live = new Set<SessionStats>();
   /** Bytes of the sessions that have ended. */
-  endedToTarget = 0;
-  endedToClient = 0;
+  readonly ended = { toTarget: 0, toClient: 0 };
   readonly connections: Counter<'outcome'>;
   readonly refusals: Counter<'reason' | 'status'>;
   readonly handshake: Histogram;
@@ -84,7 +83,7 @@ class ServerMetrics {
 
   constructor(registry: Registry) {
     const registers = [registry];
-    const metrics = this;
+    const { live, ended } = this;
     this.connections = new Counter({
       name: 'websockify_connections_total',
       help: 'WebSocket upgrade attempts by outcome: proxied, target_failed, abandoned, or why refused',
@@ -103,7 +102,7 @@ class ServerMetrics {
       help: 'WebSocket sessions open now',
       registers,
       collect() {
-        this.set(metrics.live.size);
+        this.set(live.size);
       },
     });
     new Counter({
@@ -112,9 +111,8 @@ class ServerMetrics {
       labelNames: ['direction'],
       registers,
       collect() {
-        let toTarget = metrics.endedToTarget;
-        let toClient = metrics.endedToClient;
-        for (const s of metrics.live) {
+        let { toTarget, toClient } = ended;
+        for (const s of live) {
           toTarget += s.bytesToTarget;
           toClient += s.bytesToClient;
         }
@@ -190,8 +188,8 @@ export function collectServerMetrics(server: ObservedServer, registry: Registry 
   const forget = (s: SessionStats): void => {
     if (!mine.delete(s)) return;
     m.live.delete(s);
-    m.endedToTarget += s.bytesToTarget;
-    m.endedToClient += s.bytesToClient;
+    m.ended.toTarget += s.bytesToTarget;
+    m.ended.toClient += s.bytesToClient;
   };
   const onUpgrade = (s: SessionStats): void => {
     mine.add(s);

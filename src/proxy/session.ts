@@ -151,7 +151,12 @@ export class ProxySession implements ClientHandlers {
   shutdown(): void {
     this.closeClient(CloseCode.goingAway, CloseReason.goingAway);
     const target = this.target;
-    if (!target) this.abandonConnect();
+    if (!target && this.cancelConnect) {
+      // No target will come: the session ends when the client has closed.
+      this.abandonConnect();
+      this.targetClosed = true;
+      this.maybeEnd();
+    }
     if (!target || this.targetClosed) return;
     target.end();
     if (target.writableFinished) target.destroy();

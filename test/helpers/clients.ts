@@ -2,6 +2,7 @@
 
 import net from 'node:net';
 import WebSocket from 'ws';
+import { defer } from './cleanup.js';
 
 export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout;
@@ -108,4 +109,38 @@ export async function pollUntil(
     if (Date.now() > until) throw new Error(`timed out after ${ms} ms: ${what}${state ? `; ${state()}` : ''}`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/** Connections that send nothing, and what became of them. */
+export interface SilentConnections {
+  sockets: net.Socket[];
+  /** Connected and not closed yet. */
+  open(): number;
+  /** Closed by the server without a byte. */
+  refused(): number;
+}
+
+/** Opens `total` connections to `port` that send nothing (destroyed after the current test). */
+export function silentConnections(port: number, total: number): SilentConnections {
+  let open = 0;
+  let refused = 0;
+  const sockets = Array.from({ length: total }, () => {
+    const s = net.connect(port, '127.0.0.1');
+    let got = 0;
+    let connected = false;
+    s.on('connect', () => {
+      connected = true;
+      open += 1;
+    });
+    s.on('data', (d: Buffer) => (got += d.length));
+    s.on('error', () => {});
+    s.on('close', () => {
+      if (!connected) return;
+      open -= 1;
+      if (got === 0) refused += 1;
+    });
+    return s;
+  });
+  defer(() => sockets.forEach((s) => s.destroy()));
+  return { sockets, open: () => open, refused: () => refused };
 }
