@@ -5,12 +5,13 @@
 // real scrape has.
 
 import { describe, expect, it } from '@jest/globals';
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Registry } from 'prom-client';
+import { promisify } from 'node:util';
+import { collectDefaultMetrics, Registry } from 'prom-client';
 import { AuthenticationError, tokenResolver, VERSION, type AuthPlugin, type RefusalReason } from '../src/index.js';
 import { collectServerMetrics, OUTCOMES, startMetricsEndpoint } from '../src/metrics/index.js';
 import { defer } from './helpers/cleanup.js';
@@ -18,6 +19,9 @@ import { openClient, pollUntil, rawExchange, upgradeRequest, withTimeout } from 
 import { recordingLogger } from './helpers/plugins.js';
 import { startProxy } from './helpers/proxy.js';
 import { blackhole, echoTarget, unusedPort } from './helpers/targets.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const run = promisify(execFile);
 
 /** One scrape: every sample by `name{label="value",...}` (labels sorted), and the raw text. */
 interface Scrape {
@@ -256,6 +260,22 @@ describe('metrics of one server, scraped', () => {
   });
 });
 
+describe("an application's own registry", () => {
+  it('keeps its process metrics; a second server into it shares the websockify metrics', async () => {
+    const registry = new Registry();
+    collectDefaultMetrics({ register: registry });
+    const a = new EventEmitter();
+    const b = new EventEmitter();
+    collectServerMetrics(a, registry);
+    collectServerMetrics(b, registry);
+    a.emit('refused', { reason: 'token', status: 404, peer: 'x' });
+    b.emit('refused', { reason: 'token', status: 404, peer: 'y' });
+    const s = parseScrape(await registry.metrics(), registry.contentType);
+    expect(outcomes(s)).toStrictEqual({ ...zeroOutcomes(), token: 2 });
+    expect(s.samples.has('process_cpu_user_seconds_total')).toBe(true);
+  });
+});
+
 describe('metrics over node:cluster workers', () => {
   it("the primary serves the sum of two workers' servers", async () => {
     const echo = await echoTarget();
@@ -312,6 +332,23 @@ describe('metrics over node:cluster workers', () => {
 
     child.kill('SIGTERM');
     expect(await withTimeout(exited, 10000, 'cluster exit')).toBe(0);
+  });
+});
+
+describe('websockify-node/metrics', () => {
+  /** Whether importing `specifier` (as an installed package resolves it) loads prom-client. */
+  async function loadsPromClient(specifier: string): Promise<string> {
+    const script =
+      `import * as m from '${specifier}'; import { createRequire } from 'node:module';` +
+      `const cache = Object.keys(createRequire(import.meta.url).cache);` +
+      `console.log(typeof m.collectServerMetrics, cache.some((k) => k.includes('/prom-client/')));`;
+    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { cwd: ROOT });
+    return stdout.trim();
+  }
+
+  it('is the package entry that loads prom-client; the main entry does not load it', async () => {
+    expect(await loadsPromClient('websockify-node/metrics')).toBe('function true');
+    expect(await loadsPromClient('websockify-node')).toBe('undefined false');
   });
 });
 

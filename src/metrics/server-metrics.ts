@@ -159,7 +159,8 @@ class ServerMetrics {
       registers,
       aggregator: 'max',
     }).set({ version: VERSION }, 1);
-    collectDefaultMetrics({ register: registry });
+    // Unless the application collects them into this registry already.
+    if (!registry.getSingleMetric('process_cpu_user_seconds_total')) collectDefaultMetrics({ register: registry });
   }
 }
 
