@@ -7,7 +7,8 @@ export type { WebsockifyOptions, TlsServerOptions, ListenOption } from './config
 export { TlsSetupError } from './tls/credentials.js';
 export { takeActivatedSocket, type ActivatedSocket } from './server/socket-activation.js';
 export { ConfigError } from './config/errors.js';
-export { UpgradeRefused, type RefusalDetails, type RefusalEvent, type RefusalReason } from './protocol/refusal.js';
+export { UpgradeRefused, type RefusalDetails } from './protocol/refusal.js';
+export type { RefusalEvent, RefusalReason } from './protocol/refusal-event.js';
 export type { ProxyCoreEvents } from './proxy/proxy.js';
 export { tokenResolver, tokenFromRequest, type TokenResolverOptions } from './targets/token-resolver.js';
 export { loadTokenPlugin, TOKEN_PLUGINS } from './targets/plugins/registry.js';

@@ -15,7 +15,7 @@ import {
   type Registry,
 } from 'prom-client';
 import type { SessionStats } from '../proxy/session.js';
-import type { RefusalEvent, RefusalReason } from '../protocol/refusal.js';
+import type { RefusalEvent, RefusalReason } from '../protocol/refusal-event.js';
 import { VERSION } from '../version.js';
 import { answerPrimaryScrapes } from './cluster-link.js';
 

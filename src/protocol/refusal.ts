@@ -41,21 +41,3 @@ export class UpgradeRefused extends Error {
     this.kind = details.kind;
   }
 }
-
-/**
- * Why a connection was turned away before its session started: `bad-handshake` (not a valid
- * WebSocket upgrade), `token` (the target resolver refused: no token, unknown token, lookup
- * failed), `auth` (the auth plugin refused), `origin` (refused for its Origin header),
- * `limit` (a connection limit), `draining` (the server is stopping), `fd-limit` (no file
- * descriptors left).
- */
-export type RefusalReason = 'bad-handshake' | 'token' | 'auth' | 'limit' | 'draining' | 'fd-limit' | 'origin';
-
-/** The `'refused'` event's argument. */
-export interface RefusalEvent {
-  reason: RefusalReason;
-  /** The HTTP status sent; 0 when the socket was just closed. */
-  status: number;
-  /** The connection's peer label (an address, `unix:PATH`, or `unknown`). */
-  peer: string;
-}
