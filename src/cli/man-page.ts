@@ -52,7 +52,7 @@ const SECTIONS: [string, string[]][] = [
   [
     'SEE ALSO',
     [
-      "The README of the websockify\\-node package (in the installed package's directory) describes each feature; \\fBsystemd.socket\\fR(5) for socket activation (unit files are in its \\fIcontrib/\\fR directory).",
+      "The README and \\fIdocs/\\fR of the websockify\\-node package (in the installed package's directory) describe each feature; \\fBsystemd.socket\\fR(5) for socket activation (unit files are in its \\fIcontrib/\\fR directory).",
     ],
   ],
 ];
@@ -71,7 +71,7 @@ export function manPage(version: string): string {
   ];
   for (const [group, options] of optionGroups()) {
     out.push(`.SS "${roff(group.replace(/:$/, ''))}"`);
-    for (const o of options) out.push('.TP', synopsisRoff(optionSynopsis(o)), roff(o.describe));
+    for (const o of options) out.push('.TP', synopsisRoff(optionSynopsis(o)), roff(o.help));
   }
   for (const [title, lines] of SECTIONS) out.push(`.SH ${title}`, ...lines);
   return out.join('\n') + '\n';

@@ -9,7 +9,7 @@ import { register as defaultRegistry, type Registry } from 'prom-client';
 import { formatHostPort } from '../config/address.js';
 import type { Logger } from '../log/logger.js';
 import { clusterAggregator } from './cluster-link.js';
-import { METRICS_DEFAULT_HOST } from './metrics-address.js';
+import { METRICS_DEFAULT_HOST } from '../config/metrics-address.js';
 
 export const METRICS_PATH = '/metrics';
 

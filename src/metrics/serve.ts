@@ -3,7 +3,7 @@
 
 import type { Logger } from '../log/logger.js';
 import { startMetricsEndpoint } from './endpoint.js';
-import type { MetricsAddress } from './metrics-address.js';
+import type { MetricsAddress } from '../config/metrics-address.js';
 import { collectServerMetrics, type ObservedServer } from './server-metrics.js';
 
 export interface ServedMetrics {
