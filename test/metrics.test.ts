@@ -17,7 +17,7 @@ import { collectServerMetrics, OUTCOMES, startMetricsEndpoint } from '../src/met
 import { defer } from './helpers/cleanup.js';
 import { openClient, pollUntil, rawExchange, upgradeRequest, withTimeout } from './helpers/clients.js';
 import { recordingLogger } from './helpers/plugins.js';
-import { startProxy } from './helpers/proxy.js';
+import { runCli, startCliForTest, startProxy } from './helpers/proxy.js';
 import { blackhole, echoTarget, unusedPort } from './helpers/targets.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -332,6 +332,62 @@ describe('metrics over node:cluster workers', () => {
 
     child.kill('SIGTERM');
     expect(await withTimeout(exited, 10000, 'cluster exit')).toBe(0);
+  });
+});
+
+describe('websockify --metrics', () => {
+  it('serves the metrics on a loopback port of their own, counting real sessions and refusals', async () => {
+    const echo = await echoTarget();
+    defer(() => echo.close());
+    const cli = await startCliForTest(['--metrics', '0', '127.0.0.1:0', `127.0.0.1:${echo.port}`]);
+    const [, host, port] = await cli.waitForStderr(/^ {2}- Metrics on http:\/\/([\d.]+):(\d+)\/metrics\n/m);
+    await cli.waitForStderr(/^ {2}- proxying from .*\n/m);
+    expect(host).toBe('127.0.0.1');
+    expect(Number(port)).not.toBe(cli.port);
+    const url = `http://127.0.0.1:${port}/metrics`;
+
+    await echoSession(`ws://127.0.0.1:${cli.port}/`, 300, 1000);
+    expect(await rawExchange(cli.port, upgradeRequest('/', ['Sec-WebSocket-Protocol: chat']))).toMatch(
+      /^HTTP\/1\.1 400 /,
+    );
+    let s = await scrape(url);
+    await pollUntil('the session counted', async () => {
+      s = await scrape(url);
+      return s.samples.get('websockify_sessions_closed_total{code="1000"}') === 1;
+    });
+    expect(outcomes(s)).toStrictEqual({ ...zeroOutcomes(), proxied: 1, bad_handshake: 1 });
+    expect(series(s, 'websockify_refusals_total')).toStrictEqual({ '{reason="bad_handshake",status="400"}': 1 });
+    expect(series(s, 'websockify_bytes_total')).toStrictEqual({
+      '{direction="to_client"}': 300,
+      '{direction="to_target"}': 300,
+    });
+    expect(s.samples.get('process_cpu_user_seconds_total')).toBeGreaterThan(0);
+    // The public port does not serve them.
+    const onPublic = await fetch(`http://127.0.0.1:${cli.port}/metrics`);
+    expect(onPublic.status).toBe(405);
+    expect(await onPublic.text()).not.toContain('websockify_');
+  });
+
+  it('exits 2 naming --metrics for a bad value or the listen port; 1 when its port is taken', async () => {
+    const cases: [string, string][] = [
+      ['abc', "option --metrics: expected a port number (1-65535), got 'abc'"],
+      ['70000', "option --metrics: expected a port number (1-65535), got '70000'"],
+      ['127.0.0.1:x', "option --metrics: expected a port number (1-65535), got 'x'"],
+      [':9100', "option --metrics: ':9100' has an empty address; give PORT alone for 127.0.0.1, or ADDR:PORT"],
+      ['bad host:9100', "option --metrics: 'bad host' is not an address"],
+      ['[nope]:9100', "option --metrics: '[nope]' is not an address"],
+      ['6080', 'option --metrics: port 6080 is the listen port; metrics are served on a port of their own'],
+    ];
+    for (const [value, message] of cases) {
+      const cli = runCli(['--metrics', value, '6080', '127.0.0.1:5900']);
+      expect(await withTimeout(cli.exited, 20000, `exit for --metrics ${value}`)).toBe(2);
+      expect(cli.stderr()).toContain(`websockify: error: ${message}\n`);
+    }
+    const taken = await echoTarget();
+    defer(() => taken.close());
+    const cli = runCli(['--metrics', String(taken.port), '127.0.0.1:0', '127.0.0.1:5900']);
+    expect(await withTimeout(cli.exited, 20000, 'exit')).toBe(1);
+    expect(cli.stderr()).toMatch(/Opening the metrics socket failed: EADDRINUSE/);
   });
 });
 

@@ -4,10 +4,12 @@
 // token files read again, sessions kept); with -D, do that in a daemon (daemon.ts). All
 // behaviour lives in the library and in wrap/.
 
+import type { MetricsAddress } from '../config/metrics-address.js';
 import { ConfigError } from '../errors/config-error.js';
 import { WebsockifyError } from '../errors/websockify-error.js';
 import type { LogFormat } from '../log/log-format.js';
 import { createLogger, stderrSink, type LogSink, type Logger } from '../log/logger.js';
+import type { ServedMetrics } from '../metrics/serve.js';
 import { takeActivatedSocket } from '../server/socket-activation.js';
 import { WebsockifyServer } from '../server/websockify-server.js';
 import { VERSION } from '../version.js';
@@ -100,6 +102,24 @@ interface Started {
   server: WebsockifyServer;
   wrapped?: Wrapped;
   plugins: LoadedPlugins;
+  /** --metrics' listener. */
+  metrics?: ServedMetrics;
+}
+
+/** An OS error as a message: `EADDRINUSE listen EADDRINUSE...` unless it starts with its code. */
+function errnoMessage(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  return e.code && !e.message.startsWith(e.code) ? `${e.code} ${e.message}` : e.message;
+}
+
+/** --metrics: counts the server's events and serves them; prom-client is loaded only here. */
+async function startMetrics(address: MetricsAddress, server: WebsockifyServer, logger: Logger): Promise<ServedMetrics> {
+  const { serveServerMetrics } = await import('../metrics/serve.js');
+  try {
+    return await serveServerMetrics(server, address, logger);
+  } catch (err) {
+    throw new ListenError(`Opening the metrics socket failed: ${errnoMessage(err)}`);
+  }
 }
 
 /** `daemonPid` is set when running as a daemon. */
@@ -130,26 +150,35 @@ async function start(config: RunConfig, logger: Logger, daemonPid?: number): Pro
   } catch (err) {
     await plugins.close();
     if (err instanceof ConfigError) throw err;
-    const e = err as NodeJS.ErrnoException;
-    const message = e.code && !e.message.startsWith(e.code) ? `${e.code} ${e.message}` : e.message;
-    throw new ListenError(`Opening socket failed: ${message}`);
+    throw new ListenError(`Opening socket failed: ${errnoMessage(err)}`);
+  }
+  let metrics: ServedMetrics | undefined;
+  if (config.metrics) {
+    try {
+      metrics = await startMetrics(config.metrics, server, logger);
+    } catch (err) {
+      await server.close();
+      await plugins.close();
+      throw err;
+    }
   }
   const targetLabel = wrap
     ? `'${wrap.command.join(' ')}' (port ${wrap.programPort}, moved to ${wrapped!.movedPort})`
     : plugins.targetLabel;
-  for (const line of bannerLines(server.options, server.describeListen(), targetLabel, daemonPid)) {
-    logger.info(line);
-  }
+  const banner = bannerLines(server.options, server.describeListen(), targetLabel, daemonPid);
+  // Before the last line ("proxying from"), which says that start-up is done.
+  if (metrics) banner.splice(-1, 0, `  - Metrics on ${metrics.url}`);
+  for (const line of banner) logger.info(line);
   if (config.options.traffic) process.stdout.write(TRAFFIC_LEGEND);
   if (wrapped) {
     try {
       await wrapped.supervisor.start();
     } catch (err) {
-      await server.close();
+      await Promise.all([server.close(), metrics?.close()]);
       throw new WrapCommandError(`cannot start '${wrap!.command[0]}': ${(err as Error).message}`, 127);
     }
   }
-  return wrapped ? { server, wrapped, plugins } : { server, plugins };
+  return { server, plugins, ...(wrapped ? { wrapped } : {}), ...(metrics ? { metrics } : {}) };
 }
 
 /** Runs the command with `args` (without node and script); resolves to the exit status. */
@@ -202,7 +231,7 @@ export async function main(args: string[]): Promise<number> {
   } catch (err) {
     return closing(daemon, startupFailure(err, logger, terminal));
   }
-  const { server, wrapped, plugins } = started;
+  const { server, wrapped, plugins, metrics } = started;
   await daemon?.close(true);
 
   return new Promise<number>((resolve) => {
@@ -212,7 +241,7 @@ export async function main(args: string[]): Promise<number> {
       if (stopping) return;
       stopping = true;
       const [, programStatus] = await Promise.all([server.close(), wrapped?.supervisor.stop()]);
-      await plugins.close();
+      await Promise.all([plugins.close(), metrics?.close()]);
       resolve(wrapped && programStatus !== undefined && status === 0 ? programStatus : status);
     };
     const reload = async (): Promise<void> => {
@@ -243,7 +272,7 @@ export async function main(args: string[]): Promise<number> {
     wrapped?.supervisor.on('exit', (status) => {
       if (stopping) return;
       stopping = true;
-      void server.close().then(() => resolve(status));
+      void Promise.all([server.close(), metrics?.close()]).then(() => resolve(status));
     });
     if (startupSignal) onSignal(startupSignal);
   });

@@ -8,6 +8,7 @@ import path from 'node:path';
 import yargs, { type Argv } from 'yargs';
 import { parseListenSpec, parseTargetSpec, type HostPort } from '../config/address.js';
 import { DEFAULTS } from '../config/defaults.js';
+import { checkMetricsPort, type MetricsAddress } from '../config/metrics-address.js';
 import { metavarOf, missingNeed, OPTION_TABLE, type OptionRow, type Settings } from '../config/option-table.js';
 import type { ListenOption, WebsockifyOptions } from '../config/options.js';
 import type { LogFormat } from '../log/log-format.js';
@@ -42,6 +43,8 @@ export type CliConfig =
       tokens?: CliConfigTokens;
       /** --auth-plugin. */
       auth?: PluginSpec;
+      /** --metrics: where the metrics listener binds. */
+      metrics?: MetricsAddress;
     };
 
 /** A plugin named on the command line, loaded at start (cli/plugins.ts). */
@@ -361,6 +364,7 @@ async function parse(typed: string[], context: ParseContext): Promise<CliConfig>
     }
   }
   const target = parseTarget(s, targets, wrap, tokens);
+  if (s.metrics) checkMetricsPort(s.metrics, listen);
 
   const logging: LogDestinations = {
     ...(s.logFile === undefined ? {} : { logFile: path.resolve(s.logFile) }),
@@ -381,6 +385,7 @@ async function parse(typed: string[], context: ParseContext): Promise<CliConfig>
     notices,
     ...(tokens ? { tokens } : {}),
     ...(s.authPlugin === undefined ? {} : { auth: { name: s.authPlugin, source: s.authSource } }),
+    ...(s.metrics ? { metrics: s.metrics } : {}),
     options: {
       ...copied,
       listen,

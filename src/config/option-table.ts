@@ -8,6 +8,7 @@
 import type { LogFormat } from '../log/log-format.js';
 import type { WrapMode } from '../wrap/supervisor.js';
 import { DEFAULTS } from './defaults.js';
+import { METRICS_ADDRESS, METRICS_DEFAULT_HOST } from './metrics-address.js';
 import { TLS_VERSION } from './tls-versions.js';
 import { BYTES, choice, FLAG, OCTAL_MODE, OFF, PATH, PORT, SECONDS, TEXT, type ValueKind } from './values.js';
 
@@ -459,6 +460,15 @@ export const OPTION_TABLE = [
     standaloneOnly: true,
     group: G_DEPLOY,
     help: 'accept on the listening socket passed as fd 0 by inetd or systemd (no listen argument then)',
+  },
+
+  {
+    flag: 'metrics',
+    key: 'metrics',
+    use: 'command',
+    value: METRICS_ADDRESS,
+    group: G_DEPLOY,
+    help: `serve Prometheus metrics on a port of their own (never the listen port); ADDR default ${METRICS_DEFAULT_HOST} (new)`,
   },
 
   {
