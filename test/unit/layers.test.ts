@@ -1,6 +1,7 @@
 // The folders that must stay leaves: errors/ imports only itself; config/ runs with nothing
 // above it (it may name other folders' types, but imports no code from them); auth/ does not
-// reach into server/. Read from the sources, so a new import that breaks a layer fails here.
+// reach into server/. And no error thrown outside cli/ words a flag (`--web`): library errors
+// name keys. Read from the sources, so a change that breaks either fails here.
 
 import { describe, expect, it } from '@jest/globals';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -46,5 +47,21 @@ describe('layers', () => {
   it('auth/ does not import from server/ or cli/', () => {
     const up = importsOf('auth').filter((i) => ['server', 'cli'].includes(folderOf(i.file, i.from) ?? ''));
     expect(up).toEqual([]);
+  });
+});
+
+describe('library errors', () => {
+  it('no error thrown outside cli/ names a command-line flag', () => {
+    const files = readdirSync(SRC, { recursive: true, encoding: 'utf8' }).filter(
+      (f) => f.endsWith('.ts') && !f.startsWith(`cli${path.sep}`) && !f.endsWith('option-table.ts'),
+    );
+    const flagged = files.flatMap((file) =>
+      readFileSync(path.join(SRC, file), 'utf8')
+        .split('\n')
+        .filter((line) => /(\bthrow\b|new \w*Error\()/.test(line) && /[`'"(: ]--[a-z]/.test(line))
+        .map((line) => `${file}: ${line.trim()}`),
+    );
+    expect(files.length).toBeGreaterThan(50);
+    expect(flagged).toEqual([]);
   });
 });
