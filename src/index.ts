@@ -1,7 +1,15 @@
 // The library API: create a standalone websockify server, or attach the proxy to an existing
 // http/https server. The `websockify` command is a thin layer over these.
 
-export { WebsockifyServer, startWebsockify } from './server/websockify-server.js';
+export {
+  WebsockifyServer,
+  startWebsockify,
+  type WebsockifyServerOptions,
+  type WebsockifyServerEvents,
+} from './server/websockify-server.js';
+export type { EdgeOptions } from './server/edge-options.js';
+export type { RefusedEvent, RefusalReason } from './server/admission.js';
+export { clientAddress } from './protocol/client-address.js';
 export { attachWebsockify, type AttachOptions, type AttachedWebsockify } from './server/attach.js';
 export type { WebsockifyOptions, TlsServerOptions, ListenOption } from './config/options.js';
 export { TlsSetupError } from './tls/credentials.js';
@@ -15,6 +23,7 @@ export {
   type TokenPlugin,
   type TokenPluginFactory,
   type TokenLookupResult,
+  type TokenRequest,
   type PluginContext,
 } from './targets/plugins/plugin.js';
 export { loadAuthPlugin, AUTH_PLUGINS } from './auth/registry.js';

@@ -4,6 +4,7 @@
 
 import { STATUS_CODES } from 'node:http';
 import type { Logger } from '../log/logger.js';
+import { clientAddress } from '../protocol/client-address.js';
 import type { UpgradeRefused } from '../protocol/refusal.js';
 import type { RequestGate } from '../server/plain-http.js';
 import type { AuthPlugin } from './auth-plugin.js';
@@ -16,9 +17,7 @@ export function authGate(plugin: AuthPlugin, logger: Logger): RequestGate {
       return true;
     } catch (err) {
       const refusal = err as UpgradeRefused; // authorize() rejects with nothing else
-      logger.info(
-        `${req.socket.remoteAddress}: refused ${req.method} ${req.url}: ${refusal.status} ${refusal.logMessage}`,
-      );
+      logger.info(`${clientAddress(req)}: refused ${req.method} ${req.url}: ${refusal.status} ${refusal.logMessage}`);
       const body = `${refusal.message}\n`;
       res.writeHead(refusal.status, refusal.reason ?? STATUS_CODES[refusal.status] ?? 'Error', {
         'Content-Type': 'text/plain; charset=utf-8',
