@@ -9,7 +9,7 @@
 import { describe, expect, it } from '@jest/globals';
 import net from 'node:net';
 import { defer } from './helpers/cleanup.js';
-import { openClient, type OpenClient } from './helpers/clients.js';
+import { openClient, withTimeout, type OpenClient } from './helpers/clients.js';
 import { startHaproxy, type Haproxy } from './helpers/haproxy.js';
 import { echoForTest, expectEcho } from './helpers/per-test.js';
 import { CliTracker, exitStatus } from './helpers/process.js';
@@ -20,7 +20,7 @@ import { unusedPort } from './helpers/targets.js';
 const DRAIN_SECONDS = 8;
 
 /** The HAProxy configuration docs/scale-out.md shows, with the test's ports. */
-export function haproxyConfig(front: number, servers: Record<string, number>): string {
+function haproxyConfig(front: number, servers: Record<string, number>): string {
   return [
     'defaults',
     '  mode tcp',
@@ -89,10 +89,15 @@ describe('HAProxy in front of two websockify instances sharing Redis', () => {
       defer(() => c.ws.terminate());
       return { c, port: socket.localPort! };
     };
+    /** Closes a client and waits until it is closed. */
+    const done = async (c: OpenClient): Promise<void> => {
+      c.ws.close(1000);
+      await withTimeout(c.closed, 5000, 'client close');
+    };
     /** Which instance logged the session of the client on source port `port` (waits for the line). */
     const servedBy = async (port: number, among: Instance[]): Promise<Instance> => {
       const line = new RegExp(`^\\d+: 127\\.0\\.0\\.1:${port}: WebSocket connection on /websockify\\?token=vm1`, 'm');
-      await Promise.race(among.map((i) => i.cli.waitForStderr(line)));
+      await Promise.any(among.map((i) => i.cli.waitForStderr(line)));
       const found = among.filter((i) => line.test(i.cli.stderr()));
       expect(found).toHaveLength(1);
       return found[0]!;
@@ -104,6 +109,7 @@ describe('HAProxy in front of two websockify instances sharing Redis', () => {
       const { c, port } = await connect();
       await expectEcho(c, `client ${i} through haproxy`);
       served.push((await servedBy(port, [a, b])).name);
+      await done(c);
     }
     expect(new Set(served)).toEqual(new Set(['a', 'b']));
 
@@ -115,6 +121,7 @@ describe('HAProxy in front of two websockify instances sharing Redis', () => {
       const { c, port } = await connect(); // a failed upgrade would reject here
       await expectEcho(c, `after the kill ${i}`);
       expect((await servedBy(port, [b])).name).toBe('b');
+      await done(c);
     }
 
     // a comes back on its port; HAProxy puts it back in rotation.
@@ -126,6 +133,7 @@ describe('HAProxy in front of two websockify instances sharing Redis', () => {
     for (let i = 0; i < 4 && !onB; i++) {
       const { c, port } = await connect();
       if ((await servedBy(port, [a, b])).name === 'b') onB = c;
+      else await done(c);
     }
     expect(onB).toBeDefined();
     const sigterm = Date.now();
@@ -135,9 +143,10 @@ describe('HAProxy in front of two websockify instances sharing Redis', () => {
       const { c, port } = await connect();
       await expectEcho(c, `while b drains ${i}`);
       expect((await servedBy(port, [a, b])).name).toBe('a2');
+      await done(c);
     }
     await expectEcho(onB!, 'b still serves its open session');
-    const closed = await onB!.closed;
+    const closed = await withTimeout(onB!.closed, (DRAIN_SECONDS + 10) * 1000, 'the drained session to close');
     expect(closed.code).toBe(1001);
     expect(Date.now() - sigterm).toBeGreaterThanOrEqual(DRAIN_SECONDS * 1000 - 100);
     expect(await exitStatus(b.cli, 15000)).toBe(0);

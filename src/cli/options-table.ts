@@ -318,4 +318,39 @@ export const CLI_OPTIONS: readonly CliOption[] = [
     group: G_DEPLOY,
     describe: 'accept on the listening socket passed as fd 0 by inetd or systemd (no listen argument then)',
   },
+  // Behind a load balancer (docs/scale-out.md).
+  {
+    name: 'proxy-protocol',
+    type: 'boolean',
+    group: G_DEPLOY,
+    describe: 'every connection starts with a PROXY protocol v1 or v2 header naming the client (new)',
+  },
+  {
+    name: 'trusted-proxy',
+    type: 'string',
+    metavar: 'CIDR,...',
+    group: G_DEPLOY,
+    describe: 'believe X-Forwarded-For and PROXY headers only from these addresses or ranges (new)',
+  },
+  {
+    name: 'max-connections',
+    type: 'string',
+    metavar: 'N',
+    group: G_DEPLOY,
+    describe: 'at most N WebSocket connections at once; more get 503 with Retry-After (new)',
+  },
+  {
+    name: 'max-connections-per-ip',
+    type: 'string',
+    metavar: 'N',
+    group: G_DEPLOY,
+    describe: 'at most N WebSocket connections at once from one client address (new)',
+  },
+  {
+    name: 'drain-seconds',
+    type: 'string',
+    metavar: 'SECONDS',
+    group: G_DEPLOY,
+    describe: 'on SIGTERM fail /healthz and refuse new connections, give open sessions SECONDS, then 1001 (new)',
+  },
 ];

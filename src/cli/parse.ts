@@ -6,7 +6,10 @@ import path from 'node:path';
 import yargs, { type Argv } from 'yargs';
 import { parseListenSpec, parsePort, parseTargetSpec, type HostPort } from '../config/address.js';
 import { ConfigError } from '../config/errors.js';
-import { resolveWebRoot, type ListenOption, type WebsockifyOptions } from '../config/options.js';
+import { resolveWebRoot, type ListenOption } from '../config/options.js';
+import type { EdgeOptions } from '../server/edge-options.js';
+import { TrustedProxies } from '../server/trusted-proxies.js';
+import type { WebsockifyServerOptions } from '../server/websockify-server.js';
 import { LOG_FORMATS, type LogFormat } from '../log/log-format.js';
 import { parseSyslogServer, type SyslogDestination } from '../log/syslog-sink.js';
 import type { ActivatedSocket } from '../server/socket-activation.js';
@@ -27,7 +30,7 @@ export type CliConfig =
   | { kind: 'version' }
   | {
       kind: 'run';
-      options: WebsockifyOptions & { listen: ListenOption; target?: TargetSpec };
+      options: WebsockifyServerOptions & { listen: ListenOption; target?: TargetSpec };
       /** Present in wrap mode (`PORT -- COMMAND`); the target is then the moved port. */
       wrap?: WrapSpec;
       verbose: boolean;
@@ -138,6 +141,35 @@ function byteCount(argv: Parsed, name: string): number | undefined {
     throw new UsageError(`option --${name}: expected a positive number of bytes, got '${text}'`, `--${name}`);
   }
   return Number(text);
+}
+
+/** Option `name` as a whole number of connections (0: no limit), if given. */
+function connectionCount(argv: Parsed, name: string): number | undefined {
+  const v = argv[name];
+  if (v === undefined) return undefined;
+  const text = String(v);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text))) {
+    throw new UsageError(`option --${name}: expected a number of connections, got '${text}'`, `--${name}`);
+  }
+  return Number(text);
+}
+
+/** The options for running behind a load balancer (docs/scale-out.md). */
+function edgeOptions(argv: Parsed): EdgeOptions {
+  const trusted = argv['trusted-proxy'];
+  const ranges = trusted === undefined ? undefined : [trusted].flat().map(String).join(',');
+  const maxConnections = connectionCount(argv, 'max-connections');
+  const maxConnectionsPerIp = connectionCount(argv, 'max-connections-per-ip');
+  const drainSeconds = seconds(argv, 'drain-seconds');
+  return {
+    ...(given(argv, 'proxy-protocol') ? { proxyProtocol: true } : {}),
+    ...(ranges === undefined
+      ? {}
+      : { trustedProxies: parsedOption(argv, 'trusted-proxy', () => new TrustedProxies(ranges.split(',')).ranges)! }),
+    ...(maxConnections === undefined ? {} : { maxConnections }),
+    ...(maxConnectionsPerIp === undefined ? {} : { maxConnectionsPerIp }),
+    ...(drainSeconds === undefined ? {} : { drainSeconds }),
+  };
 }
 
 function seconds(argv: Parsed, name: string): number | undefined {
@@ -423,6 +455,7 @@ export async function parseCommandLine(typed: string[], context: ParseContext = 
       ...(typeof argv.record === 'string' ? { record: argv.record } : {}),
       ...(tlsFlags.tls ? { tls: tlsFlags.tls } : {}),
       ...(tlsFlags.targetTls ? { targetTls: tlsFlags.targetTls } : {}),
+      ...edgeOptions(argv),
     },
   };
 }

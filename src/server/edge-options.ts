@@ -42,6 +42,14 @@ function limit(value: number | undefined, name: string): number {
   return value;
 }
 
+function trustedProxies(ranges: readonly string[]): TrustedProxies {
+  try {
+    return new TrustedProxies(ranges);
+  } catch (err) {
+    throw new ConfigError(`trustedProxies: ${(err as Error).message}`, 'trustedProxies');
+  }
+}
+
 /** Applies defaults and checks; throws ConfigError naming the bad option. */
 export function resolveEdgeOptions(options: EdgeOptions): ResolvedEdge {
   const ranges =
@@ -52,7 +60,7 @@ export function resolveEdgeOptions(options: EdgeOptions): ResolvedEdge {
   }
   return {
     proxyProtocol: options.proxyProtocol ?? false,
-    trusted: ranges === undefined ? undefined : new TrustedProxies(ranges),
+    trusted: ranges === undefined ? undefined : trustedProxies(ranges),
     maxConnections: limit(options.maxConnections, 'maxConnections'),
     maxConnectionsPerIp: limit(options.maxConnectionsPerIp, 'maxConnectionsPerIp'),
     drainSeconds,

@@ -33,7 +33,7 @@ export class TrustedProxies {
 
   /** `ranges`: CIDR ranges (`10.0.0.0/8`, `fd00::/8`) or single addresses. Throws ConfigError. */
   constructor(ranges: readonly string[], option = 'trustedProxies') {
-    if (ranges.length === 0) throw new ConfigError(`${option}: no address or CIDR range given`, option);
+    if (ranges.length === 0) throw new ConfigError('no address or CIDR range given', option);
     for (const range of ranges) this.add(range, option);
     this.ranges = ranges;
   }
@@ -44,7 +44,7 @@ export class TrustedProxies {
     const bits = family === 4 ? 32 : 128;
     const length = prefix === undefined ? bits : /^\d{1,3}$/.test(prefix) ? Number(prefix) : NaN;
     if (family === 0 || extra !== undefined || !(length >= 0 && length <= bits)) {
-      throw new ConfigError(`${option}: '${range}' is not an IP address or CIDR range`, option);
+      throw new ConfigError(`'${range}' is not an IP address or CIDR range`, option);
     }
     this.list.addSubnet(address, length, family === 4 ? 'ipv4' : 'ipv6');
   }
