@@ -1,21 +1,16 @@
 // The library API: create a standalone websockify server, or attach the proxy to an existing
 // http/https server. The `websockify` command is a thin layer over these.
 
-export {
-  WebsockifyServer,
-  startWebsockify,
-  type WebsockifyServerOptions,
-  type WebsockifyServerEvents,
-} from './server/websockify-server.js';
-export type { EdgeOptions } from './server/edge-options.js';
+export { WebsockifyServer, startWebsockify, type WebsockifyServerEvents } from './server/websockify-server.js';
 export type { RefusedEvent, RefusalReason } from './server/admission.js';
 export { clientAddress } from './protocol/client-address.js';
 export { attachWebsockify, type AttachOptions, type AttachedWebsockify } from './server/attach.js';
 export type { WebsockifyOptions, TlsServerOptions, ListenOption } from './config/options.js';
 export { TlsSetupError } from './tls/credentials.js';
 export { takeActivatedSocket, type ActivatedSocket } from './server/socket-activation.js';
-export { ConfigError } from './config/errors.js';
-export { UpgradeRefused, type RefusalDetails } from './protocol/refusal.js';
+export { WebsockifyError, ERROR_CODES, type ErrorCode, type OptionNamer } from './errors/websockify-error.js';
+export { ConfigError } from './errors/config-error.js';
+export { UpgradeRefused, type RefusalDetails } from './errors/upgrade-refused.js';
 export { tokenResolver, tokenFromRequest, type TokenResolverOptions } from './targets/token-resolver.js';
 export { loadTokenPlugin, TOKEN_PLUGINS } from './targets/plugins/registry.js';
 export {

@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
-import { createLogger, type RefusedEvent, type WebsockifyServerOptions } from '../src/index.js';
+import { createLogger, type RefusedEvent, type WebsockifyOptions } from '../src/index.js';
 import { makeTestPki } from './helpers/certs.js';
 import { defer } from './helpers/cleanup.js';
 import { rawExchange, withTimeout } from './helpers/clients.js';
@@ -21,7 +21,7 @@ import { startProxy } from './helpers/proxy.js';
 const get = (p: string, method = 'GET', extra = ''): string =>
   `${method} ${p} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n${extra}\r\n`;
 
-async function server(options: Partial<WebsockifyServerOptions> = {}) {
+async function server(options: Partial<WebsockifyOptions> = {}) {
   const p = await startProxy({ target: await echoForTest(), closeTimeout: 1, ...options });
   const refused: RefusedEvent[] = [];
   p.server.on('refused', (e) => refused.push(e));

@@ -5,7 +5,7 @@
 
 import { describe, expect, it } from '@jest/globals';
 import net from 'node:net';
-import { ConfigError, type RefusedEvent, type WebsockifyServerOptions } from '../src/index.js';
+import { ConfigError, type RefusedEvent, type WebsockifyOptions } from '../src/index.js';
 import { defer } from './helpers/cleanup.js';
 import { upgradeRequest, withTimeout } from './helpers/clients.js';
 import { clientForTest, echoForTest, expectEcho } from './helpers/per-test.js';
@@ -13,7 +13,7 @@ import { parseAnswer, recordingLogger, type HttpAnswer } from './helpers/plugins
 import { CliTracker, exitStatus, sleep } from './helpers/process.js';
 import { startProxy } from './helpers/proxy.js';
 
-async function limited(options: Partial<WebsockifyServerOptions>) {
+async function limited(options: Partial<WebsockifyOptions>) {
   const logger = recordingLogger();
   const p = await startProxy({ target: await echoForTest(), closeTimeout: 1, logger, ...options });
   const refused: RefusedEvent[] = [];

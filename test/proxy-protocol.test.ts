@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
 import type { ClientOptions } from 'ws';
-import type { AuthRequest, RefusedEvent, TokenRequest, WebsockifyServerOptions } from '../src/index.js';
+import type { AuthRequest, RefusedEvent, TokenRequest, WebsockifyOptions } from '../src/index.js';
 import { tokenResolver } from '../src/index.js';
 import { crc32c } from '../src/protocol/crc32c.js';
 import {
@@ -24,6 +24,7 @@ import {
   V2_SIGNATURE,
   type ProxyParse,
 } from '../src/protocol/proxy-protocol.js';
+import { addressRanges } from '../src/config/values.js';
 import { forwardedAddress, TrustedProxies } from '../src/server/trusted-proxies.js';
 import { makeTestPki } from './helpers/certs.js';
 import { defer } from './helpers/cleanup.js';
@@ -358,7 +359,7 @@ describe('headers a real HAProxy sends', () => {
 
 // --- A server reading PROXY headers ------------------------------------------------------------
 
-async function proxied(options: Partial<WebsockifyServerOptions> = {}): Promise<{
+async function proxied(options: Partial<WebsockifyOptions> = {}): Promise<{
   port: number;
   logger: RecordingLogger;
   refused: RefusedEvent[];
@@ -574,7 +575,7 @@ describe('trusted proxies and X-Forwarded-For', () => {
   });
 
   it('the rightmost untrusted entry is the client; a spoofed leftmost entry is never believed', () => {
-    const trusted = new TrustedProxies(['127.0.0.1', '10.0.0.0/8', 'fd00::/8']);
+    const trusted = new TrustedProxies(addressRanges(['127.0.0.1', '10.0.0.0/8', 'fd00::/8'], 'trustedProxies'));
     expect(trusted.forwardedClient('127.0.0.1', '198.51.100.1')).toBe('198.51.100.1');
     expect(trusted.forwardedClient('127.0.0.1', '6.6.6.6, 198.51.100.1, 10.1.2.3')).toBe('198.51.100.1');
     expect(trusted.forwardedClient('::ffff:127.0.0.1', ['6.6.6.6, 198.51.100.1', '10.1.2.3'])).toBe('198.51.100.1');
@@ -589,8 +590,8 @@ describe('trusted proxies and X-Forwarded-For', () => {
   it.each([[['10.0.0.0/33']], [['nonsense']], [['10.0.0.0/8/1']], [[]], [['::1/129']], [['10.0.0.0/ 8']]])(
     'refuses %j',
     (ranges) => {
-      expect(() => new TrustedProxies(ranges)).toThrow(
-        /is not an IP address or CIDR range|no address or CIDR range given/,
+      expect(() => addressRanges(ranges, 'trustedProxies')).toThrow(
+        /^option trustedProxies: expected IP addresses or CIDR ranges/,
       );
     },
   );

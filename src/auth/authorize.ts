@@ -5,7 +5,7 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import { clientAddress } from '../protocol/client-address.js';
-import { UpgradeRefused } from '../protocol/refusal.js';
+import { UpgradeRefused } from '../errors/upgrade-refused.js';
 import type { TargetSpec } from '../targets/target.js';
 import type { AuthPlugin, AuthRequest } from './auth-plugin.js';
 

@@ -10,9 +10,9 @@ import type { Logger } from '../log/logger.js';
 import { recordClientAddress } from '../protocol/client-address.js';
 import { writeHttpError } from '../protocol/http-response.js';
 import type { Connection } from './connection.js';
-import type { ResolvedEdge } from './edge-options.js';
 import { DRAIN_RETRY_AFTER } from './health.js';
 import { ConnectionLimits } from './limits.js';
+import type { TrustedProxies } from './trusted-proxies.js';
 
 export type RefusalReason = 'bad-handshake' | 'token' | 'auth' | 'limit' | 'draining' | 'fd-limit' | 'origin';
 
@@ -28,7 +28,10 @@ export interface RefusedEvent {
 export const LIMIT_RETRY_AFTER = '5';
 
 export interface AdmissionOptions {
-  edge: ResolvedEdge;
+  /** Whose X-Forwarded-For is read; undefined: nobody's. */
+  trusted: TrustedProxies | undefined;
+  maxConnections: number;
+  maxConnectionsPerIp: number;
   logger: Logger;
   /** True while the server drains. */
   draining: () => boolean;
@@ -39,7 +42,7 @@ export class Admission {
   private readonly limits: ConnectionLimits;
 
   constructor(private readonly opts: AdmissionOptions) {
-    this.limits = new ConnectionLimits(opts.edge.maxConnections, opts.edge.maxConnectionsPerIp);
+    this.limits = new ConnectionLimits(opts.maxConnections, opts.maxConnectionsPerIp);
   }
 
   /**
@@ -49,7 +52,7 @@ export class Admission {
   clientOf(req: IncomingMessage, conn: Connection | undefined): { peer: string; address: string } {
     const connPeer = conn?.peer ?? req.socket.remoteAddress ?? 'unknown';
     const connAddress = conn ? conn.address : req.socket.remoteAddress;
-    const forwarded = this.opts.edge.trusted?.forwardedClient(connAddress ?? connPeer, req.headers['x-forwarded-for']);
+    const forwarded = this.opts.trusted?.forwardedClient(connAddress ?? connPeer, req.headers['x-forwarded-for']);
     if (forwarded !== undefined) {
       recordClientAddress(req, forwarded);
       return { peer: forwarded, address: forwarded };
@@ -77,7 +80,7 @@ export class Admission {
       socket.once('close', admitted);
       return peer;
     }
-    const { maxConnections, maxConnectionsPerIp } = this.opts.edge;
+    const { maxConnections, maxConnectionsPerIp } = this.opts;
     const why =
       admitted === 'total'
         ? `${maxConnections} connections open (the limit)`

@@ -7,7 +7,7 @@
 // a unix-socket peer is trusted (the socket's permissions decide who connects).
 
 import net from 'node:net';
-import { ConfigError } from '../config/errors.js';
+import type { AddressRange } from '../config/values.js';
 
 /** `a.b.c.d` for an IPv4-mapped IPv6 address, else the address as given. */
 export function unmapIpv4(address: string): string {
@@ -28,25 +28,10 @@ export function forwardedAddress(entry: string): string | undefined {
 
 export class TrustedProxies {
   private readonly list = new net.BlockList();
-  /** The ranges as given, for logs. */
-  readonly ranges: readonly string[];
 
-  /** `ranges`: CIDR ranges (`10.0.0.0/8`, `fd00::/8`) or single addresses. Throws ConfigError. */
-  constructor(ranges: readonly string[], option = 'trustedProxies') {
-    if (ranges.length === 0) throw new ConfigError('no address or CIDR range given', option);
-    for (const range of ranges) this.add(range, option);
-    this.ranges = ranges;
-  }
-
-  private add(range: string, option: string): void {
-    const [address = '', prefix, extra] = range.trim().split('/');
-    const family = net.isIP(address);
-    const bits = family === 4 ? 32 : 128;
-    const length = prefix === undefined ? bits : /^\d{1,3}$/.test(prefix) ? Number(prefix) : NaN;
-    if (family === 0 || extra !== undefined || !(length >= 0 && length <= bits)) {
-      throw new ConfigError(`'${range}' is not an IP address or CIDR range`, option);
-    }
-    this.list.addSubnet(address, length, family === 4 ? 'ipv4' : 'ipv6');
+  /** `ranges` as resolveOptions() checked them (`trustedProxies`). */
+  constructor(ranges: readonly AddressRange[]) {
+    for (const { address, prefix, family } of ranges) this.list.addSubnet(address, prefix, family);
   }
 
   /** Whether `address` (an IP address; IPv4-mapped IPv6 counts as IPv4) is a trusted proxy. */

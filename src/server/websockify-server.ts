@@ -25,8 +25,8 @@ import { createRequestHandler } from './plain-http.js';
 import { authGate } from '../auth/web-gate.js';
 import { Admission, type RefusedEvent } from './admission.js';
 import { DrainWait } from './drain.js';
-import { resolveEdgeOptions, type EdgeOptions, type ResolvedEdge } from './edge-options.js';
 import { withHealth } from './health.js';
+import { TrustedProxies } from './trusted-proxies.js';
 
 export interface WebsockifyServerEvents {
   upgrade: [stats: SessionStats];
@@ -37,13 +37,8 @@ export interface WebsockifyServerEvents {
   refused: [event: RefusedEvent];
 }
 
-/** The options of a standalone server: the library's, and those for running behind a load balancer. */
-export type WebsockifyServerOptions = WebsockifyOptions & EdgeOptions;
-
 export class WebsockifyServer extends EventEmitter<WebsockifyServerEvents> {
   readonly options: ResolvedOptions;
-  /** PROXY protocol, trusted proxies, limits, drain time. */
-  readonly edge: ResolvedEdge;
   private readonly admission: Admission;
   /** Set while draining: resolves when the open sessions are gone or the drain time is up. */
   private drainWait: DrainWait | undefined;
@@ -67,14 +62,15 @@ export class WebsockifyServer extends EventEmitter<WebsockifyServerEvents> {
   private lifetimeReason: string | undefined;
 
   /** Throws ConfigError for bad options and TlsSetupError for unusable TLS files. */
-  constructor(options: WebsockifyServerOptions) {
+  constructor(options: WebsockifyOptions) {
     super();
     this.options = resolveOptions(options);
-    this.edge = resolveEdgeOptions(options);
     const o = this.options;
-    const trusted = this.edge.trusted;
+    const trusted = o.trustedProxies && new TrustedProxies(o.trustedProxies);
     this.admission = new Admission({
-      edge: this.edge,
+      trusted,
+      maxConnections: o.maxConnections,
+      maxConnectionsPerIp: o.maxConnectionsPerIp,
       logger: o.logger,
       draining: () => this.draining !== undefined,
       refused: (event) => this.emit('refused', event),
@@ -142,9 +138,7 @@ export class WebsockifyServer extends EventEmitter<WebsockifyServerEvents> {
       flashPolicy: o.legacy,
       logger: o.logger,
       handOff: toHttp,
-      proxyProtocol: this.edge.proxyProtocol
-        ? { trusts: (address) => trusted?.trustsPeer(address) ?? true }
-        : undefined,
+      proxyProtocol: o.proxyProtocol ? { trusts: (address) => trusted?.trustsPeer(address) ?? true } : undefined,
       onBadHeader: (conn) => this.emit('refused', { reason: 'bad-handshake', status: 0, peer: conn.peer }),
     });
     this.listener = createListener((socket) => this.onConnection(socket));
@@ -207,7 +201,7 @@ export class WebsockifyServer extends EventEmitter<WebsockifyServerEvents> {
    * to `seconds` (default: the `drainSeconds` option), then the rest are closed with 1001 as
    * by close(). Resolves when the server is closed, sooner if every session ended earlier.
    */
-  drain(seconds = this.edge.drainSeconds): Promise<void> {
+  drain(seconds = this.options.drainMs / 1000): Promise<void> {
     if (this.closing) return this.closing;
     this.draining ??= this.doDrain(seconds);
     return this.draining;
@@ -319,7 +313,7 @@ export class WebsockifyServer extends EventEmitter<WebsockifyServerEvents> {
 }
 
 /** Creates a server from options and starts listening. */
-export async function startWebsockify(options: WebsockifyServerOptions): Promise<WebsockifyServer> {
+export async function startWebsockify(options: WebsockifyOptions): Promise<WebsockifyServer> {
   const server = new WebsockifyServer(options);
   await server.listen();
   return server;

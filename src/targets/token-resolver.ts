@@ -5,7 +5,7 @@
 
 import type { IncomingMessage } from 'node:http';
 import { clientAddress } from '../protocol/client-address.js';
-import { UpgradeRefused } from '../protocol/refusal.js';
+import { UpgradeRefused } from '../errors/upgrade-refused.js';
 import { TokenLookupTimeout, type TokenPlugin } from './plugins/plugin.js';
 import type { TargetResolver, TargetSpec } from './target.js';
 

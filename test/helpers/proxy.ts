@@ -4,14 +4,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type net from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { startWebsockify, type WebsockifyServerOptions, type WebsockifyServer } from '../../src/index.js';
+import { startWebsockify, type WebsockifyOptions, type WebsockifyServer } from '../../src/index.js';
 import { defer } from './cleanup.js';
 import { withTimeout } from './clients.js';
 
 export const BIN = fileURLToPath(new URL('../../bin/websockify.js', import.meta.url));
 
 export async function startProxy(
-  options: WebsockifyServerOptions,
+  options: WebsockifyOptions,
 ): Promise<{ server: WebsockifyServer; url: string; port: number }> {
   const server = await startWebsockify({ listen: { host: '127.0.0.1', port: 0 }, ...options });
   const { port } = server.address() as net.AddressInfo;
