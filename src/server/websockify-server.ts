@@ -3,8 +3,8 @@
 // Connection (connection.ts) from accept to close, plus the lifetime rules (--run-once,
 // --timeout, --idle-timeout), graceful close and draining. Behind a load balancer: the PROXY
 // protocol (intake), /healthz (health.ts), the client's real address and connection limits
-// (admission.ts). The CLI is a thin layer over this
-// class; applications can use it directly or use attachWebsockify() instead.
+// (admission.ts). The CLI is a thin layer over this class; applications can use it directly or
+// use attachWebsockify() instead.
 
 import { EventEmitter } from 'node:events';
 import type * as http from 'node:http';
