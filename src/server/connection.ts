@@ -5,7 +5,7 @@
 // request to answer). Each stage says what expiry means for it (408, or a plain close); the
 // deadline logs one line. The registry knows every open connection, so shutdown is one loop.
 
-import type net from 'node:net';
+import type * as net from 'node:net';
 import type { Logger } from '../log/logger.js';
 
 /**

@@ -3,7 +3,7 @@
 // connection's handshake deadline, put back whatever followed it, and make the client it names
 // the connection's peer, unless the sender is not a trusted proxy.
 
-import type net from 'node:net';
+import type * as net from 'node:net';
 import { formatHostPort } from '../config/address.js';
 import type { Logger } from '../log/logger.js';
 import { parseProxyHeader, type ProxyHeader } from '../protocol/proxy-protocol.js';
