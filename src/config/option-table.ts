@@ -9,7 +9,19 @@ import type { LogFormat } from '../log/log-format.js';
 import type { WrapMode } from '../wrap/supervisor.js';
 import { DEFAULTS } from './defaults.js';
 import { TLS_VERSION } from './tls-versions.js';
-import { BYTES, choice, COUNT, FLAG, OCTAL_MODE, OFF, PATH, PORT, SECONDS, TEXT, type ValueKind } from './values.js';
+import {
+  BYTES,
+  choice,
+  CONNECTIONS,
+  FLAG,
+  OCTAL_MODE,
+  OFF,
+  PATH,
+  PORT,
+  SECONDS,
+  TEXT,
+  type ValueKind,
+} from './values.js';
 
 export interface OptionRow {
   /** The long flag without its dashes: `heartbeat` is `--heartbeat`. */
@@ -484,7 +496,7 @@ export const OPTION_TABLE = [
     flag: 'max-connections',
     key: 'maxConnections',
     use: 'option',
-    value: COUNT,
+    value: CONNECTIONS,
     standaloneOnly: true,
     group: G_DEPLOY,
     help: 'at most N WebSocket connections at once; more get 503 with Retry-After (new; default 0, no limit)',
@@ -493,7 +505,7 @@ export const OPTION_TABLE = [
     flag: 'max-connections-per-ip',
     key: 'maxConnectionsPerIp',
     use: 'option',
-    value: COUNT,
+    value: CONNECTIONS,
     standaloneOnly: true,
     group: G_DEPLOY,
     help: 'at most N WebSocket connections at once from one client address (new; default 0, no limit)',

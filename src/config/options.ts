@@ -15,7 +15,7 @@ import { parseTargetSpec } from './address.js';
 import { DEFAULTS, silentLogger, stdoutTraffic } from './defaults.js';
 import { missingNeed, OPTION_TABLE } from './option-table.js';
 import { minTlsVersion } from './tls-versions.js';
-import { addressRanges, bytes, count, fileMode, milliseconds, type AddressRange } from './values.js';
+import { addressRanges, bytes, CONNECTIONS, fileMode, milliseconds, type AddressRange } from './values.js';
 
 /** TLS on the listen port (wss://, https://), next to plain ws:// and http:// unless `sslOnly`. */
 export interface TlsServerOptions {
@@ -371,8 +371,8 @@ export function resolveOptions(options: WebsockifyOptions): ResolvedOptions {
     proxyProtocol: options.proxyProtocol ?? false,
     trustedProxies:
       options.trustedProxies === undefined ? undefined : addressRanges(options.trustedProxies, 'trustedProxies'),
-    maxConnections: count(options.maxConnections, 'maxConnections'),
-    maxConnectionsPerIp: count(options.maxConnectionsPerIp, 'maxConnectionsPerIp'),
+    maxConnections: CONNECTIONS.check(options.maxConnections, 0, 'maxConnections'),
+    maxConnectionsPerIp: CONNECTIONS.check(options.maxConnectionsPerIp, 0, 'maxConnectionsPerIp'),
     drainMs: milliseconds(options.drainSeconds, 'drainSeconds'),
     logger: options.logger ?? silentLogger,
   };

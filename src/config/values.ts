@@ -84,6 +84,24 @@ function byteCount(value: number, key: string, shown: unknown): number {
   return value;
 }
 
+/** A count: a whole number, `min` or more (`wholeNumber(1)` for workers, 0 when 0 means "none"). */
+export function wholeNumber(
+  min: number,
+): ValueKind<number> & { check(value: number | undefined, fallback: number, key: string): number } {
+  const expected = `a whole number, ${min} or more`;
+  const checked = (value: number, key: string, shown: unknown): number => {
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) throw badValue(key, expected, shown);
+    return value;
+  };
+  return {
+    takesValue: true,
+    metavar: 'N',
+    parse: (text, key) => checked(/^\d+$/.test(text) ? Number(text) : NaN, key, text),
+    /** A library caller's count, or `fallback` when undefined. */
+    check: (value, fallback, key) => (value === undefined ? fallback : checked(value, key, value)),
+  };
+}
+
 /** Permission bits in octal, as the reference takes them: `660` or `0660`. */
 export const OCTAL_MODE: ValueKind<number> = {
   takesValue: true,
@@ -131,25 +149,8 @@ export function choice<T extends string>(values: readonly T[]): ValueKind<T> {
   };
 }
 
-const COUNT_EXPECTED = 'a whole number of connections (0: no limit)';
-
-/** A number of connections: a whole number, 0 or more (0 is no limit). */
-export const COUNT: ValueKind<number> = {
-  takesValue: true,
-  metavar: 'N',
-  parse(text, key) {
-    if (!/^\d+$/.test(text)) throw badValue(key, COUNT_EXPECTED, text);
-    return count(Number(text), key);
-  },
-};
-
-/** A library caller's number of connections; undefined is 0 (no limit). */
-export function count(value: number | undefined, key: string): number {
-  if (value === undefined) return 0;
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0)
-    throw badValue(key, COUNT_EXPECTED, value);
-  return value;
-}
+/** A number of connections: 0 or more, 0 is no limit. */
+export const CONNECTIONS = wholeNumber(0);
 
 /** An IP address range: `10.0.0.0/8`, `fd00::/8`; a bare address is /32 or /128. */
 export interface AddressRange {
