@@ -2,6 +2,7 @@
 // http/https server. The `websockify` command is a thin layer over these.
 
 export { WebsockifyServer, startWebsockify, type WebsockifyServerEvents } from './server/websockify-server.js';
+export { clientAddress } from './protocol/client-address.js';
 export { attachWebsockify, type AttachOptions, type AttachedWebsockify } from './server/attach.js';
 export type { WebsockifyOptions, TlsServerOptions, ListenOption } from './config/options.js';
 export { TlsSetupError } from './tls/credentials.js';
@@ -18,6 +19,7 @@ export {
   type TokenPlugin,
   type TokenPluginFactory,
   type TokenLookupResult,
+  type TokenRequest,
 } from './targets/plugins/plugin.js';
 export type { PluginContext, PluginFactory } from './config/plugin-loader.js';
 export { loadAuthPlugin, AUTH_PLUGINS } from './auth/registry.js';

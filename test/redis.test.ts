@@ -3,7 +3,6 @@
 // (lookups fail fast with 502 during the outage and work again afterwards, on the same plugin).
 
 import { describe, expect, it } from '@jest/globals';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { Redis } from 'ioredis';
 import { loadTokenPlugin } from '../src/index.js';
 import { parseRedisSource, splitSourceFields } from '../src/targets/plugins/redis-token.js';
@@ -11,47 +10,8 @@ import { defer } from './helpers/cleanup.js';
 import { openClient, withTimeout } from './helpers/clients.js';
 import { attemptUpgrade, recordingLogger, tokenProxy } from './helpers/plugins.js';
 import { CliTracker } from './helpers/process.js';
+import { seed, startRedis, stopRedis } from './helpers/redis.js';
 import { echoTarget, unusedPort } from './helpers/targets.js';
-
-const REDIS = '/usr/bin/redis-server';
-
-/** Starts redis-server on `port` and resolves once it accepts connections; stopped after the test. */
-async function startRedis(port: number): Promise<ChildProcess> {
-  const child = spawn(REDIS, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  defer(async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-    await exited;
-  });
-  let out = '';
-  await withTimeout(
-    new Promise<void>((resolve, reject) => {
-      child.stdout!.on('data', (d) => {
-        out += d;
-        if (out.includes('Ready to accept connections')) resolve();
-      });
-      child.once('exit', () => reject(new Error(`redis-server exited: ${out}`)));
-    }),
-    15000,
-    'redis-server start',
-  );
-  return child;
-}
-
-async function stopRedis(child: ChildProcess): Promise<void> {
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  child.kill('SIGTERM');
-  await exited;
-}
-
-async function seed(port: number, values: Record<string, string>, db = 0): Promise<void> {
-  const client = new Redis({ host: '127.0.0.1', port, db, lazyConnect: true });
-  await client.connect();
-  for (const [k, v] of Object.entries(values)) await client.set(k, v);
-  client.disconnect();
-}
 
 describe('TokenRedis source syntax', () => {
   it.each([

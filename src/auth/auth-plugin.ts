@@ -18,6 +18,10 @@ export interface AuthRequest {
   method: string;
   /** The request target, e.g. `/websockify?token=abc`. */
   url: string;
+  /**
+   * The client's address: the socket's, or behind a load balancer the one its PROXY header or
+   * trusted X-Forwarded-For names (`--proxy-protocol`, `--trusted-proxy`).
+   */
   remoteAddress: string | undefined;
   /** Subject CN of the verified TLS client certificate, if any. */
   clientCertCN: string | undefined;

@@ -4,6 +4,7 @@
 
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
+import { clientAddress } from '../protocol/client-address.js';
 import { UpgradeRefused } from '../errors/upgrade-refused.js';
 import type { TargetSpec } from '../targets/target.js';
 import type { AuthPlugin, AuthRequest } from './auth-plugin.js';
@@ -31,7 +32,7 @@ export function authRequest(req: IncomingMessage, target: TargetSpec | undefined
     headers,
     method: req.method ?? 'GET',
     url: req.url ?? '/',
-    remoteAddress: req.socket.remoteAddress,
+    remoteAddress: clientAddress(req),
     clientCertCN,
     target,
   };

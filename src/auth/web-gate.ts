@@ -3,6 +3,7 @@
 // the plugin's status, reason phrase and headers (e.g. 401 with WWW-Authenticate).
 
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
+import { clientAddress } from '../protocol/client-address.js';
 import type { UpgradeRefused } from '../errors/upgrade-refused.js';
 import type { Logger } from '../log/logger.js';
 import type { AuthPlugin } from './auth-plugin.js';
@@ -18,9 +19,7 @@ export function authGate(plugin: AuthPlugin, logger: Logger): AuthGate {
       return true;
     } catch (err) {
       const refusal = err as UpgradeRefused; // authorize() rejects with nothing else
-      logger.info(
-        `${req.socket.remoteAddress}: refused ${req.method} ${req.url}: ${refusal.status} ${refusal.logMessage}`,
-      );
+      logger.info(`${clientAddress(req)}: refused ${req.method} ${req.url}: ${refusal.status} ${refusal.logMessage}`);
       const body = `${refusal.message}\n`;
       res.writeHead(refusal.status, refusal.reason ?? STATUS_CODES[refusal.status] ?? 'Error', {
         'Content-Type': 'text/plain; charset=utf-8',

@@ -236,10 +236,14 @@ export async function main(args: string[]): Promise<number> {
 
   return new Promise<number>((resolve) => {
     let stopping = false;
-    /** Closes clients, stops the program; ends with its status in wrap mode, else `status`. */
-    const stop = async (status: number): Promise<void> => {
+    /**
+     * Closes clients (after a drain when asked), stops the program; ends with its status in wrap
+     * mode, else `status`.
+     */
+    const stop = async (status: number, drain = false): Promise<void> => {
       if (stopping) return;
       stopping = true;
+      if (drain) await server.drain();
       const [, programStatus] = await Promise.all([server.close(), wrapped?.supervisor.stop()]);
       await Promise.all([plugins.close(), metrics?.close()]);
       resolve(wrapped && programStatus !== undefined && status === 0 ? programStatus : status);
@@ -263,6 +267,12 @@ export async function main(args: string[]): Promise<number> {
       if (stopping) {
         logger.info(`${signal} again: exiting at once`);
         resolve(128 + SIGNAL_NUMBERS[signal]);
+        return;
+      }
+      // --drain-seconds: SIGTERM (a load balancer's or Kubernetes' stop) drains first.
+      if (signal === 'SIGTERM' && server.options.drainMs > 0) {
+        logger.info(`${signal} received: draining for up to ${server.options.drainMs / 1000} s`);
+        void stop(0, true);
         return;
       }
       logger.info(`${signal} received: closing connections`);

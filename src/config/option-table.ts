@@ -10,7 +10,19 @@ import type { WrapMode } from '../wrap/supervisor.js';
 import { DEFAULTS } from './defaults.js';
 import { METRICS_ADDRESS, METRICS_DEFAULT_HOST } from './metrics-address.js';
 import { TLS_VERSION } from './tls-versions.js';
-import { BYTES, choice, FLAG, OCTAL_MODE, OFF, PATH, PORT, SECONDS, TEXT, type ValueKind } from './values.js';
+import {
+  BYTES,
+  choice,
+  CONNECTIONS,
+  FLAG,
+  OCTAL_MODE,
+  OFF,
+  PATH,
+  PORT,
+  SECONDS,
+  TEXT,
+  type ValueKind,
+} from './values.js';
 
 export interface OptionRow {
   /** The long flag without its dashes: `heartbeat` is `--heartbeat`. */
@@ -460,6 +472,53 @@ export const OPTION_TABLE = [
     standaloneOnly: true,
     group: G_DEPLOY,
     help: 'accept on the listening socket passed as fd 0 by inetd or systemd (no listen argument then)',
+  },
+  // Behind a load balancer (docs/scale-out.md).
+  {
+    flag: 'proxy-protocol',
+    key: 'proxyProtocol',
+    use: 'option',
+    value: FLAG,
+    standaloneOnly: true,
+    group: G_DEPLOY,
+    help: 'every connection starts with a PROXY protocol v1 or v2 header naming the client (new)',
+  },
+  {
+    flag: 'trusted-proxy',
+    key: 'trustedProxies',
+    use: 'option',
+    value: TEXT,
+    metavar: 'CIDR,...',
+    standaloneOnly: true,
+    group: G_DEPLOY,
+    help: 'believe X-Forwarded-For and PROXY headers only from these addresses or ranges (new)',
+  },
+  {
+    flag: 'max-connections',
+    key: 'maxConnections',
+    use: 'option',
+    value: CONNECTIONS,
+    standaloneOnly: true,
+    group: G_DEPLOY,
+    help: 'at most N WebSocket connections at once; more get 503 with Retry-After (new; default 0, no limit)',
+  },
+  {
+    flag: 'max-connections-per-ip',
+    key: 'maxConnectionsPerIp',
+    use: 'option',
+    value: CONNECTIONS,
+    standaloneOnly: true,
+    group: G_DEPLOY,
+    help: 'at most N WebSocket connections at once from one client address (new; default 0, no limit)',
+  },
+  {
+    flag: 'drain-seconds',
+    key: 'drainSeconds',
+    use: 'option',
+    value: SECONDS,
+    standaloneOnly: true,
+    group: G_DEPLOY,
+    help: 'on SIGTERM fail /healthz and refuse new connections, give open sessions SECONDS, then 1001 (new)',
   },
 
   {

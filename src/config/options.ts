@@ -15,7 +15,7 @@ import { parseTargetSpec } from './address.js';
 import { DEFAULTS, silentLogger, stdoutTraffic } from './defaults.js';
 import { missingNeed, OPTION_TABLE } from './option-table.js';
 import { minTlsVersion } from './tls-versions.js';
-import { bytes, fileMode, milliseconds } from './values.js';
+import { addressRanges, bytes, CONNECTIONS, fileMode, milliseconds, type AddressRange } from './values.js';
 
 /** TLS on the listen port (wss://, https://), next to plain ws:// and http:// unless `sslOnly`. */
 export interface TlsServerOptions {
@@ -133,6 +133,23 @@ export interface WebsockifyOptions {
    */
   targetTls?: boolean | { cafile?: string };
   /**
+   * Every connection starts with a PROXY protocol header, v1 or v2 (`--proxy-protocol`); its
+   * source is the client. With `trustedProxies`, a header from another peer is read and ignored.
+   * A connection without a valid header is closed. See docs/scale-out.md.
+   */
+  proxyProtocol?: boolean;
+  /**
+   * Peers believed about the client (`--trusted-proxy`): IP addresses or CIDR ranges, a list or
+   * one comma-separated string. Their X-Forwarded-For is read (the rightmost untrusted entry).
+   */
+  trustedProxies?: string | readonly string[];
+  /** Most WebSocket connections at once (`--max-connections`); more get 503. 0 or unset: no limit. */
+  maxConnections?: number;
+  /** Most WebSocket connections at once from one client address (`--max-connections-per-ip`). */
+  maxConnectionsPerIp?: number;
+  /** Seconds `drain()` lets sessions run when called without an argument (`--drain-seconds`; SIGTERM drains when above 0). */
+  drainSeconds?: number;
+  /**
    * Accept legacy clients (default true): Hixie-75/76 handshakes, Sec-WebSocket-Version 8
    * (hybi-08) and, on a standalone server, the Flash socket policy answer. false (`--no-legacy`):
    * RFC 6455 version 13 only, and `<policy-file-request/>` is treated as any other bad request.
@@ -171,6 +188,12 @@ export interface ResolvedOptions {
   /** TLS toward targets; also carried on every resolved TargetSpec. */
   targetTls: TargetTls | undefined;
   legacy: boolean;
+  proxyProtocol: boolean;
+  /** Undefined: nobody's X-Forwarded-For is read, every PROXY header is believed. */
+  trustedProxies: AddressRange[] | undefined;
+  maxConnections: number;
+  maxConnectionsPerIp: number;
+  drainMs: number;
   logger: Logger;
 }
 
@@ -345,6 +368,12 @@ export function resolveOptions(options: WebsockifyOptions): ResolvedOptions {
     tls: options.tls ? resolveTls(options.tls) : undefined,
     targetTls,
     legacy: options.legacy ?? true,
+    proxyProtocol: options.proxyProtocol ?? false,
+    trustedProxies:
+      options.trustedProxies === undefined ? undefined : addressRanges(options.trustedProxies, 'trustedProxies'),
+    maxConnections: CONNECTIONS.check(options.maxConnections, 0, 'maxConnections'),
+    maxConnectionsPerIp: CONNECTIONS.check(options.maxConnectionsPerIp, 0, 'maxConnectionsPerIp'),
+    drainMs: milliseconds(options.drainSeconds, 'drainSeconds'),
     logger: options.logger ?? silentLogger,
   };
 }

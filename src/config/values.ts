@@ -3,6 +3,7 @@
 // wording of what was expected. The option table gives each option its kind; resolveOptions()
 // uses the same checks, so a rule is written once whichever way the value arrives.
 
+import { isIP } from 'node:net';
 import { badValue, optionProblem } from '../errors/config-error.js';
 
 /** How an option's value is read from the command line. */
@@ -146,4 +147,30 @@ export function choice<T extends string>(values: readonly T[]): ValueKind<T> {
       return text as T;
     },
   };
+}
+
+/** A number of connections: 0 or more, 0 is no limit. */
+export const CONNECTIONS = wholeNumber(0);
+
+/** An IP address range: `10.0.0.0/8`, `fd00::/8`; a bare address is /32 or /128. */
+export interface AddressRange {
+  address: string;
+  prefix: number;
+  family: 'ipv4' | 'ipv6';
+}
+
+/** A library caller's address ranges: CIDR texts, as a list or one comma-separated string. */
+export function addressRanges(value: string | readonly string[], key: string): AddressRange[] {
+  const texts = typeof value === 'string' ? value.split(',') : value;
+  if (texts.length === 0) throw badValue(key, 'IP addresses or CIDR ranges', '');
+  return texts.map((text) => {
+    const [address = '', prefix, extra] = String(text).trim().split('/');
+    const family = isIP(address);
+    const bits = family === 4 ? 32 : 128;
+    const length = prefix === undefined ? bits : /^\d{1,3}$/.test(prefix) ? Number(prefix) : NaN;
+    if (family === 0 || extra !== undefined || !(length >= 0 && length <= bits)) {
+      throw badValue(key, 'IP addresses or CIDR ranges such as 10.0.0.0/8 or ::1', text);
+    }
+    return { address, prefix: length, family: family === 4 ? 'ipv4' : 'ipv6' };
+  });
 }

@@ -12,6 +12,7 @@ import type { AuthPlugin } from '../auth/auth-plugin.js';
 import { authorize } from '../auth/authorize.js';
 import { byteCount } from '../log/log-format.js';
 import type { Logger } from '../log/logger.js';
+import { clientAddress } from '../protocol/client-address.js';
 import { writeHttpError } from '../protocol/http-response.js';
 import { checkHixieRequest, hixieVersion, type HixieVersion } from '../protocol/hixie.js';
 import type { RefusalEvent, RefusalReason } from '../protocol/refusal-event.js';
@@ -133,7 +134,7 @@ export class ProxyCore extends EventEmitter<ProxyCoreEvents> {
     socket: Duplex,
     head: Buffer,
     id = this.allocateId(),
-    peer = req.socket.remoteAddress ?? 'unknown',
+    peer = clientAddress(req) ?? 'unknown',
   ): void {
     socket.on('error', (err) => this.opts.logger.debug(`${id}: socket error: ${err.message}`));
     (req as TaggedRequest)[kArrived] = performance.now();

@@ -5,20 +5,22 @@
 // request to answer). Each stage says what expiry means for it (408, or a plain close); the
 // deadline logs one line. The registry knows every open connection, so shutdown is one loop.
 
-import type net from 'node:net';
+import type * as net from 'node:net';
 import type { Logger } from '../log/logger.js';
 
 /**
- * first-bytes: sniffing; tls: in the TLS handshake; http: waiting for the request headers;
- * web: a plain HTTP request arrived (answered, then kept alive); proxy: the upgrade went to the
- * proxy core, which owns it from then on; answered: refused or answered and closing.
+ * proxy-header: reading the PROXY protocol header (--proxy-protocol); first-bytes: sniffing;
+ * tls: in the TLS handshake; http: waiting for the request headers; web: a plain HTTP request
+ * arrived (answered, then kept alive); proxy: the upgrade went to the proxy core, which owns it
+ * from then on; answered: refused or answered and closing.
  */
-export type Stage = 'first-bytes' | 'tls' | 'http' | 'web' | 'proxy' | 'answered';
+export type Stage = 'proxy-header' | 'first-bytes' | 'tls' | 'http' | 'web' | 'proxy' | 'answered';
 
 /** Stages in which the handshake deadline runs. */
-const HANDSHAKE_STAGES: ReadonlySet<Stage> = new Set(['first-bytes', 'tls', 'http']);
+const HANDSHAKE_STAGES: ReadonlySet<Stage> = new Set(['proxy-header', 'first-bytes', 'tls', 'http']);
 
 const STAGE_TEXT: Record<Stage, string> = {
+  'proxy-header': 'no complete PROXY header',
   'first-bytes': 'no first bytes',
   tls: 'in the TLS handshake',
   http: 'no complete request',
@@ -30,6 +32,8 @@ const STAGE_TEXT: Record<Stage, string> = {
 export class Connection {
   /** The outermost socket: the accepted one, then its TLSSocket once the handshake succeeded. */
   socket: net.Socket;
+  /** The client's IP address (the socket's, or a PROXY header's source); undefined on a unix socket. */
+  address: string | undefined;
   private current: Stage = 'first-bytes';
   private timer: NodeJS.Timeout | undefined;
   private onExpire: (() => void) | undefined;
@@ -40,12 +44,16 @@ export class Connection {
     readonly id: number,
     /** The socket as accepted. */
     readonly raw: net.Socket,
-    /** Who is connected: the IP address, or `unix:PATH` for a unix-socket client. */
-    readonly peer: string,
+    /**
+     * Who is connected, for log lines: the IP address, `unix:PATH` for a unix-socket client, or
+     * the client's `ADDRESS:PORT` from a PROXY protocol header.
+     */
+    public peer: string,
     deadlineMs: number,
     logger: Logger,
   ) {
     this.socket = raw;
+    this.address = raw.remoteAddress;
     this.timer = setTimeout(() => {
       this.timer = undefined;
       logger.debug(
@@ -98,6 +106,8 @@ export interface RegistryOptions {
   logger: Logger;
   /** Called when the last open connection closed. */
   onEmpty?: () => void;
+  /** Called whenever a connection closed. */
+  onClosed?: (conn: Connection) => void;
 }
 
 export class ConnectionRegistry {
@@ -113,6 +123,13 @@ export class ConnectionRegistry {
     return this.open.size;
   }
 
+  /** Open connections that `which` selects. */
+  count(which: (conn: Connection) => boolean): number {
+    let n = 0;
+    for (const conn of this.open) if (which(conn)) n += 1;
+    return n;
+  }
+
   /** Records a freshly accepted socket and starts its handshake deadline. */
   accept(socket: net.Socket, id: number): Connection {
     const peer = socket.remoteAddress ?? this.unixPeer;
@@ -122,6 +139,7 @@ export class ConnectionRegistry {
     socket.once('close', () => {
       conn.stopDeadline();
       this.open.delete(conn);
+      this.opts.onClosed?.(conn);
       if (this.open.size === 0) this.opts.onEmpty?.();
     });
     return conn;

@@ -1,4 +1,5 @@
-// What happens to an accepted connection before HTTP sees it: its first bytes are sniffed
+// What happens to an accepted connection before HTTP sees it: with --proxy-protocol its PROXY
+// header is read first (proxy-header.ts), which names the client; then its first bytes are sniffed
 // (sniff.ts) within the connection's handshake deadline, then it is answered with the Flash
 // policy, refused (plain under --ssl-only, TLS when there is no certificate, silence), passed to
 // the TLS front end, or handed to the HTTP front end as is.
@@ -7,6 +8,7 @@ import type { Logger } from '../log/logger.js';
 import { writeHttpError } from '../protocol/http-response.js';
 import type { Connection } from './connection.js';
 import { answerPolicyRequest } from './flash-policy.js';
+import { applyProxyHeader, readProxyHeader } from './proxy-header.js';
 import { sniffConnection, type SniffResult } from './sniff.js';
 import type { TlsFrontend } from './tls-frontend.js';
 
@@ -22,6 +24,13 @@ export interface IntakeOptions {
   logger: Logger;
   /** Receives each plain connection, its first bytes back in place. */
   handOff: (conn: Connection) => void;
+  /**
+   * Read a PROXY protocol header first; `trusts` says whether the sender (the socket's remote
+   * address, undefined on a unix socket) may name the client. Undefined: no header expected.
+   */
+  proxyProtocol?: { trusts: (address: string | undefined) => boolean } | undefined;
+  /** A connection closed for a bad PROXY header. */
+  onBadHeader?: (conn: Connection) => void;
 }
 
 export class ConnectionIntake {
@@ -32,6 +41,29 @@ export class ConnectionIntake {
     const socket = conn.raw;
     const onError = (err: Error): void => this.opts.logger.debug(`${conn.label}: socket error: ${err.message}`);
     socket.on('error', onError);
+    if (!this.opts.proxyProtocol) {
+      this.sniff(conn, onError);
+      return;
+    }
+    const { trusts } = this.opts.proxyProtocol;
+    conn.enter('proxy-header'); // the deadline closes the socket: no answer to a non-PROXY peer
+    void readProxyHeader(socket, conn.deadline).then((read) => {
+      if (socket.destroyed || read.kind === 'timeout' || read.kind === 'closed') return;
+      if (read.kind === 'invalid') {
+        this.opts.logger.info(`${conn.label}: bad PROXY protocol header (${read.reason}); closed`);
+        conn.enter('answered');
+        socket.destroy();
+        this.opts.onBadHeader?.(conn);
+        return;
+      }
+      applyProxyHeader(conn, read.header, trusts, this.opts.logger);
+      this.sniff(conn, onError);
+      socket.resume();
+    });
+  }
+
+  private sniff(conn: Connection, onError: (err: Error) => void): void {
+    const socket = conn.raw;
     // The deadline ends sniffing (a 'timeout' result, answered below).
     conn.enter('first-bytes', () => {});
     void sniffConnection(socket, conn.deadline).then((sniffed) => {

@@ -1,8 +1,10 @@
 // A standalone websockify server: listener (TCP, unix socket or inherited socket) -> intake
 // (first-byte sniffing, TLS) -> HTTP front end -> proxy core, each accepted socket tracked as one
 // Connection (connection.ts) from accept to close, plus the lifetime rules (--run-once,
-// --timeout, --idle-timeout) and graceful close. The CLI is a thin layer over this
-// class; applications can use it directly or use attachWebsockify() instead.
+// --timeout, --idle-timeout), graceful close and draining. Behind a load balancer: the PROXY
+// protocol (intake), /healthz (health.ts), the client's real address and connection limits
+// (admission.ts). The CLI is a thin layer over this class; applications can use it directly or
+// use attachWebsockify() instead.
 
 import { EventEmitter } from 'node:events';
 import type * as http from 'node:http';
@@ -21,6 +23,10 @@ import { createListener, describeListen, listenOn } from './listener.js';
 import { unixSocketPath } from './passed-socket.js';
 import { createRequestHandler } from './plain-http.js';
 import { authGate } from '../auth/web-gate.js';
+import { Admission } from './admission.js';
+import { DrainWait } from './drain.js';
+import { withHealth } from './health.js';
+import { TrustedProxies } from './trusted-proxies.js';
 
 /** upgrade, target-connect, session-end and refused (see ProxyCoreEvents), and done. */
 export interface WebsockifyServerEvents extends ProxyCoreEvents {
@@ -30,6 +36,10 @@ export interface WebsockifyServerEvents extends ProxyCoreEvents {
 
 export class WebsockifyServer extends EventEmitter<WebsockifyServerEvents> {
   readonly options: ResolvedOptions;
+  private readonly admission: Admission;
+  /** Set while draining: resolves when the open sessions are gone or the drain time is up. */
+  private drainWait: DrainWait | undefined;
+  private draining: Promise<void> | undefined;
   private readonly core: ProxyCore;
   private readonly http: http.Server;
   private readonly listener: net.Server;
@@ -53,6 +63,15 @@ export class WebsockifyServer extends EventEmitter<WebsockifyServerEvents> {
     super();
     this.options = resolveOptions(options);
     const o = this.options;
+    const trusted = o.trustedProxies && new TrustedProxies(o.trustedProxies);
+    this.admission = new Admission({
+      trusted,
+      maxConnections: o.maxConnections,
+      maxConnectionsPerIp: o.maxConnectionsPerIp,
+      logger: o.logger,
+      draining: () => this.draining !== undefined,
+      refused: (event) => this.emit('refused', event),
+    });
     this.tls = o.tls ? new TlsCredentials(o.tls, o.logger) : undefined;
     this.core = new ProxyCore(o); // ResolvedOptions carries every ProxyCore option
     this.core.on('upgrade', (stats) => this.onUpgrade(stats));
@@ -63,21 +82,26 @@ export class WebsockifyServer extends EventEmitter<WebsockifyServerEvents> {
       deadlineMs: o.handshakeTimeoutMs,
       logger: o.logger,
       onEmpty: () => this.armIdleTimer(),
+      onClosed: () => this.drainWait?.check(),
     });
     this.fdLimit = new FdLimitGuard(o.logger);
     const connectionOf = (socket: object): Connection | undefined => this.connections.of(socket);
+    const peerOf = (req: http.IncomingMessage): string => this.admission.clientOf(req, connectionOf(req.socket)).peer;
     this.http = createHttpFrontend({
       handshakeTimeoutMs: o.handshakeTimeoutMs,
       maxHeaderSize: o.maxHeaderSize,
       logger: o.logger,
       connectionOf,
-      onRequest: createRequestHandler({
-        web: o.web,
-        fileOnly: o.fileOnly,
-        logger: o.logger,
-        peerOf: (req) => connectionOf(req.socket)?.peer ?? req.socket.remoteAddress ?? 'unknown',
-        ...(o.webAuth && o.auth ? { gate: authGate(o.auth, o.logger) } : {}),
-      }),
+      onRequest: withHealth(
+        createRequestHandler({
+          web: o.web,
+          fileOnly: o.fileOnly,
+          logger: o.logger,
+          peerOf,
+          ...(o.webAuth && o.auth ? { gate: authGate(o.auth, o.logger) } : {}),
+        }),
+        { draining: () => this.draining !== undefined, logger: o.logger, peerOf },
+      ),
       onUpgrade: (req, socket, head) => {
         if (this.upgradedOnce && o.runOnce) {
           // --run-once serves one WebSocket session; a kept-alive HTTP connection gets no second.
@@ -86,7 +110,8 @@ export class WebsockifyServer extends EventEmitter<WebsockifyServerEvents> {
           return;
         }
         const conn = connectionOf(req.socket);
-        this.core.handleUpgrade(req, socket, head, conn?.id, conn?.peer);
+        const peer = this.admission.admitUpgrade(req, socket, conn);
+        if (peer !== undefined) this.core.handleUpgrade(req, socket, head, conn?.id, peer);
       },
     });
     const toHttp = (conn: Connection): void => {
@@ -113,6 +138,8 @@ export class WebsockifyServer extends EventEmitter<WebsockifyServerEvents> {
       flashPolicy: o.legacy,
       logger: o.logger,
       handOff: toHttp,
+      proxyProtocol: o.proxyProtocol ? { trusts: (address) => trusted?.trustsPeer(address) ?? true } : undefined,
+      onBadHeader: (conn) => this.emit('refused', { reason: 'bad-handshake', status: 0, peer: conn.peer }),
     });
     this.listener = createListener((socket) => this.onConnection(socket));
     // Errors from accept() (libuv reports EMFILE only when it cannot shed the connection itself).
@@ -170,6 +197,33 @@ export class WebsockifyServer extends EventEmitter<WebsockifyServerEvents> {
   }
 
   /**
+   * Takes the server out of a load balancer's rotation without cutting sessions: at once the
+   * health check (/healthz) answers 503 and new WebSocket upgrades (and other requests) get
+   * 503, while the port stays open so the balancer sees that 503; open sessions run on for up
+   * to `seconds` (default: the `drainSeconds` option), then the rest are closed with 1001 as
+   * by close(). Resolves when the server is closed, sooner if every session ended earlier.
+   */
+  drain(seconds = this.options.drainMs / 1000): Promise<void> {
+    if (this.closing) return this.closing;
+    this.draining ??= this.doDrain(seconds);
+    return this.draining;
+  }
+
+  private async doDrain(seconds: number): Promise<void> {
+    clearTimeout(this.lifetimeTimer);
+    clearTimeout(this.idleTimer);
+    const open = (): number => this.connections.count((c) => c.stage === 'proxy');
+    const logger = this.options.logger;
+    logger.info(`Draining: health check failing, new connections refused; ${open()} open, ${seconds} s to finish`);
+    this.drainWait = new DrainWait(open, seconds * 1000);
+    const emptied = await this.drainWait.done;
+    if (!this.closing) {
+      logger.info(emptied ? 'Drained: every session ended' : `Drain time up: closing ${open()} open with 1001`);
+    }
+    await this.close();
+  }
+
+  /**
    * Stops accepting, closes every client with 1001 "Going away", ends the targets and resolves
    * when everything is closed (sessions still open after the close timeout are dropped).
    */
@@ -181,6 +235,7 @@ export class WebsockifyServer extends EventEmitter<WebsockifyServerEvents> {
   private async doClose(): Promise<void> {
     clearTimeout(this.lifetimeTimer);
     clearTimeout(this.idleTimer);
+    this.drainWait?.cancel();
     this.tls?.stop();
     const listenerClosed = this.closeListener();
     // Every connection the proxy core does not own (it closes its sessions with 1001 below).
@@ -237,7 +292,9 @@ export class WebsockifyServer extends EventEmitter<WebsockifyServerEvents> {
     this.options.logger.info(this.lifetimeReason);
     void this.closeListener();
     // Connections without a request yet, and kept-alive ones between requests.
-    this.connections.destroy((c) => c.stage === 'first-bytes' || c.stage === 'tls' || c.stage === 'http');
+    this.connections.destroy(
+      (c) => c.stage === 'proxy-header' || c.stage === 'first-bytes' || c.stage === 'tls' || c.stage === 'http',
+    );
     this.http.closeIdleConnections();
     if (this.core.sessionCount === 0) this.finish(this.lifetimeReason);
   }

@@ -4,6 +4,7 @@
 // 404 unknown token, 502 plugin failure, 504 plugin too slow.
 
 import type { IncomingMessage } from 'node:http';
+import { clientAddress } from '../protocol/client-address.js';
 import { UpgradeRefused } from '../errors/upgrade-refused.js';
 import { TokenLookupTimeout, type TokenPlugin } from './plugins/plugin.js';
 import type { TargetResolver, TargetSpec } from './target.js';
@@ -76,7 +77,7 @@ export function tokenResolver(plugin: TokenPlugin, options: TokenResolverOptions
     let target: unknown;
     try {
       target = await withDeadline(
-        Promise.resolve().then(() => plugin.lookup(token)),
+        Promise.resolve().then(() => plugin.lookup(token, { remoteAddress: clientAddress(req) })),
         timeoutMs,
       );
     } catch (err) {

@@ -1,7 +1,7 @@
 // WebSocket and raw-TCP clients for tests, with promise helpers that always time out.
 
 import net from 'node:net';
-import WebSocket from 'ws';
+import WebSocket, { type ClientOptions } from 'ws';
 import { defer } from './cleanup.js';
 
 export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
@@ -26,9 +26,17 @@ export interface OpenClient {
   waitForBytes(n: number, ms?: number): Promise<Buffer>;
 }
 
-/** Opens a WebSocket and resolves once it is open (rejects on an HTTP error). */
-export function openClient(url: string, protocols?: string | string[], ms = 5000): Promise<OpenClient> {
-  const ws = new WebSocket(url, protocols);
+/**
+ * Opens a WebSocket and resolves once it is open (rejects on an HTTP error). `options` go to
+ * ws (extra headers, or createConnection for a socket made by the test).
+ */
+export function openClient(
+  url: string,
+  protocols?: string | string[],
+  ms = 5000,
+  options: ClientOptions = {},
+): Promise<OpenClient> {
+  const ws = new WebSocket(url, protocols, options);
   const messages: (Buffer | string)[] = [];
   let total = 0;
   let waiters: { n: number; resolve: () => void }[] = [];

@@ -5,7 +5,7 @@
 
 import { describe, expect, it } from '@jest/globals';
 import { OPTION_TABLE, type OptionRow } from '../../src/config/option-table.js';
-import { BYTES, OCTAL_MODE, PORT, SECONDS } from '../../src/config/values.js';
+import { BYTES, CONNECTIONS, OCTAL_MODE, PORT, SECONDS } from '../../src/config/values.js';
 import { parseCommandLine, type CliConfig } from '../../src/cli/parse.js';
 
 const ROWS: readonly OptionRow[] = OPTION_TABLE;
@@ -23,6 +23,7 @@ const SAMPLES = new Map<unknown, [string, unknown]>([
   [BYTES, ['4096', 4096]],
   [OCTAL_MODE, ['660', 0o660]],
   [PORT, ['5901', 5901]],
+  [CONNECTIONS, ['3', 3]],
 ]);
 
 describe('library options given by their own flag', () => {

@@ -8,13 +8,19 @@ import type { TargetSpec } from '../target.js';
 /** What a token maps to: a target, or undefined for an unknown token. */
 export type TokenLookupResult = TargetSpec | undefined;
 
+/** What a lookup is told about the request besides its token. */
+export interface TokenRequest {
+  /** The client's address (behind a load balancer, the one it names: `--proxy-protocol`, `--trusted-proxy`). */
+  remoteAddress: string | undefined;
+}
+
 export interface TokenPlugin {
   /**
    * Maps a token (already URL-decoded) to a target. Return undefined for an unknown token
    * (the client gets 404); throw for a failure of the plugin itself (502, or 504 for
    * TokenLookupTimeout).
    */
-  lookup(token: string): TokenLookupResult | Promise<TokenLookupResult>;
+  lookup(token: string, request?: TokenRequest): TokenLookupResult | Promise<TokenLookupResult>;
   /** Reads the plugin's source again now (SIGHUP); optional. */
   reload?(): void | Promise<void>;
   /** Releases connections and timers when the server stops. */
