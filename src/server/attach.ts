@@ -8,6 +8,7 @@ import type { Duplex } from 'node:stream';
 import { resolveOptions, type WebsockifyOptions } from '../config/options.js';
 import { writeHttpError } from '../protocol/http-response.js';
 import { ProxyCore } from '../proxy/proxy.js';
+import { ConnectionRegistry } from './connection.js';
 
 export interface AttachOptions extends Omit<
   WebsockifyOptions,
@@ -32,13 +33,19 @@ export function attachWebsockify(server: http.Server, options: AttachOptions): A
   const { path, ...rest } = options;
   const o = resolveOptions(rest);
   const core = new ProxyCore(o); // ResolvedOptions carries every ProxyCore option
+  // The application's server read the request: each upgrade is recorded in the 'proxy' stage.
+  const connections = new ConnectionRegistry({ deadlineMs: o.handshakeTimeoutMs, logger: o.logger });
   const onUpgrade = (req: http.IncomingMessage, socket: Duplex, head: Buffer): void => {
     if (path !== undefined && (req.url ?? '/').split('?')[0] !== path) {
       // Someone else's to answer, if there is anyone; never a socket left open for nobody.
       if (server.listenerCount('upgrade') <= 1) writeHttpError(socket, 400, `No WebSocket endpoint at this path`);
       return;
     }
-    core.handleUpgrade(req, socket, head);
+    const bound = server.address();
+    if (typeof bound === 'string') connections.unixPeer = `unix:${bound}`;
+    const conn = connections.accept(req.socket, core.allocateId());
+    conn.enter('proxy');
+    core.handleUpgrade(req, socket, head, conn);
   };
   server.on('upgrade', onUpgrade);
   return {
@@ -47,6 +54,7 @@ export function attachWebsockify(server: http.Server, options: AttachOptions): A
     },
     close: async () => {
       server.off('upgrade', onUpgrade);
+      connections.destroy(); // upgrades still in their handshake
       await core.shutdown();
     },
   };

@@ -77,14 +77,13 @@ export class WebsockifyServer extends EventEmitter<WebsockifyServerEvents> {
         peerOf: (req) => connectionOf(req.socket)?.peer ?? req.socket.remoteAddress ?? 'unknown',
         ...(o.webAuth && o.auth ? { gate: authGate(o.auth, o.logger) } : {}),
       }),
-      onUpgrade: (req, socket, head) => {
+      onUpgrade: (req, socket, head, conn) => {
         if (this.upgradedOnce && o.runOnce) {
           // --run-once serves one WebSocket session; a kept-alive HTTP connection gets no second.
           writeHttpError(socket, 503, 'This server handles a single WebSocket connection (--run-once)');
           return;
         }
-        const conn = connectionOf(req.socket);
-        this.core.handleUpgrade(req, socket, head, conn?.id, conn?.peer);
+        this.core.handleUpgrade(req, socket, head, conn);
       },
     });
     const toHttp = (conn: Connection): void => {
@@ -179,7 +178,7 @@ export class WebsockifyServer extends EventEmitter<WebsockifyServerEvents> {
     clearTimeout(this.idleTimer);
     this.tls?.stop();
     const listenerClosed = this.closeListener();
-    // Every connection the proxy core does not own (it closes its sessions with 1001 below).
+    // Every connection not in a proxy session (the core closes those with 1001 below).
     this.connections.destroy();
     this.http.close(); // stops the front end's deadline checks
     this.fdLimit.flush();
