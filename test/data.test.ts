@@ -8,9 +8,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { attachWebsockify } from '../src/index.js';
-import { openClient, withTimeout, type OpenClient } from './helpers/clients.js';
-import { defer } from './helpers/cleanup.js';
+import { openClient, type OpenClient } from './helpers/clients.js';
 import { startProxy } from './helpers/proxy.js';
+import { withTimeout } from './helpers/wait.js';
+import { defer } from './helpers/cleanup.js';
 import { echoTarget, sinkTarget, type TestTarget } from './helpers/targets.js';
 
 async function echo(listen: { host?: string; path?: string } = {}): Promise<TestTarget> {

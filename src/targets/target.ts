@@ -20,7 +20,7 @@ export type TargetSpec = (
 
 /**
  * Chooses the target for an upgrade request. Fixed targets ignore the request; token plugins
- * (later) read it. Returning a rejection refuses the upgrade before the 101 is sent.
+ * read it. Returning a rejection refuses the upgrade before the 101 is sent.
  */
 export type TargetResolver = (req: IncomingMessage) => TargetSpec | Promise<TargetSpec>;
 
