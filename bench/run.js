@@ -51,6 +51,7 @@ Tests:    throughput  bulk client->target and target->client, 64 KiB messages
 Options:
   --quick               1 round, smaller transfers (about 1-2 minutes)
   --rounds N            rounds to run (default 5, quick 1)
+  --budget SEC          no new round starts after SEC seconds (default 480, quick 240)
   --only LIST           systems, comma separated (default raw,ours,python)
   --tests LIST          tests, comma separated (default throughput,rtt,rate,memory)
   --ours-cmd CMD        command for "ours" (env BENCH_OURS_CMD). Listen and target
@@ -74,6 +75,7 @@ const { values: opt } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
     rounds: { type: 'string' },
+    budget: { type: 'string' },
     only: { type: 'string' },
     tests: { type: 'string' },
     'ours-cmd': { type: 'string' },
@@ -110,6 +112,12 @@ function listOpt(value, allowed, name) {
 }
 
 const quick = opt.quick;
+for (const name of ['rounds', 'budget']) {
+  if (opt[name] !== undefined && !(Number(opt[name]) > 0)) {
+    process.stderr.write(`--${name} must be a positive number, got "${opt[name]}"\n`);
+    process.exit(2);
+  }
+}
 const config = {
   quick,
   rounds: Number(opt.rounds ?? (quick ? 1 : 5)),
@@ -128,7 +136,7 @@ const config = {
     settleMs: quick ? 600 : 1000,
   },
   subprotocols: opt.subprotocol ? [opt.subprotocol] : [],
-  deadlineSec: quick ? 240 : 480,
+  deadlineSec: Number(opt.budget ?? (quick ? 240 : 480)),
   // Before each measurement wait up to this long for machine CPU use (percent, 100 =
   // one core) to fall below the threshold.
   quietWaitMs: quick ? 3000 : 5000,

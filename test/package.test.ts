@@ -110,6 +110,7 @@ describe('npm pack', () => {
     for (const file of [
       'LICENSE',
       'README.md',
+      'docs/deployment.md',
       'bin/websockify',
       'bin/websockify.js',
       'binding.gyp',

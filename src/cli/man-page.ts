@@ -52,7 +52,7 @@ const SECTIONS: [string, string[]][] = [
   [
     'SEE ALSO',
     [
-      "The README of the websockify\\-node package (in the installed package's directory) describes each feature; \\fBsystemd.socket\\fR(5) for socket activation (unit files are in its \\fIcontrib/\\fR directory).",
+      "The README and \\fIdocs/\\fR of the websockify\\-node package (in the installed package's directory) describe each feature; \\fBsystemd.socket\\fR(5) for socket activation (unit files are in its \\fIcontrib/\\fR directory).",
     ],
   ],
 ];
