@@ -87,7 +87,7 @@ const statusOf = (response: string): number => Number(/^HTTP\/1\.1 (\d{3}) /.exe
 // The front-end http.Server never listens itself; it must still enforce the request deadline.
 describe('the HTTP request deadline', () => {
   it('drops a client that connects and sends nothing, with 408, after the deadline', async () => {
-    const silent = exchange([], { ms: 3500 });
+    const silent = exchange([], { ms: 15000 });
     // Meanwhile everyone else is served.
     await stillServes();
     const { response, elapsed, timedOut } = await silent;
@@ -99,7 +99,7 @@ describe('the HTTP request deadline', () => {
   });
 
   it('drops a client that sends half a request and stops, with 408', async () => {
-    const half = exchange(['GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n'], { ms: 3500 });
+    const half = exchange(['GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n'], { ms: 15000 });
     await stillServes();
     const { response, elapsed, timedOut } = await half;
     expect(timedOut).toBe(false);
@@ -123,7 +123,7 @@ describe('the HTTP request deadline', () => {
       const deadline = setTimeout(() => {
         timedOut = true;
         s.destroy();
-      }, 3500);
+      }, 15000);
       s.once('connect', () => s.write('GET / HTTP/1.1\r\n'));
       s.on('close', () => {
         clearInterval(timer);
