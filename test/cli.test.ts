@@ -175,7 +175,7 @@ describe('an empty value for an option naming a path exits 2 naming the option',
     await expect(refused).rejects.toThrow(
       expect.objectContaining({
         name: 'UsageError',
-        option: `--${name}`,
+        flag: `--${name}`,
         message: `option --${name}: the value is empty (expected ${metavar})`,
       }),
     );

@@ -352,7 +352,12 @@ describe('the command line', () => {
     await expect(
       startWebsockify({ listen: { host: '127.0.0.1', port: 0 }, target: '127.0.0.1:9', web: '' }),
     ).rejects.toThrow(
-      expect.objectContaining({ name: 'ConfigError', option: 'web', message: 'web root is empty (give a directory)' }),
+      expect.objectContaining({
+        name: 'ConfigError',
+        code: 'ERR_OPTION_VALUE',
+        option: 'web',
+        message: 'option web: web root is empty (give a directory)',
+      }),
     );
   });
 

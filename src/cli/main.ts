@@ -4,12 +4,12 @@
 // token files read again, sessions kept); with -D, do that in a daemon (daemon.ts). All
 // behaviour lives in the library and in wrap/.
 
-import { ConfigError } from '../config/errors.js';
+import { ConfigError } from '../errors/config-error.js';
+import { WebsockifyError } from '../errors/websockify-error.js';
 import type { LogFormat } from '../log/log-format.js';
 import { createLogger, stderrSink, type LogSink, type Logger } from '../log/logger.js';
 import { takeActivatedSocket } from '../server/socket-activation.js';
 import { WebsockifyServer } from '../server/websockify-server.js';
-import { TlsSetupError } from '../tls/credentials.js';
 import { VERSION } from '../version.js';
 import { WrapCommandError } from '../wrap/command.js';
 import { pickFreeLoopbackPort } from '../wrap/free-port.js';
@@ -21,6 +21,7 @@ import { openLogSinks } from './log-sinks.js';
 import { daemonChannel, startDaemon, type DaemonChannel } from './daemon.js';
 import { parseCommandLine, type CliConfig, type WrapSpec } from './parse.js';
 import { loadCliPlugins, type LoadedPlugins } from './plugins.js';
+import { cliMessage, exitStatusOf } from './usage-error.js';
 
 const SIGNAL_NUMBERS = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 } as const;
 type HandledSignal = keyof typeof SIGNAL_NUMBERS;
@@ -43,9 +44,17 @@ async function closing(daemon: DaemonChannel | undefined, status: number): Promi
 /** The listen socket could not be opened (EADDRINUSE, EACCES...). */
 class ListenError extends Error {}
 
-/** The failures that end start-up with a message instead of a stack trace, and their status. */
+/**
+ * The failures that end start-up with a message instead of a stack trace, and their status:
+ * library errors name their option's flag, configuration ones are usage errors (status 2).
+ */
 function startupFailure(err: unknown, logger: Logger, terminal: LogSink): number {
-  if (err instanceof ConfigError) return usageFailure(err.message, terminal);
+  if (err instanceof WebsockifyError) {
+    const status = exitStatusOf(err);
+    if (status === 2) return usageFailure(cliMessage(err), terminal);
+    logger.error(`websockify: ${cliMessage(err)}`);
+    return status;
+  }
   if (err instanceof ListenError) {
     logger.error(err.message);
     return 1;
@@ -53,10 +62,6 @@ function startupFailure(err: unknown, logger: Logger, terminal: LogSink): number
   if (err instanceof WrapCommandError) {
     logger.error(`websockify: ${err.message}`);
     return err.exitStatus;
-  }
-  if (err instanceof TlsSetupError) {
-    logger.error(`websockify: ${err.message}`);
-    return 1;
   }
   if (err instanceof RebindUnavailableError) {
     logger.error(`websockify: ${err.message}`);
@@ -158,7 +163,7 @@ export async function main(args: string[]): Promise<number> {
   try {
     config = await parseCommandLine(args, { activated: takeActivatedSocket() });
   } catch (err) {
-    if (err instanceof ConfigError) return closing(daemon, usageFailure(err.message, terminal));
+    if (err instanceof ConfigError) return closing(daemon, usageFailure(cliMessage(err), terminal));
     throw err;
   }
   if (config.kind === 'help') {
@@ -215,7 +220,8 @@ export async function main(args: string[]): Promise<number> {
       try {
         logSinks.reopen();
       } catch (err) {
-        logger.error(`websockify: ${(err as Error).message} (still writing to the old file)`);
+        const message = err instanceof WebsockifyError ? cliMessage(err) : (err as Error).message;
+        logger.error(`websockify: ${message} (still writing to the old file)`);
       }
       server.reload();
       await plugins.reload();

@@ -13,7 +13,7 @@ import { authorize } from '../auth/authorize.js';
 import { byteCount } from '../log/log-format.js';
 import type { Logger } from '../log/logger.js';
 import { writeHttpError } from '../protocol/http-response.js';
-import { UpgradeRefused } from '../protocol/refusal.js';
+import { UpgradeRefused } from '../errors/upgrade-refused.js';
 import { checkUpgradeRequest } from '../protocol/upgrade-request.js';
 import type { TargetResolver, TargetSpec } from '../targets/target.js';
 import type { HandshakeDone, PendingHandshake } from './handshake.js';
@@ -23,7 +23,7 @@ import { Rfc6455Upgrade } from './rfc6455-upgrade.js';
 import { ProxySession, type SessionStats } from './session.js';
 import type { TrafficTap } from './traffic.js';
 
-export { UpgradeRefused, type RefusalDetails } from '../protocol/refusal.js';
+export { UpgradeRefused, type RefusalDetails } from '../errors/upgrade-refused.js';
 
 export interface ProxyCoreOptions {
   resolveTarget: TargetResolver;

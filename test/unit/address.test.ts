@@ -2,8 +2,8 @@
 // their formatting for logs.
 
 import { describe, expect, it } from '@jest/globals';
-import { formatHostPort, parseListenSpec, parsePort, parseTargetSpec } from '../../src/config/address.js';
-import { ConfigError } from '../../src/config/errors.js';
+import { formatHostPort, parseListenSpec, parseTargetSpec } from '../../src/config/address.js';
+import { ConfigError } from '../../src/errors/config-error.js';
 
 describe('parseListenSpec', () => {
   it.each([
@@ -16,6 +16,8 @@ describe('parseListenSpec', () => {
     ['[::]:6080', '::', 6080],
     ['::1:6080', '::1', 6080],
     ['[]:6080', undefined, 6080],
+    ['h:00080', 'h', 80],
+    ['h:65535', 'h', 65535],
   ])('%p listens on host %p port %p', (spec, host, port) => {
     expect(parseListenSpec(spec)).toEqual({ host, port });
   });
@@ -28,9 +30,11 @@ describe('parseListenSpec', () => {
     ['host:123456', /'123456' is not a port number/],
     ['host:-1', /'-1' is not a port number/],
     ['host:80.0', /'80.0' is not a port number/],
+    ['host: 80', /' 80' is not a port number/],
   ])('%p is refused: %p', (spec, message) => {
     expect(() => parseListenSpec(spec)).toThrow(ConfigError);
     expect(() => parseListenSpec(spec)).toThrow(message);
+    expect(() => parseListenSpec(spec)).toThrow(expect.objectContaining({ option: 'listen' }));
   });
 });
 
@@ -55,17 +59,7 @@ describe('parseTargetSpec', () => {
   ])('%p is refused: %p', (spec, message) => {
     expect(() => parseTargetSpec(spec)).toThrow(ConfigError);
     expect(() => parseTargetSpec(spec)).toThrow(message);
-  });
-});
-
-describe('parsePort', () => {
-  it('takes 1-65535, and 0 only when allowed', () => {
-    expect(parsePort('1', 'p')).toBe(1);
-    expect(parsePort('65535', 'p')).toBe(65535);
-    expect(parsePort('00080', 'p')).toBe(80);
-    expect(parsePort('0', 'p', true)).toBe(0);
-    expect(() => parsePort('0', 'p')).toThrow(/port 0 is out of range/);
-    expect(() => parsePort(' 80', 'p')).toThrow(/is not a port number/);
+    expect(() => parseTargetSpec(spec)).toThrow(expect.objectContaining({ option: 'target' }));
   });
 });
 
