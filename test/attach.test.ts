@@ -1,14 +1,18 @@
 // attachWebsockify with a path on an application's own http server: upgrades on other paths
 // are answered (400) when the application has no 'upgrade' listener of its own, and left to it
-// when it has one; either way no socket is left open. Real server, raw requests on loopback.
+// when it has one; either way no socket is left open. Upgrades still resolving their target are
+// dropped by close(); unix-socket clients get a real peer label. Real servers, raw requests.
 
 import { describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
+import net from 'node:net';
+import path from 'node:path';
 import { attachWebsockify } from '../src/index.js';
 import { openClient, rawExchange, upgradeRequest } from './helpers/clients.js';
 import { defer } from './helpers/cleanup.js';
-import { sleep } from './helpers/process.js';
+import { recordingLogger, tempDir } from './helpers/plugins.js';
+import { eventually, withTimeout } from './helpers/wait.js';
 import { echoTarget } from './helpers/targets.js';
 
 /** An app server with websockify attached on /ws, listening on loopback; closed after the test. */
@@ -31,8 +35,7 @@ async function mounted(appUpgrade?: (req: http.IncomingMessage, socket: import('
 
 /** Waits (bounded) until the server holds no connection; returns how many it still holds. */
 async function drained(openConnections: () => Promise<number>): Promise<number> {
-  const deadline = Date.now() + 5000;
-  while ((await openConnections()) > 0 && Date.now() < deadline) await sleep(10);
+  await eventually(async () => (await openConnections()) === 0, 'no connection left', { ms: 5000 }).catch(() => {});
   return openConnections();
 }
 
@@ -69,5 +72,59 @@ describe('attachWebsockify({ path }): upgrades on other paths', () => {
     expect(seen).toEqual(['/elsewhere']);
     expect(await drained(openConnections)).toBe(0);
     await echoesOnWs(port);
+  });
+});
+
+describe('attachWebsockify: connections before their session', () => {
+  it('close() drops an upgrade still waiting for its target at once, and resolves', async () => {
+    const app = http.createServer();
+    let lookups = 0;
+    // A target lookup that never answers (a token database that hangs).
+    const attached = attachWebsockify(app, {
+      resolveTarget: () => {
+        lookups++;
+        return new Promise<never>(() => {});
+      },
+      logger: recordingLogger(),
+    });
+    await new Promise<void>((r) => app.listen(0, '127.0.0.1', () => r()));
+    defer(() => {
+      app.closeAllConnections();
+      return new Promise<void>((r) => app.close(() => r()));
+    });
+    const { port } = app.address() as { port: number };
+    const socket = net.connect(port, '127.0.0.1', () => socket.write(upgradeRequest('/')));
+    socket.on('error', () => {});
+    const closed = new Promise<void>((r) => socket.once('close', () => r()));
+    let answer = '';
+    socket.on('data', (d: Buffer) => (answer += d.toString('latin1')));
+    await eventually(() => lookups === 1, 'the target lookup to start');
+    await withTimeout(attached.close(), 5000, 'close()');
+    await withTimeout(closed, 5000, 'the waiting upgrade dropped');
+    expect(answer).toBe('');
+  });
+
+  it("a unix-socket server's clients are logged as unix:PATH", async () => {
+    const target = await echoTarget();
+    defer(() => target.close());
+    const dir = tempDir();
+    const sock = path.join(dir, 'app.sock');
+    const logger = recordingLogger();
+    const app = http.createServer();
+    const attached = attachWebsockify(app, { target: `127.0.0.1:${target.port}`, logger });
+    defer(() => attached.close());
+    await new Promise<void>((r) => app.listen(sock, () => r()));
+    defer(() => {
+      app.closeAllConnections();
+      return new Promise<void>((r) => app.close(() => r()));
+    });
+    const c = await openClient(`ws+unix://${sock}:/unix`);
+    c.ws.send(Buffer.from('hi'));
+    expect((await c.waitForBytes(2)).toString()).toBe('hi');
+    c.ws.close();
+    await withTimeout(c.closed, 5000, 'close');
+    expect(logger.lines).toContain(
+      `1: unix:${sock}: WebSocket connection on /unix (binary), proxying to 127.0.0.1:${target.port}`,
+    );
   });
 });

@@ -17,11 +17,12 @@ import {
   type AuthRequest,
 } from '../src/index.js';
 import { defer } from './helpers/cleanup.js';
-import { openClient, withTimeout } from './helpers/clients.js';
+import { runToExit, startCliForTest } from './helpers/cli.js';
+import { openClient } from './helpers/clients.js';
+import { startProxy } from './helpers/proxy.js';
+import { withTimeout } from './helpers/wait.js';
 import { makeTestPki } from './helpers/certs.js';
 import { attemptUpgrade, recordingLogger, tempDir } from './helpers/plugins.js';
-import { runToExit } from './helpers/process.js';
-import { startCliForTest, startProxy } from './helpers/proxy.js';
 import { echoTarget } from './helpers/targets.js';
 
 const ctx = () => ({ logger: recordingLogger() });
@@ -261,7 +262,7 @@ describe('the command line', () => {
         'u:p',
         '127.0.0.1:0',
       ],
-      dir,
+      { cwd: dir },
     );
     expect((await attemptUpgrade(cli.port, '/?token=nope')).status).toBe(404);
     expect((await attemptUpgrade(cli.port, '/?token=ok')).status).toBe(401);

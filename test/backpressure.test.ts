@@ -2,12 +2,19 @@
 // measured from /proc/PID/status: (a) a client that reads nothing while the target tries to
 // send 512 MiB; (b) a target that reads nothing while the client sends as much as it can.
 // In both cases the proxy must stop reading the fast side, its RSS must stay bounded, and once
-// the slow side reads again the bytes must arrive exactly.
+// the slow side reads again the bytes must arrive exactly. Every wait is for a condition (the
+// fast side held, a buffer full, bytes arrived), never for a time window: the machine may be
+// loaded.
 
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import net from 'node:net';
-import { withTimeout } from './helpers/clients.js';
-import { CliTracker, openWs, pattern, rawWebSocket, rssBytes, sampleRss, sleep } from './helpers/process.js';
+import { pattern } from './helpers/bytes.js';
+import { defer } from './helpers/cleanup.js';
+import { startCliForTest } from './helpers/cli.js';
+import { openWs } from './helpers/clients.js';
+import { rssBytes } from './helpers/procfs.js';
+import { rawWebSocket } from './helpers/raw-websocket.js';
+import { eventually, withTimeout } from './helpers/wait.js';
 
 const MiB = 1024 * 1024;
 const TOTAL = 512 * MiB;
@@ -17,14 +24,8 @@ const RSS_BUDGET = 100 * MiB;
 /** Verified prefix once the slow side reads again. */
 const VERIFY = 16 * MiB;
 
-const clis = new CliTracker();
-let cleanups: (() => void | Promise<void>)[] = [];
-
-afterEach(async () => {
-  for (const c of cleanups.reverse()) await c();
-  cleanups = [];
-  await clis.killAll();
-});
+/** Checks in a row without any progress after which a side counts as held (at 40 ms: 1 s). */
+const STILL_CHECKS = 25;
 
 /** Index of the first differing byte, or -1 when equal (a readable failure for big buffers). */
 function firstDifference(a: Buffer, b: Buffer): number {
@@ -87,7 +88,7 @@ async function firehose(): Promise<Firehose> {
     pump();
   });
   const port = await listen(server);
-  cleanups.push(() => closeServer(server, sockets));
+  defer(() => closeServer(server, sockets));
   return {
     port,
     pushed: () => pushed,
@@ -100,25 +101,37 @@ async function firehose(): Promise<Firehose> {
 describe('backpressure', () => {
   it('a client that reads nothing: the target is stopped, proxy RSS stays bounded, then the bytes arrive exactly', async () => {
     const source = await firehose();
-    const cli = await clis.start(['127.0.0.1:0', `127.0.0.1:${source.port}`]);
+    const cli = await startCliForTest(['127.0.0.1:0', `127.0.0.1:${source.port}`]);
     const pid = cli.child.pid!;
     const client = await rawWebSocket(cli.port, { keep: VERIFY });
-    cleanups.push(() => client.destroy());
+    defer(() => client.destroy());
     // The client stops reading right after the handshake.
     client.socket.pause();
     expect(client.status).toBe(101);
     await withTimeout(source.connected, 5000, 'target connection');
     const baseline = await rssBytes(pid);
+    let maxRss = baseline;
 
-    const samples = await sampleRss(pid, 200, 3000);
-    const pushedThen = source.pushed();
-    await sleep(600);
+    // Wait until the target is held: its writes blocked, and nothing more taken for
+    // STILL_CHECKS checks in a row (or it pushed everything: the proxy did not stop it).
+    let last = -1;
+    let still = 0;
+    await eventually(
+      async () => {
+        maxRss = Math.max(maxRss, await rssBytes(pid));
+        const now = source.pushed();
+        still = source.blocked() && now === last ? still + 1 : 0;
+        last = now;
+        return still >= STILL_CHECKS || now >= TOTAL;
+      },
+      () => `the target to be held (pushed ${source.pushed()} bytes)`,
+      { ms: 40000, every: 40 },
+    );
     const pushedNow = source.pushed();
-    const growth = Math.max(...samples, await rssBytes(pid)) - baseline;
+    const growth = Math.max(maxRss, await rssBytes(pid)) - baseline;
 
     // The proxy stopped reading the target: it is stuck on a full socket far short of 512 MiB.
     expect(source.blocked()).toBe(true);
-    expect(pushedNow).toBe(pushedThen);
     expect(pushedNow).toBeLessThan(128 * MiB);
     expect(source.maxWritableLength()).toBeGreaterThanOrEqual(CHUNK);
     // ...and did not buffer it in memory.
@@ -132,14 +145,8 @@ describe('backpressure', () => {
     expect(got.length).toBe(VERIFY);
     expect(firstDifference(got, pattern(0, VERIFY))).toBe(-1);
     // The target is moving again.
-    await withTimeout(
-      (async () => {
-        while (source.pushed() <= pushedNow) await sleep(20);
-      })(),
-      10000,
-      'target writes resume',
-    );
-  }, 60000);
+    await eventually(() => source.pushed() > pushedNow, 'target writes resume');
+  }, 90000);
 
   it('a target that reads nothing: the proxy stops reading the client (its bufferedAmount grows), RSS stays bounded', async () => {
     const sockets: net.Socket[] = [];
@@ -158,33 +165,29 @@ describe('backpressure', () => {
       onConnect(c);
     });
     const port = await listen(server);
-    cleanups.push(() => closeServer(server, sockets));
+    defer(() => closeServer(server, sockets));
 
-    const cli = await clis.start(['127.0.0.1:0', `127.0.0.1:${port}`]);
+    const cli = await startCliForTest(['127.0.0.1:0', `127.0.0.1:${port}`]);
     const pid = cli.child.pid!;
     const client = await openWs(`ws://127.0.0.1:${cli.port}`, { perMessageDeflate: false });
-    cleanups.push(() => client.ws.terminate());
+    defer(() => client.ws.terminate());
     const targetSocket = await withTimeout(connected, 5000, 'target connection');
     const baseline = await rssBytes(pid);
 
-    // Send 1 MiB messages as long as the client's own buffer stays under 64 MiB, for 3 s.
+    // Send 1 MiB messages until the client's own buffer holds 63 MiB (the proxy took no more),
+    // or everything was sent (it kept taking): however long that takes on this machine.
     const CAP = 64 * MiB;
     let sent = 0;
     let maxRss = baseline;
-    const until = Date.now() + 3000;
-    let nextSample = 0;
-    while (Date.now() < until && sent < TOTAL) {
-      if (client.ws.bufferedAmount < CAP) {
-        client.ws.send(pattern(sent, CHUNK));
-        sent += CHUNK;
-        await new Promise((r) => setImmediate(r));
-      } else {
-        await sleep(20);
-      }
-      if (Date.now() >= nextSample) {
-        maxRss = Math.max(maxRss, await rssBytes(pid));
-        nextSample = Date.now() + 200;
-      }
+    let sends = 0;
+    const giveUp = Date.now() + 45000;
+    while (client.ws.bufferedAmount < CAP - CHUNK && sent < TOTAL) {
+      if (Date.now() > giveUp)
+        throw new Error(`the client's buffer never filled (sent ${sent}, buffered ${client.ws.bufferedAmount})`);
+      client.ws.send(pattern(sent, CHUNK));
+      sent += CHUNK;
+      await new Promise((r) => setImmediate(r));
+      if (++sends % 8 === 0) maxRss = Math.max(maxRss, await rssBytes(pid));
     }
     maxRss = Math.max(maxRss, await rssBytes(pid));
     const buffered = client.ws.bufferedAmount;
@@ -198,25 +201,19 @@ describe('backpressure', () => {
 
     // The target reads again: the first bytes arrive exactly.
     targetSocket.resume();
-    await withTimeout(
-      (async () => {
-        while (receivedBytes < VERIFY) await sleep(20);
-      })(),
-      20000,
-      `${VERIFY} bytes at the target`,
+    await eventually(
+      () => receivedBytes >= VERIFY,
+      () => `${VERIFY} bytes at the target (have ${receivedBytes})`,
+      {
+        ms: 20000,
+      },
     );
     const got = Buffer.concat(received);
     expect(got.length).toBe(VERIFY);
     expect(firstDifference(got, pattern(0, VERIFY))).toBe(-1);
     // And the client's buffer drains.
-    await withTimeout(
-      (async () => {
-        while (client.ws.bufferedAmount >= buffered) await sleep(20);
-      })(),
-      10000,
-      'client buffer drains',
-    );
-  }, 60000);
+    await eventually(() => client.ws.bufferedAmount < buffered, 'client buffer drains');
+  }, 90000);
 
   // While the proxy holds the client back (target not reading), the client's pongs sit unread
   // behind its data: the heartbeat must not count those intervals against it.
@@ -228,18 +225,22 @@ describe('backpressure', () => {
       c.pause();
     });
     const port = await listen(server);
-    cleanups.push(() => closeServer(server, sockets));
-    const cli = await clis.start(['--heartbeat', '1', '127.0.0.1:0', `127.0.0.1:${port}`]);
+    defer(() => closeServer(server, sockets));
+    const cli = await startCliForTest(['--heartbeat', '1', '127.0.0.1:0', `127.0.0.1:${port}`]);
     const client = await openWs(`ws://127.0.0.1:${cli.port}`, { perMessageDeflate: false });
-    cleanups.push(() => client.ws.terminate());
+    defer(() => client.ws.terminate());
+    let closed = false;
+    void client.closed.then(() => (closed = true));
     let sent = 0;
     while (client.ws.bufferedAmount < 16 * MiB && sent < 256 * MiB) {
       client.ws.send(pattern(sent, CHUNK));
       sent += CHUNK;
-      await sleep(5);
+      await new Promise((r) => setImmediate(r));
     }
-    const outcome = await Promise.race([client.closed, sleep(4500).then(() => 'still open' as const)]);
-    expect(outcome).toBe('still open');
-    expect(client.pings.length).toBeGreaterThanOrEqual(3);
-  }, 30000);
+    // The proxy's own pings are the clock: two unanswered intervals would drop a dead client,
+    // so after five pings (four intervals) a client wrongly counted dead is gone.
+    const before = client.pings.length;
+    await eventually(() => closed || client.pings.length >= before + 5, 'five more pings', { ms: 20000 });
+    expect(closed).toBe(false);
+  }, 40000);
 });

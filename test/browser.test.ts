@@ -19,9 +19,10 @@ import {
   type TestBrowser,
 } from './helpers/browser.js';
 import { defer } from './helpers/cleanup.js';
-import { runCli, startCliForTest } from './helpers/proxy.js';
+import { runCli, startCliForTest } from './helpers/cli.js';
 import { unusedPort } from './helpers/targets.js';
 import { XSETROOT, XVNC, freeDisplay, paintRoot, xvncCommand } from './helpers/x11.js';
+import { eventually } from './helpers/wait.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const WEB = `${ROOT}web`;
@@ -62,14 +63,6 @@ async function typeLine(page: Page, text: string): Promise<void> {
   await page.keyboard.press('Enter');
 }
 
-async function waitUntil(check: () => Promise<boolean>, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 function terminalSize(page: Page): Promise<string> {
   return page.evaluate(() => {
     const { term } = (globalThis as unknown as PageGlobals).webTerminal;
@@ -104,7 +97,7 @@ describe('the web terminal page', () => {
 
     // A smaller window: the page refits the terminal and tells the service (NAWS).
     await page.setViewportSize({ width: 640, height: 360 });
-    await waitUntil(async () => (await terminalSize(page)) !== size, 10000, 'the terminal to refit');
+    await eventually(async () => (await terminalSize(page)) !== size, 'the terminal to refit', { ms: 10000 });
     const smaller = await terminalSize(page);
     await typeLine(page, 'size');
     await waitForTerminal(page, new RegExp(`Your window is ${smaller} \\(`), 10000);

@@ -10,8 +10,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseCommandLine } from '../src/cli/parse.js';
 import { TRAFFIC_LEGEND } from '../src/cli/banner.js';
-import { openClient, withTimeout, type OpenClient } from './helpers/clients.js';
-import { CliTracker, exitStatus, isRunning, runToExit, sleep } from './helpers/process.js';
+import { cliForTest, startCliForTest, exitStatus, isRunning, runToExit } from './helpers/cli.js';
+import { openClient, type OpenClient } from './helpers/clients.js';
+import { catchesSignal } from './helpers/procfs.js';
+import { eventually, sleep, withTimeout } from './helpers/wait.js';
 import { echoTarget, type TestTarget } from './helpers/targets.js';
 
 const PKG_VERSION = (
@@ -22,7 +24,6 @@ const TRY = "Try 'websockify --help' for more information.\n";
 /** What stderr holds after a usage error: the message and the hint, nothing else. */
 const usage = (message: string): string => `websockify: error: ${message}\n${TRY}`;
 
-const clis = new CliTracker();
 let targets: TestTarget[] = [];
 let clients: OpenClient[] = [];
 let tmpDirs: string[] = [];
@@ -30,7 +31,6 @@ let tmpDirs: string[] = [];
 afterEach(async () => {
   for (const c of clients) c.ws.terminate();
   clients = [];
-  await clis.killAll();
   await Promise.all(targets.map((t) => t.close()));
   targets = [];
   await Promise.all(tmpDirs.map((d) => rm(d, { recursive: true, force: true })));
@@ -193,7 +193,7 @@ describe('an empty value for an option naming a path exits 2 naming the option',
 // ignored); like optparse in the reference, a value given to a flag is an error.
 describe('a value given to a flag', () => {
   it.each([['--run-once=yes'], ['--ssl-target=yes'], ['-v=1']])('%s exits 2', async (arg) => {
-    const cli = clis.run([arg, '127.0.0.1:0', '127.0.0.1:5900']);
+    const cli = cliForTest([arg, '127.0.0.1:0', '127.0.0.1:5900']);
     expect(await exitStatus(cli, 15000)).toBe(2);
     expect(cli.stderr()).toMatch(/does not take a value/);
   });
@@ -282,7 +282,7 @@ describe('--help and --version', () => {
 describe('listen and target forms', () => {
   it('127.0.0.1:0 prints the banner with the bound port and proxies', async () => {
     const t = await echo();
-    const cli = await clis.start(['127.0.0.1:0', `127.0.0.1:${t.port}`]);
+    const cli = await startCliForTest(['127.0.0.1:0', `127.0.0.1:${t.port}`]);
     await echoesThrough(`ws://127.0.0.1:${cli.port}`);
     expect(cli.stderr().split('\n').slice(0, 4)).toEqual([
       'WebSocket server settings:',
@@ -295,7 +295,7 @@ describe('listen and target forms', () => {
 
   it('the banner lists the lifetime options that are set', async () => {
     const t = await echo();
-    const cli = await clis.start([
+    const cli = await startCliForTest([
       '--run-once',
       '--timeout',
       '30',
@@ -324,7 +324,7 @@ describe('listen and target forms', () => {
 
   it('[::1]:0 listens on IPv6 loopback only', async () => {
     const t = await echo();
-    const cli = await clis.start(['[::1]:0', `127.0.0.1:${t.port}`]);
+    const cli = await startCliForTest(['[::1]:0', `127.0.0.1:${t.port}`]);
     expect(cli.stderr()).toContain(`  - Listen on [::1]:${cli.port}\n`);
     await echoesThrough(`ws://[::1]:${cli.port}`);
     await expect(openClient(`ws://127.0.0.1:${cli.port}`)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
@@ -332,7 +332,7 @@ describe('listen and target forms', () => {
 
   it('-6 with a bare port listens dual-stack: 127.0.0.1 and ::1 both reach it', async () => {
     const t = await echo();
-    const cli = await clis.start(['-6', '0', `127.0.0.1:${t.port}`]);
+    const cli = await startCliForTest(['-6', '0', `127.0.0.1:${t.port}`]);
     expect(cli.stderr()).toContain(`  - Listen on [::]:${cli.port}\n`);
     await echoesThrough(`ws://127.0.0.1:${cli.port}`);
     await echoesThrough(`ws://[::1]:${cli.port}`);
@@ -340,21 +340,21 @@ describe('listen and target forms', () => {
 
   it('a bare port without -6 listens on IPv4 all interfaces (0.0.0.0)', async () => {
     const t = await echo();
-    const cli = await clis.start(['0', `127.0.0.1:${t.port}`]);
+    const cli = await startCliForTest(['0', `127.0.0.1:${t.port}`]);
     expect(cli.stderr()).toContain(`  - Listen on 0.0.0.0:${cli.port}\n`);
     await echoesThrough(`ws://127.0.0.1:${cli.port}`);
   });
 
   it('localhost:0 resolves the host name and listens on its address', async () => {
     const t = await echo();
-    const cli = await clis.start(['localhost:0', `127.0.0.1:${t.port}`]);
+    const cli = await startCliForTest(['localhost:0', `127.0.0.1:${t.port}`]);
     expect(cli.stderr()).toContain(`  - Listen on 127.0.0.1:${cli.port}\n`);
     await echoesThrough(`ws://localhost:${cli.port}`);
   });
 
   it('an IPv6 target in brackets, [::1]:PORT', async () => {
     const t = await echo({ host: '::1' });
-    const cli = await clis.start(['127.0.0.1:0', `[::1]:${t.port}`]);
+    const cli = await startCliForTest(['127.0.0.1:0', `[::1]:${t.port}`]);
     expect(cli.stderr()).toContain(`  - proxying from 127.0.0.1:${cli.port} to [::1]:${t.port}\n`);
     await echoesThrough(`ws://127.0.0.1:${cli.port}`);
     expect(t.connections).toHaveLength(1);
@@ -362,7 +362,7 @@ describe('listen and target forms', () => {
 
   it('an IPv6 target without brackets is split on the last colon, ::1:PORT', async () => {
     const t = await echo({ host: '::1' });
-    const cli = await clis.start(['127.0.0.1:0', `::1:${t.port}`]);
+    const cli = await startCliForTest(['127.0.0.1:0', `::1:${t.port}`]);
     expect(cli.stderr()).toContain(`to [::1]:${t.port}\n`);
     await echoesThrough(`ws://127.0.0.1:${cli.port}`);
     expect(t.connections).toHaveLength(1);
@@ -373,7 +373,7 @@ describe('listen and target forms', () => {
     tmpDirs.push(dir);
     const sock = path.join(dir, 'echo.sock');
     const t = await echo({ path: sock });
-    const cli = await clis.start(['--unix-target', sock, '127.0.0.1:0']);
+    const cli = await startCliForTest(['--unix-target', sock, '127.0.0.1:0']);
     expect(cli.stderr()).toContain(`  - proxying from 127.0.0.1:${cli.port} to ${sock}\n`);
     await echoesThrough(`ws://127.0.0.1:${cli.port}`, 70000);
     expect(t.connections).toHaveLength(1);
@@ -402,28 +402,16 @@ describe('listen and target forms', () => {
 describe('logging', () => {
   it('-v prints per-connection lines with peer, path, subprotocol, target, bytes each way and duration', async () => {
     const t = await echo();
-    const cli = await clis.start(['-v', '127.0.0.1:0', `127.0.0.1:${t.port}`]);
+    const cli = await startCliForTest(['-v', '127.0.0.1:0', `127.0.0.1:${t.port}`]);
     const c = await client(`ws://127.0.0.1:${cli.port}/some/path?token=x`, ['base64']);
     // base64: 300 raw bytes go to the target; the echo sends 300 raw bytes back (as base64 text).
     const raw = Buffer.from(Array.from({ length: 300 }, (_, i) => (i * 13) & 0xff));
     c.ws.send(raw.toString('base64'));
-    await withTimeout(
-      (async () => {
-        while (Buffer.from(c.messages.join(''), 'base64').length < 300) await sleep(10);
-      })(),
-      5000,
-      'echo',
-    );
+    await eventually(() => Buffer.from(c.messages.join(''), 'base64').length >= 300, 'echo', { ms: 5000 });
     expect(Buffer.from(c.messages.join(''), 'base64').equals(raw)).toBe(true);
     // 7 more raw bytes, then the client closes.
     c.ws.send(Buffer.from('1234567').toString('base64'));
-    await withTimeout(
-      (async () => {
-        while (Buffer.from(c.messages.join(''), 'base64').length < 307) await sleep(10);
-      })(),
-      5000,
-      'echo 2',
-    );
+    await eventually(() => Buffer.from(c.messages.join(''), 'base64').length >= 307, 'echo 2', { ms: 5000 });
     c.ws.close(1000);
     await withTimeout(c.closed, 5000, 'close');
     const target = `127.0.0.1:${t.port}`;
@@ -445,7 +433,7 @@ describe('logging', () => {
 
   it('without -v: one line when a connection opens and one when it closes, without the details', async () => {
     const t = await echo();
-    const cli = await clis.start(['127.0.0.1:0', `127.0.0.1:${t.port}`]);
+    const cli = await startCliForTest(['127.0.0.1:0', `127.0.0.1:${t.port}`]);
     await echoesThrough(`ws://127.0.0.1:${cli.port}/quiet`);
     const target = `127.0.0.1:${t.port}`;
     await cli.waitForStderr(/closed \/quiet/);
@@ -461,30 +449,21 @@ describe('logging', () => {
 
   it('--traffic writes the legend, then the reference symbols to stdout: } > { <', async () => {
     const t = await echo();
-    const cli = await clis.start(['--traffic', '127.0.0.1:0', `127.0.0.1:${t.port}`]);
+    const cli = await startCliForTest(['-v', '--traffic', '127.0.0.1:0', `127.0.0.1:${t.port}`]);
     const c = await client(`ws://127.0.0.1:${cli.port}`);
-    // Send once the target is connected (data queued before that is flushed without a symbol).
-    await withTimeout(
-      (async () => {
-        while (t.connections.length === 0) await sleep(5);
-      })(),
-      5000,
-      'target connection',
-    );
-    await sleep(50);
+    // Send once the proxy has its target connection (data queued before that is flushed
+    // without a symbol): its debug line says so.
+    await cli.waitForStderr(/: connected to target /, 10000);
     c.ws.send(Buffer.from('hello'));
     await c.waitForBytes(5);
     c.ws.send(Buffer.from('again'));
     expect((await c.waitForBytes(10)).toString()).toBe('helloagain');
-    await withTimeout(
-      (async () => {
-        while (cli.stdout().length < TRAFFIC_LEGEND.length + 8) await sleep(10);
-      })(),
-      5000,
-      'traffic symbols',
-    ).catch((e: Error) => {
-      throw new Error(`${e.message}; stdout: ${JSON.stringify(cli.stdout())}`);
-    });
+    await eventually(() => cli.stdout().length >= TRAFFIC_LEGEND.length + 8, 'traffic symbols', { ms: 5000 }).catch(
+      (e: Error) => {
+        throw new Error(`${e.message}; stdout: ${JSON.stringify(cli.stdout())}`);
+      },
+    );
+    // A negative check (no symbol beyond these) can only wait a moment.
     await sleep(100);
     expect(TRAFFIC_LEGEND.startsWith('Traffic legend:\n  }   a message received from the client\n')).toBe(true);
     expect(cli.stdout()).toBe(`${TRAFFIC_LEGEND}}>{<}>{<`);
@@ -492,7 +471,7 @@ describe('logging', () => {
 
   it('--libserver prints its compatibility note and still runs', async () => {
     const t = await echo();
-    const cli = await clis.start(['--libserver', '127.0.0.1:0', `127.0.0.1:${t.port}`]);
+    const cli = await startCliForTest(['--libserver', '127.0.0.1:0', `127.0.0.1:${t.port}`]);
     expect(cli.stderr()).toMatch(
       /^note: this implementation has a single engine; --libserver has no effect\nWebSocket server settings:\n/,
     );
@@ -502,7 +481,7 @@ describe('logging', () => {
 
   it('--max-message-size: a larger message closes 1009, one of that size passes', async () => {
     const t = await echo();
-    const cli = await clis.start(['--max-message-size', '1000', '127.0.0.1:0', `127.0.0.1:${t.port}`]);
+    const cli = await startCliForTest(['--max-message-size', '1000', '127.0.0.1:0', `127.0.0.1:${t.port}`]);
     const ok = await client(`ws://127.0.0.1:${cli.port}`);
     const data = Buffer.alloc(1000, 7);
     ok.ws.send(data);
@@ -517,12 +496,12 @@ describe('logging', () => {
 describe('exit status of a normal run', () => {
   it('SIGTERM with no connections exits 0', async () => {
     const t = await echo();
-    const cli = await clis.start(['127.0.0.1:0', `127.0.0.1:${t.port}`]);
+    const cli = await startCliForTest(['127.0.0.1:0', `127.0.0.1:${t.port}`]);
     // The banner is printed a moment before the signal handlers are installed (a race reported
-    // separately); give them that moment, as this test is about the exit status.
-    await sleep(200);
+    // separately); wait until the process catches SIGTERM, as this test is about the exit status.
+    await eventually(() => catchesSignal(cli.child.pid!, 15), 'a SIGTERM handler');
     cli.child.kill('SIGTERM');
-    const status = await exitStatus(cli, 5000);
+    const status = await exitStatus(cli, 15000);
     expect({ status, stderr: cli.stderr() }).toEqual({
       status: 0,
       stderr: expect.stringContaining('SIGTERM received: closing connections\n'),

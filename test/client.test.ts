@@ -7,9 +7,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
 import { Websock, type WebsockCloseEvent } from '../src/client/node.js';
-import { withTimeout } from './helpers/clients.js';
-import { defer } from './helpers/cleanup.js';
 import { startProxy } from './helpers/proxy.js';
+import { eventually, withTimeout } from './helpers/wait.js';
+import { defer } from './helpers/cleanup.js';
 import { echoTarget, sinkTarget, unusedPort, type TestTarget } from './helpers/targets.js';
 
 interface OpenWebsock {
@@ -212,12 +212,10 @@ describe('send queue backpressure', () => {
     expect(c.sock.sQlen()).toBeGreaterThan(0); // still held: nothing was dropped or forced out
 
     conn.resume();
-    await withTimeout(
-      (async () => {
-        while (target.received().length < data.length) await new Promise((r) => setTimeout(r, 20));
-      })(),
-      60000,
-      `all ${data.length} bytes at the target (have ${target.received().length})`,
+    await eventually(
+      () => target.received().length >= data.length,
+      () => `all ${data.length} bytes at the target (have ${target.received().length})`,
+      { ms: 60000 },
     );
     expect(c.sock.sQlen()).toBe(0);
     const got = target.received();

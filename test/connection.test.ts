@@ -16,9 +16,9 @@ import WebSocket from 'ws';
 import { createLogger, startWebsockify, type WebsockifyOptions, type WebsockifyServer } from '../src/index.js';
 import { makeTestPki, type TestPki } from './helpers/certs.js';
 import { defer } from './helpers/cleanup.js';
-import { silentConnections, upgradeRequest, withTimeout } from './helpers/clients.js';
-import { sleep } from './helpers/process.js';
-import { BIN, runCli } from './helpers/proxy.js';
+import { BIN, runCli } from './helpers/cli.js';
+import { silentConnections, upgradeRequest } from './helpers/clients.js';
+import { eventually, sleep, withTimeout } from './helpers/wait.js';
 import { echoTarget, type TestTarget } from './helpers/targets.js';
 
 let pki: TestPki;
@@ -212,15 +212,6 @@ describe('TLS on a unix socket', () => {
   });
 });
 
-/** Polls `check` every 50 ms until it is true; throws after `ms` with `what` and the last state. */
-async function waitFor(check: () => boolean, ms: number, what: () => string): Promise<void> {
-  const until = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > until) throw new Error(`timed out after ${ms} ms: ${what()}`);
-    await sleep(50);
-  }
-}
-
 describe('at the open-file limit', () => {
   it('refusals are logged with their count, and the server serves again once descriptors are free', async () => {
     // prlimit sets the limit of the spawned server only.
@@ -243,10 +234,10 @@ describe('at the open-file limit', () => {
         .map((m) => Number(m[1]))
         .reduce((a, b) => a + b, 0);
     // Every refusal the clients saw is in the log, none more; the others are still held.
-    await waitFor(
+    await eventually(
       () => refused() > 0 && open() + refused() === TOTAL && logged() === refused(),
-      15000,
       () => `open ${open()}, refused ${refused()}, logged ${logged()}; stderr:\n${cli.stderr()}`,
+      { ms: 15000 },
     );
     expect(open()).toBeGreaterThan(50);
 

@@ -12,11 +12,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { defer } from './helpers/cleanup.js';
-import { withTimeout } from './helpers/clients.js';
-import { clientForTest, expectEcho } from './helpers/per-test.js';
-import { sleep } from './helpers/process.js';
+import { type CliProcess, runCli } from './helpers/cli.js';
 import { childrenOf, isAlive } from './helpers/procfs.js';
-import { runCli, type CliProcess } from './helpers/proxy.js';
+import { eventually, withTimeout } from './helpers/wait.js';
+import { clientForTest, expectEcho } from './helpers/per-test.js';
 import { echoTarget, unusedPort } from './helpers/targets.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -145,12 +144,6 @@ describe('contrib/inetd/inetd.conf', () => {
     await expectEcho(second, 'second');
     expect(childrenOf(inetd.child.pid!)).toEqual([websockify]);
     process.kill(websockify!, 'SIGTERM');
-    await withTimeout(
-      (async () => {
-        while (isAlive(websockify!)) await sleep(20);
-      })(),
-      10000,
-      'websockify to stop',
-    );
+    await eventually(() => !isAlive(websockify!), 'websockify to stop');
   });
 });

@@ -8,21 +8,19 @@ import { existsSync, mkdtempSync, readlinkSync, rmSync, statSync } from 'node:fs
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { withTimeout } from './helpers/clients.js';
-import { defer } from './helpers/cleanup.js';
-import { exitStatus, tryConnect } from './helpers/process.js';
+import { exitStatus, runCli } from './helpers/cli.js';
+import { tryConnect } from './helpers/clients.js';
 import { childrenOf, isAlive, processesWithArgs, sessionOf } from './helpers/procfs.js';
+import { eventually } from './helpers/wait.js';
+import { defer } from './helpers/cleanup.js';
 import { clientForTest, echoForTest, expectEcho, expectHello, wrapServerCommand } from './helpers/per-test.js';
-import { runCli } from './helpers/proxy.js';
 import { unusedPort } from './helpers/targets.js';
 
 async function waitUntilGone(pid: number, ms = 15000): Promise<void> {
-  await withTimeout(
-    (async () => {
-      while (isAlive(pid)) await new Promise((r) => setTimeout(r, 50));
-    })(),
-    ms,
-    `pid ${pid} to end`,
+  await eventually(
+    () => !isAlive(pid),
+    () => `pid ${pid} to end`,
+    { ms },
   );
 }
 

@@ -15,10 +15,11 @@ import WebSocket from 'ws';
 import type { WebsockifyOptions } from '../src/index.js';
 import { makeTestPki } from './helpers/certs.js';
 import { defer } from './helpers/cleanup.js';
-import { upgradeRequest, withTimeout } from './helpers/clients.js';
-import { recordingLogger, tempDir } from './helpers/plugins.js';
-import { closePayload, encodeFrame, rawWebSocket, sleep, type RawWebSocket } from './helpers/process.js';
+import { upgradeRequest } from './helpers/clients.js';
 import { startProxy } from './helpers/proxy.js';
+import { closePayload, encodeFrame, rawWebSocket, type RawWebSocket } from './helpers/raw-websocket.js';
+import { eventually, withTimeout } from './helpers/wait.js';
+import { recordingLogger, tempDir } from './helpers/plugins.js';
 import { blackhole, echoTarget, sourceTarget, type TestTarget } from './helpers/targets.js';
 
 function seeded(seed: number): () => number {
@@ -27,16 +28,6 @@ function seeded(seed: number): () => number {
     s = (s * 1664525 + 1013904223) >>> 0;
     return s / 0x100000000;
   };
-}
-
-async function until(what: string, cond: () => boolean, ms = 20000): Promise<void> {
-  await withTimeout(
-    (async () => {
-      while (!cond()) await sleep(20);
-    })(),
-    ms,
-    what,
-  );
 }
 
 async function echo(): Promise<TestTarget> {
@@ -142,7 +133,7 @@ describe('byte-exact streams', () => {
         ws.send(text, { binary: false });
       }
     }
-    await until('all bytes back', () => total >= all.length, 60000);
+    await eventually(() => total >= all.length, 'all bytes back', { ms: 60000 });
     expect(Buffer.concat(got).equals(all)).toBe(true);
   });
 
@@ -196,7 +187,7 @@ describe('byte-exact streams', () => {
       ws.close();
     };
     await withTimeout(Promise.all(Array.from({ length: 1000 }, (_, i) => one(i))), 120000, '1,000 streams');
-    await until('all sessions ended', () => server.sessionCount === 0);
+    await eventually(() => server.sessionCount === 0, 'all sessions ended');
   }, 180000);
 });
 
@@ -229,7 +220,7 @@ describe('TLS on both sides', () => {
     });
     await new Promise((r, j) => (ws.once('open', r), ws.once('error', j)));
     for (let at = 0; at < sent.length; at += 100_000) ws.send(sent.subarray(at, at + 100_000));
-    await until('echo', () => total >= sent.length, 60000);
+    await eventually(() => total >= sent.length, 'echo', { ms: 60000 });
     expect(Buffer.concat(got).equals(sent)).toBe(true);
     expect(logger.lines.some((l) => l.includes('reading the client from data events'))).toBe(true);
   }, 60000);
@@ -277,7 +268,7 @@ describe('lifetimes on the data path', () => {
     socket.on('data', (d: Buffer) => (got = Buffer.concat([got, d])));
     await new Promise((r) => socket.once('connect', r));
     socket.write(upgradeRequest('/', ['Sec-WebSocket-Protocol: binary']));
-    await until('101', () => got.includes('\r\n\r\n'), 5000);
+    await eventually(() => got.includes('\r\n\r\n'), '101', { ms: 5000 });
     return { socket, received: () => got.subarray(got.indexOf('\r\n\r\n') + 4) };
   }
 
@@ -296,17 +287,16 @@ describe('lifetimes on the data path', () => {
       server.on('session-end', (s) => ended.push(s.closeCode));
       const c = await stubbornClient(port);
       if (who === 'client') c.socket.write(encodeFrame(2, 'hello'));
-      await until('data', () => c.received().includes('hello'), 5000);
+      await eventually(() => c.received().includes('hello'), 'data', { ms: 5000 });
       if (who === 'client') c.socket.write(encodeFrame(8, closePayload(1000, 'bye')));
-      await until('close frame', () => c.received().includes(Buffer.from([0x88])), 5000);
+      await eventually(() => c.received().includes(Buffer.from([0x88])), 'close frame', { ms: 5000 });
       if (who === 'server') c.socket.write(encodeFrame(8, closePayload(1000)));
       // The client never closes; the close timeout is 60 s; this waits at most 10.
-      await until('session end', () => ended.length === 1, 10000);
+      await eventually(() => ended.length === 1, 'session end', { ms: 10000 });
       expect(ended).toEqual([1000]);
       expect(server.sessionCount).toBe(0);
-      await until('server ends its side', () => c.socket.readableEnded, 10000);
-      await until(
-        'footer',
+      await eventually(() => c.socket.readableEnded, 'server ends its side', { ms: 10000 });
+      await eventually(
         () => {
           try {
             return readFileSync(path.join(dir, 'rec.1'), 'latin1').endsWith("'EOF'];\n");
@@ -314,7 +304,8 @@ describe('lifetimes on the data path', () => {
             return false;
           }
         },
-        10000,
+        'footer',
+        { ms: 10000 },
       );
     },
   );
@@ -343,13 +334,13 @@ describe('lifetimes on the data path', () => {
       const payloads = Array.from({ length: 12 }, () => crypto.randomBytes(MiB));
       r.socket.write(Buffer.concat([framesFor(payloads, seeded(i)), encodeFrame(8, closePayload(1000))]));
     }
-    await until('sessions up', () => server.sessionCount === 6 && held.length === 6);
+    await eventually(() => server.sessionCount === 6 && held.length === 6, 'sessions up');
     // Half vanish outright; half send a FIN after their close frame.
     clients.forEach((c, i) => (i % 2 ? c.socket.end() : c.destroy()));
-    await until('sessions released', () => server.sessionCount === 0, 30000);
+    await eventually(() => server.sessionCount === 0, 'sessions released', { ms: 30000 });
     // The proxy closed its target connections: reading them now ends in EOF or a reset.
     held.forEach((c) => c.resume());
-    await until('target sockets closed', () => held.every((c) => c.destroyed || c.readableEnded), 10000);
+    await eventually(() => held.every((c) => c.destroyed || c.readableEnded), 'target sockets closed', { ms: 10000 });
   }, 60000);
 
   it('a target that stalls past the probe and then reads: what it gets is byte-exact (the probe never reads into a pinned buffer)', async () => {
@@ -377,12 +368,12 @@ describe('lifetimes on the data path', () => {
     const payloads = Array.from({ length: 16 }, () => crypto.randomBytes(MiB));
     const all = Buffer.concat(payloads);
     r.socket.write(framesFor(payloads, seeded(11)));
-    await until('the probe', () => logger.lines.some((l) => l.includes('reading the client to see if it left')));
+    await eventually(() => logger.lines.some((l) => l.includes('reading the client to see if it left')), 'the probe');
     const bytes = () => got.reduce((n, d) => n + d.length, 0);
     conn!.resume();
     let code: number | undefined;
     void r.closeFrame.then((f) => (code = f.code));
-    await until('all bytes, or a close', () => bytes() >= all.length || code !== undefined, 30000);
+    await eventually(() => bytes() >= all.length || code !== undefined, 'all bytes, or a close', { ms: 30000 });
     const received = Buffer.concat(got);
     expect(code).toBeUndefined();
     expect(received.length).toBe(all.length);
@@ -441,7 +432,7 @@ describe('target connect', () => {
     const closed = new Promise<[number, string]>((r) => ws.once('close', (c, why) => r([c, why.toString()])));
     expect(await withTimeout(closed, 15000, '1011')).toEqual([1011, 'Failed to connect to downstream server']);
     expect(logger.lines.some((l) => l.includes('ETIMEDOUT'))).toBe(true);
-    await until('connect abandoned', () => synSent(port) === before, 5000);
+    await eventually(() => synSent(port) === before, 'connect abandoned', { ms: 5000 });
   });
 
   it('a client that leaves while the connect is pending aborts it', async () => {
@@ -451,9 +442,9 @@ describe('target connect', () => {
     const ws = new WebSocket(url, 'binary');
     ws.on('error', () => {});
     await new Promise((r) => ws.once('open', r));
-    await until('connect pending', () => synSent(port) === before + 1, 5000);
+    await eventually(() => synSent(port) === before + 1, 'connect pending', { ms: 5000 });
     ws.terminate();
-    await until('session ended', () => server.sessionCount === 0, 10000);
-    await until('connect aborted', () => synSent(port) === before, 10000);
+    await eventually(() => server.sessionCount === 0, 'session ended', { ms: 10000 });
+    await eventually(() => synSent(port) === before, 'connect aborted', { ms: 10000 });
   });
 });

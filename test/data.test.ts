@@ -8,9 +8,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { attachWebsockify } from '../src/index.js';
-import { openClient, withTimeout, type OpenClient } from './helpers/clients.js';
-import { defer } from './helpers/cleanup.js';
+import { openClient, type OpenClient } from './helpers/clients.js';
 import { startProxy } from './helpers/proxy.js';
+import { eventually, withTimeout } from './helpers/wait.js';
+import { defer } from './helpers/cleanup.js';
 import { echoTarget, sinkTarget, type TestTarget } from './helpers/targets.js';
 
 async function echo(listen: { host?: string; path?: string } = {}): Promise<TestTarget> {
@@ -30,17 +31,14 @@ async function roundTrip(c: OpenClient, data: Buffer, base64: boolean): Promise<
   }
   const before = c.messages.length;
   c.ws.send(base64 ? data.toString('base64') : data);
-  return withTimeout(
-    (async () => {
-      for (;;) {
-        const got = c.messages.slice(before);
-        const bytes = Buffer.concat(got.map((m) => (typeof m === 'string' ? Buffer.from(m, 'base64') : m)));
-        if (bytes.length >= data.length) return bytes;
-        await new Promise((r) => setTimeout(r, 5));
-      }
-    })(),
-    20000,
+  return eventually(
+    () => {
+      const got = c.messages.slice(before);
+      const bytes = Buffer.concat(got.map((m) => (typeof m === 'string' ? Buffer.from(m, 'base64') : m)));
+      return bytes.length >= data.length && bytes;
+    },
     `echo of ${data.length} bytes`,
+    { ms: 20000, every: 5 },
   );
 }
 

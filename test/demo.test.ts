@@ -5,8 +5,8 @@ import { describe, expect, it } from '@jest/globals';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { defer } from './helpers/cleanup.js';
-import { withTimeout } from './helpers/clients.js';
-import { runCli } from './helpers/proxy.js';
+import { runCli } from './helpers/cli.js';
+import { withTimeout } from './helpers/wait.js';
 
 const START = fileURLToPath(new URL('../demo/start.js', import.meta.url));
 

@@ -20,14 +20,8 @@ import {
   type WebsockifyOptions,
 } from '../src/index.js';
 import { defer } from './helpers/cleanup.js';
-import {
-  openClient,
-  pollUntil,
-  rawExchange,
-  silentConnections,
-  upgradeRequest,
-  withTimeout,
-} from './helpers/clients.js';
+import { openClient, pollUntil, rawExchange, silentConnections, upgradeRequest } from './helpers/clients.js';
+import { withTimeout } from './helpers/wait.js';
 import { attemptUpgrade, recordingLogger } from './helpers/plugins.js';
 import { startProxy } from './helpers/proxy.js';
 import { blackhole, echoTarget, unusedPort } from './helpers/targets.js';

@@ -2,16 +2,14 @@
 // cross-domain policy for the listen port, NUL-terminated, and is closed; anything else that
 // starts with '<' is ordinary (bad) HTTP.
 
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import net from 'node:net';
 import { defer } from './helpers/cleanup.js';
-import { rawExchange, withTimeout } from './helpers/clients.js';
-import { CliTracker } from './helpers/process.js';
+import { startCliForTest } from './helpers/cli.js';
+import { rawExchange } from './helpers/clients.js';
 import { startProxy } from './helpers/proxy.js';
+import { withTimeout } from './helpers/wait.js';
 import { echoTarget } from './helpers/targets.js';
-
-const clis = new CliTracker();
-afterEach(() => clis.killAll());
 
 // The reference's XML, byte for byte, with the NUL terminator Flash's policy protocol wants.
 const POLICY = '<cross-domain-policy><allow-access-from domain="*" to-ports="*" /></cross-domain-policy>\0';
@@ -73,7 +71,7 @@ describe('Flash socket policy', () => {
   it('the websockify command answers it, and still proxies on the same port', async () => {
     const target = await echoTarget();
     defer(() => target.close());
-    const cli = await clis.start(['-v', '127.0.0.1:0', `127.0.0.1:${target.port}`]);
+    const cli = await startCliForTest(['-v', '127.0.0.1:0', `127.0.0.1:${target.port}`]);
     expect(await rawExchange(cli.port, '<policy-file-request/>\0')).toBe(POLICY);
     await cli.waitForStderr(/^1: 127\.0\.0\.1: sending Flash socket policy$/m);
     expect(await rawExchange(cli.port, 'GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')).toMatch(

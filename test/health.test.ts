@@ -12,10 +12,11 @@ import path from 'node:path';
 import { createLogger, type RefusalEvent, type WebsockifyOptions } from '../src/index.js';
 import { makeTestPki } from './helpers/certs.js';
 import { defer } from './helpers/cleanup.js';
-import { rawExchange, withTimeout } from './helpers/clients.js';
+import { rawExchange } from './helpers/clients.js';
+import { withTimeout } from './helpers/wait.js';
 import { clientForTest, echoForTest, expectEcho } from './helpers/per-test.js';
 import { attemptUpgrade, parseAnswer, recordingLogger } from './helpers/plugins.js';
-import { CliTracker, exitStatus } from './helpers/process.js';
+import { cliForTest, exitStatus, startCliForTest } from './helpers/cli.js';
 import { startProxy } from './helpers/proxy.js';
 
 const get = (p: string, method = 'GET', extra = ''): string =>
@@ -150,13 +151,9 @@ describe('drain()', () => {
 });
 
 describe('--drain-seconds', () => {
-  const tracker = new CliTracker();
-  defer(() => tracker.killAll());
-
   it('SIGTERM: health 503 at once, the open session runs on, then 1001 and exit 0', async () => {
     const target = await echoForTest();
-    const cli = await tracker.start(['--drain-seconds', '2', '127.0.0.1:0', target]);
-    defer(() => tracker.killAll());
+    const cli = await startCliForTest(['--drain-seconds', '2', '127.0.0.1:0', target]);
     const c = await clientForTest(`ws://127.0.0.1:${cli.port}/`);
     await expectEcho(c, 'hello');
     const started = Date.now();
@@ -170,7 +167,7 @@ describe('--drain-seconds', () => {
   });
 
   it.each([['-1'], ['abc']])('--drain-seconds %s exits 2 naming the flag', async (value) => {
-    const cli = tracker.run(['--drain-seconds', value, '127.0.0.1:0', '127.0.0.1:5900']);
+    const cli = cliForTest(['--drain-seconds', value, '127.0.0.1:0', '127.0.0.1:5900']);
     expect(await exitStatus(cli, 10000)).toBe(2);
     expect(cli.stderr()).toContain('option --drain-seconds');
   });

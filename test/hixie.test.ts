@@ -11,10 +11,10 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { UpgradeRefused, type WebsockifyOptions } from '../src/index.js';
-import { openClient, rawExchange, withTimeout } from './helpers/clients.js';
-import { defer } from './helpers/cleanup.js';
-import { sleep } from './helpers/process.js';
+import { openClient, rawExchange } from './helpers/clients.js';
 import { startProxy } from './helpers/proxy.js';
+import { eventually, sleep, withTimeout } from './helpers/wait.js';
+import { defer } from './helpers/cleanup.js';
 import { finishedRecording } from './helpers/recording.js';
 import { echoTarget, sinkTarget, sourceTarget, type TestTarget } from './helpers/targets.js';
 
@@ -133,13 +133,12 @@ async function connectHixie(port: number, writes: (Buffer | string)[], answerByt
     answer,
     bytes,
     waitForBytes: (n, ms = 10000) =>
-      withTimeout(
-        (async () => {
-          while (bytes().length < n) await sleep(5);
-          return bytes();
-        })(),
-        ms,
-        `${n} bytes from the proxy`,
+      eventually(
+        () => bytes().length >= n && bytes(),
+        () => `${n} bytes from the proxy (have ${bytes().length})`,
+        {
+          ms,
+        },
       ),
     sawClose: () => closeSeen,
     closed,
@@ -222,13 +221,7 @@ describe('Hixie-76', () => {
     }
     c.socket.write(Buffer.concat([dataFrame(parts[1]!), frame(''), dataFrame(parts[2]!), dataFrame(parts[3]!)]));
     const expected = Buffer.concat(parts);
-    await withTimeout(
-      (async () => {
-        while (sink.received().length < expected.length) await sleep(5);
-      })(),
-      5000,
-      'data at the target',
-    );
+    await eventually(() => sink.received().length >= expected.length, 'data at the target', { ms: 5000 });
     expect(sink.received().equals(expected)).toBe(true);
   });
 
@@ -341,13 +334,7 @@ describe('bad frames', () => {
     expect(sink.received().length).toBe(0);
     const ok = await connectHixie(p.port, [hixieRequest(p.port)], 0);
     ok.socket.write(dataFrame(Buffer.from('fine')));
-    await withTimeout(
-      (async () => {
-        while (sink.received(1).length < 4) await sleep(5);
-      })(),
-      5000,
-      'second client data',
-    );
+    await eventually(() => sink.received(1).length >= 4, 'second client data', { ms: 5000 });
     expect(sink.received(1).toString()).toBe('fine');
   });
 });

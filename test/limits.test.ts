@@ -7,10 +7,11 @@ import { describe, expect, it } from '@jest/globals';
 import net from 'node:net';
 import { ConfigError, type RefusalEvent, type WebsockifyOptions } from '../src/index.js';
 import { defer } from './helpers/cleanup.js';
-import { upgradeRequest, withTimeout } from './helpers/clients.js';
+import { upgradeRequest } from './helpers/clients.js';
+import { sleep, withTimeout } from './helpers/wait.js';
 import { clientForTest, echoForTest, expectEcho } from './helpers/per-test.js';
 import { parseAnswer, recordingLogger, type HttpAnswer } from './helpers/plugins.js';
-import { CliTracker, exitStatus, sleep } from './helpers/process.js';
+import { cliForTest, exitStatus, startCliForTest } from './helpers/cli.js';
 import { startProxy } from './helpers/proxy.js';
 
 async function limited(options: Partial<WebsockifyOptions>) {
@@ -98,11 +99,8 @@ describe('connection limits', () => {
 });
 
 describe('the CLI flags', () => {
-  const tracker = new CliTracker();
-  defer(() => tracker.killAll());
-
   it('--max-connections 1 --max-connections-per-ip 1: the second client gets 503', async () => {
-    const cli = await tracker.start([
+    const cli = await startCliForTest([
       '--max-connections',
       '1',
       '--max-connections-per-ip',
@@ -110,7 +108,6 @@ describe('the CLI flags', () => {
       '127.0.0.1:0',
       await echoForTest(),
     ]);
-    defer(() => tracker.killAll());
     const first = await clientForTest(`ws://127.0.0.1:${cli.port}/`);
     await expectEcho(first, 'one');
     expect((await upgradeFrom(cli.port, '127.0.0.2')).status).toBe(503);
@@ -121,7 +118,7 @@ describe('the CLI flags', () => {
     ['--max-connections', 'x'],
     ['--max-connections-per-ip', '-3'],
   ])('%s %s exits 2 naming the flag', async (flag, value) => {
-    const cli = tracker.run([flag, value, '127.0.0.1:0', '127.0.0.1:5900']);
+    const cli = cliForTest([flag, value, '127.0.0.1:0', '127.0.0.1:5900']);
     expect(await exitStatus(cli, 10000)).toBe(2);
     expect(cli.stderr()).toContain(`option ${flag}`);
   });

@@ -13,9 +13,9 @@ import path from 'node:path';
 import { syslogSink } from '../src/index.js';
 import { frameSyslogMessage } from '../src/log/syslog-format.js';
 import { defer } from './helpers/cleanup.js';
-import { openClient, withTimeout } from './helpers/clients.js';
-import { CliTracker, exitStatus, runToExit } from './helpers/process.js';
-import { untimed } from './helpers/proxy.js';
+import { cliForTest, startCliForTest, exitStatus, runToExit, untimed } from './helpers/cli.js';
+import { openClient } from './helpers/clients.js';
+import { withTimeout } from './helpers/wait.js';
 import { echoTarget, type TestTarget } from './helpers/targets.js';
 
 const PYTHON = '/usr/bin/python3';
@@ -23,7 +23,6 @@ const RFC5424 = /^<(\d+)>1 (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ) (\S+) websockify (\
 
 let tmp: string;
 let target: TestTarget;
-const clis = new CliTracker();
 
 beforeAll(async () => {
   tmp = mkdtempSync(path.join(os.tmpdir(), 'websockify-log-'));
@@ -31,7 +30,6 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await clis.killAll();
   await target.close();
   rmSync(tmp, { recursive: true, force: true });
 });
@@ -124,7 +122,7 @@ describe('--log-file', () => {
   it('appends the banner and per-connection lines: exactly what goes to stderr', async () => {
     const file = path.join(tmp, 'appended.log');
     writeFileSync(file, 'kept from before\n');
-    const cli = await clis.start(['-v', '--log-file', file, '127.0.0.1:0', `127.0.0.1:${target.port}`]);
+    const cli = await startCliForTest(['-v', '--log-file', file, '127.0.0.1:0', `127.0.0.1:${target.port}`]);
     const c = await openClient(`ws://127.0.0.1:${cli.port}/session`);
     c.ws.close(1000);
     await cli.waitForStderr(/closed \/session .* code 1000\n/);
@@ -144,7 +142,7 @@ describe('--log-file', () => {
   it('creates the file, resolving a relative path against the start directory', async () => {
     const file = path.join(tmp, 'created.log');
     const relative = path.relative(process.cwd(), file);
-    const cli = await clis.start(['--log-file', relative, '127.0.0.1:0', `127.0.0.1:${target.port}`]);
+    const cli = await startCliForTest(['--log-file', relative, '127.0.0.1:0', `127.0.0.1:${target.port}`]);
     await cli.kill();
     expect(untimed(readFileSync(file, 'utf8'))).toMatch(
       /^WebSocket server settings:\n {2}- Listen on 127\.0\.0\.1:\d+\n/,
@@ -163,7 +161,7 @@ describe('timestamps and --log-format', () => {
 
   it('every stderr line starts with an ISO 8601 UTC time; a one-byte session logs "1 byte"', async () => {
     const before = Date.now();
-    const cli = await clis.start(['127.0.0.1:0', `127.0.0.1:${target.port}`]);
+    const cli = await startCliForTest(['127.0.0.1:0', `127.0.0.1:${target.port}`]);
     const c = await openClient(`ws://127.0.0.1:${cli.port}/one`);
     c.ws.send(Buffer.from('x'));
     expect((await c.waitForBytes(1)).toString()).toBe('x');
@@ -183,7 +181,7 @@ describe('timestamps and --log-format', () => {
 
   it('json: one object per line with stable fields, the same on stderr and in the log file', async () => {
     const file = path.join(tmp, 'json.log');
-    const cli = clis.run(['--log-format', 'json', '--log-file', file, '127.0.0.1:0', `127.0.0.1:${target.port}`]);
+    const cli = cliForTest(['--log-format', 'json', '--log-file', file, '127.0.0.1:0', `127.0.0.1:${target.port}`]);
     const port = Number((await cli.waitForStderr(/"msg":" {2}- proxying from 127\.0\.0\.1:(\d+) /))[1]);
     const c = await openClient(`ws://127.0.0.1:${port}/j?token=a`);
     c.ws.send(Buffer.from('abc'));
@@ -246,7 +244,14 @@ describe('--syslog over UDP', () => {
   it('sends RFC 5424 messages: PRI, version, UTC time, hostname, app name, PID, nil fields', async () => {
     const { port, inbox } = await udpListener();
     const before = Date.now();
-    const cli = await clis.start(['-v', '--libserver', '--syslog', `127.0.0.1:${port}`, '127.0.0.1:0', '127.0.0.1:9']);
+    const cli = await startCliForTest([
+      '-v',
+      '--libserver',
+      '--syslog',
+      `127.0.0.1:${port}`,
+      '127.0.0.1:0',
+      '127.0.0.1:9',
+    ]);
     const banner = await inbox.waitFor(/WebSocket server settings:$/);
     const m = RFC5424.exec(banner.toString('latin1'))!;
     expect(m).not.toBeNull();
@@ -274,7 +279,13 @@ describe('--syslog over UDP', () => {
 
   it('--legacy-syslog sends the old <PRI>websockify[PID]: header', async () => {
     const { port, inbox } = await udpListener();
-    const cli = await clis.start(['--syslog', `127.0.0.1:${port}`, '--legacy-syslog', '127.0.0.1:0', '127.0.0.1:9']);
+    const cli = await startCliForTest([
+      '--syslog',
+      `127.0.0.1:${port}`,
+      '--legacy-syslog',
+      '127.0.0.1:0',
+      '127.0.0.1:9',
+    ]);
     const banner = await inbox.waitFor(/WebSocket server settings:$/);
     expect(banner.toString('latin1')).toBe(`<14>websockify[${cli.child.pid}]: WebSocket server settings:`);
     const listen = await inbox.waitFor(/Listen on/);
@@ -283,7 +294,7 @@ describe('--syslog over UDP', () => {
 
   it('reaches an IPv6 server ([::1]:port) and still logs to stderr', async () => {
     const { port, inbox } = await udpListener('::1');
-    const cli = await clis.start(['--syslog', `[::1]:${port}`, '127.0.0.1:0', '127.0.0.1:9']);
+    const cli = await startCliForTest(['--syslog', `[::1]:${port}`, '127.0.0.1:0', '127.0.0.1:9']);
     await inbox.waitFor(/proxying from/);
     expect(cli.stderr()).toMatch(/^WebSocket server settings:\n/);
   });
@@ -293,7 +304,7 @@ describe('--syslog to a local socket', () => {
   it('sends datagrams to an AF_UNIX datagram socket (as /dev/log is)', async () => {
     const socketPath = path.join(tmp, 'dgram.sock');
     const { inbox } = await pythonListener('dgram', socketPath);
-    const cli = await clis.start(['--syslog', socketPath, '127.0.0.1:0', '127.0.0.1:9']);
+    const cli = await startCliForTest(['--syslog', socketPath, '127.0.0.1:0', '127.0.0.1:9']);
     const banner = (await inbox.waitFor(/WebSocket server settings:$/)).toString('latin1');
     expect(banner).toMatch(RFC5424);
     expect(banner).toBe(
@@ -305,7 +316,7 @@ describe('--syslog to a local socket', () => {
   it('falls back to a stream socket, ending each message with a newline', async () => {
     const socketPath = path.join(tmp, 'stream.sock');
     const listener = await pythonListener('stream', socketPath);
-    const cli = await clis.start(['--syslog', socketPath, '--legacy-syslog', '127.0.0.1:0', '127.0.0.1:9']);
+    const cli = await startCliForTest(['--syslog', socketPath, '--legacy-syslog', '127.0.0.1:0', '127.0.0.1:9']);
     await listener.inbox.waitFor(/proxying from .*\n$/);
     const lines = listener.stream().toString('latin1').split('\n');
     expect(lines[0]).toBe(`<14>websockify[${cli.child.pid}]: WebSocket server settings:`);

@@ -15,9 +15,11 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
 import { AuthenticationError, tokenResolver, VERSION, type AuthPlugin, type RefusalReason } from '../src/index.js';
 import { collectServerMetrics, OUTCOMES, startMetricsEndpoint } from '../src/metrics/index.js';
 import { defer } from './helpers/cleanup.js';
-import { openClient, pollUntil, rawExchange, upgradeRequest, withTimeout } from './helpers/clients.js';
+import { openClient, pollUntil, rawExchange, upgradeRequest } from './helpers/clients.js';
+import { withTimeout } from './helpers/wait.js';
+import { runCli, startCliForTest } from './helpers/cli.js';
 import { recordingLogger } from './helpers/plugins.js';
-import { runCli, startCliForTest, startProxy } from './helpers/proxy.js';
+import { startProxy } from './helpers/proxy.js';
 import { blackhole, echoTarget, unusedPort } from './helpers/targets.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));

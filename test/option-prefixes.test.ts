@@ -3,13 +3,10 @@
 // the candidates, values and the wrapped command line are left alone. Options are only spelled
 // as in --help: camelCase forms are unknown and never appear in messages.
 
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { expandOptionPrefixes } from '../src/cli/option-prefixes.js';
 import { UsageError } from '../src/cli/parse.js';
-import { CliTracker, runToExit } from './helpers/process.js';
-
-const clis = new CliTracker();
-afterEach(() => clis.killAll());
+import { startCliForTest, runToExit } from './helpers/cli.js';
 
 const TRY = "\nTry 'websockify --help' for more information.\n";
 const OPTIONS = [
@@ -68,7 +65,7 @@ describe('expandOptionPrefixes', () => {
 
 describe('on the command line', () => {
   it('--verb, --run-o and --idle-t 5 mean --verbose, --run-once and --idle-timeout 5', async () => {
-    const cli = await clis.start(['--verb', '--run-o', '--idle-t', '5', '127.0.0.1:0', '127.0.0.1:9']);
+    const cli = await startCliForTest(['--verb', '--run-o', '--idle-t', '5', '127.0.0.1:0', '127.0.0.1:9']);
     expect(cli.stderr()).toContain('  - Exit after the first WebSocket connection (--run-once)\n');
     expect(cli.stderr()).toContain('  - Exit after 5 s without connections\n');
   });

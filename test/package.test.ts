@@ -15,9 +15,10 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { defer } from './helpers/cleanup.js';
 import { clientForTest, expectEcho, expectHello, wrapServerCommand } from './helpers/per-test.js';
-import { pattern, sleep } from './helpers/process.js';
+import { pattern } from './helpers/bytes.js';
+import { type CliProcess, runCli } from './helpers/cli.js';
 import { childrenOf, isAlive } from './helpers/procfs.js';
-import { runCli, type CliProcess } from './helpers/proxy.js';
+import { eventually } from './helpers/wait.js';
 import { echoTarget, unusedPort } from './helpers/targets.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -348,6 +349,6 @@ describe('Dockerfile: the entrypoint as PID 1 of a PID namespace (unshare), unpr
     process.kill(pid1!, 'SIGTERM'); // docker stop
     expect((await c.closed).code).toBe(1001);
     expect(await ns.exited).toBe(0);
-    while (isAlive(node!)) await sleep(20);
+    await eventually(() => !isAlive(node!), 'node to end');
   });
 });

@@ -10,9 +10,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defer } from './helpers/cleanup.js';
-import { exitStatus, tryConnect } from './helpers/process.js';
+import { type CliProcess, exitStatus, runCli } from './helpers/cli.js';
+import { tryConnect } from './helpers/clients.js';
 import { childrenOf, listenersOn } from './helpers/procfs.js';
-import { runCli, type CliProcess } from './helpers/proxy.js';
 import { clientForTest, echoForTest, expectEcho, expectHello, wrapServerCommand } from './helpers/per-test.js';
 import { unusedPort } from './helpers/targets.js';
 

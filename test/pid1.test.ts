@@ -19,8 +19,9 @@ import { copyFile, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promis
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { openClient, withTimeout, type OpenClient } from './helpers/clients.js';
+import { openClient, type OpenClient } from './helpers/clients.js';
 import { listeningPortsOf } from './helpers/procfs.js';
+import { eventually, withTimeout } from './helpers/wait.js';
 import { echoTarget, unusedPort, type TestTarget } from './helpers/targets.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -35,8 +36,6 @@ const canUnshare =
   spawnSync('unshare', ['--pid', '--fork', '--mount-proc', 'true'], { stdio: 'ignore', timeout: 10000 }).status === 0;
 if (!canUnshare) console.warn('pid1.test.ts: `unshare --pid --fork --mount-proc` is unavailable (not root?): skipped');
 const describeNs = canUnshare ? describe : describe.skip;
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 // ---------------------------------------------------------------------------------------------
 // Processes
@@ -85,11 +84,9 @@ function start(file: string, args: string[], options: { env?: NodeJS.ProcessEnv;
   const child = spawn(file, args, { env: options.env ?? process.env, cwd: options.cwd, stdio: 'pipe' });
   child.stdin!.end();
   const text = { stdout: '', stderr: '' };
-  const watchers: (() => void)[] = [];
   for (const stream of ['stdout', 'stderr'] as const) {
     child[stream]!.on('data', (d: Buffer) => {
       text[stream] += d.toString();
-      for (const w of [...watchers]) w();
     });
   }
   const exited = new Promise<number>((resolve) => {
@@ -103,25 +100,18 @@ function start(file: string, args: string[], options: { env?: NodeJS.ProcessEnv;
     stdout: () => text.stdout,
     stderr: () => text.stderr,
     exited,
-    waitFor: (stream, pattern, ms = 10000) =>
-      withTimeout(
-        new Promise<RegExpMatchArray>((resolve, reject) => {
-          const check = (): void => {
-            const m = text[stream].match(pattern);
-            if (m) {
-              watchers.splice(watchers.indexOf(check), 1);
-              resolve(m);
-            }
-          };
-          watchers.push(check);
-          check();
-          void exited.then(() =>
-            setImmediate(() => reject(new Error(`exited before ${stream} matched ${pattern}: ${show(proc)}`))),
-          );
-        }),
-        ms,
-        `${stream} ${pattern}: ${show({ stdout: () => text.stdout, stderr: () => text.stderr })}`,
-      ),
+    waitFor: async (stream, pattern, ms = 10000) => {
+      let ended = false;
+      void exited.then(() => (ended = true));
+      const found = await eventually(
+        // After the exit, one more look: the last output is in by then ('close').
+        () => text[stream].match(pattern) ?? (ended ? ('exited' as const) : undefined),
+        () => `${stream} ${pattern}: ${show(proc)}`,
+        { ms },
+      );
+      if (found === 'exited') throw new Error(`exited before ${stream} matched ${pattern}: ${show(proc)}`);
+      return found;
+    },
   };
   started.push(proc);
   return proc;
@@ -169,15 +159,15 @@ function nodeArgv(pid: number): string[] {
  * child first runs unshare, then possibly the sh launcher, then execs websockify-init).
  */
 async function namespaceInit(unshare: Proc, ms = 10000): Promise<number> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    for (const pid of childrenOf(unshare.pid)) {
-      if (readProc(pid, 'comm').trim() === 'websockify-init') return pid;
-    }
-    if (unshare.child.exitCode !== null) break;
-    await sleep(20);
-  }
-  throw new Error(`no websockify-init under unshare pid ${unshare.pid}: ${show(unshare)}`);
+  const found = await eventually(
+    () =>
+      childrenOf(unshare.pid).find((pid) => readProc(pid, 'comm').trim() === 'websockify-init') ??
+      (unshare.child.exitCode !== null ? ('exited' as const) : undefined),
+    () => `websockify-init under unshare pid ${unshare.pid}: ${show(unshare)}`,
+    { ms },
+  );
+  if (found === 'exited') throw new Error(`no websockify-init under unshare pid ${unshare.pid}: ${show(unshare)}`);
+  return found;
 }
 
 /** The process's PIDs from the outermost namespace inwards ("NSpid:" in /proc/PID/status). */
@@ -353,9 +343,7 @@ describe('websockify-init (native/init.c)', () => {
       await p.waitFor('stdout', /ready/);
       const init = await namespaceInit(p);
       // Wait for the exec, so that SIGTERM reaches sleep, not the shell.
-      const deadline = Date.now() + 5000;
-      while (!childrenOf(init).some((c) => readProc(c, 'comm').trim() === 'sleep') && Date.now() < deadline)
-        await sleep(20);
+      await eventually(() => childrenOf(init).some((c) => readProc(c, 'comm').trim() === 'sleep'), 'the exec of sleep');
       process.kill(init, 'SIGTERM');
       expect(await status(p)).toBe(143);
     });
@@ -367,7 +355,7 @@ describe('websockify-init (native/init.c)', () => {
       // A pseudo-terminal whose session leader is websockify-init; the program is in its
       // process group, the terminal's foreground group. ^C makes the kernel signal that group.
       const p = start(PYTHON, [CTRL_C, INIT]);
-      const code = await status(p, 20000);
+      const code = await status(p, 45000);
       // Each assertion shows the whole terminal output when it fails.
       const out = p.stdout() + p.stderr();
       expect(out).toMatch(/STATUS 5\n$/);
@@ -377,6 +365,7 @@ describe('websockify-init (native/init.c)', () => {
       expect(out).not.toContain('passing signal 2');
       expect(code).toBe(0);
     },
+    60000,
   );
 });
 
@@ -466,8 +455,10 @@ describe('bin/websockify (the sh launcher)', () => {
       expect(names.filter((n) => n === 'node')).toHaveLength(2); // websockify and the server
       process.kill(init, 'SIGTERM');
       expect(await status(p)).toBe(0); // the server exits 0 on SIGTERM
-      const deadline = Date.now() + 5000;
-      while (namespaceMembers(ns).length > 0 && Date.now() < deadline) await sleep(50);
+      await eventually(
+        () => namespaceMembers(ns).length === 0,
+        () => `namespace empty (${namespaceMembers(ns).join(' ')})`,
+      );
       expect(namespaceMembers(ns)).toEqual([]);
     });
 

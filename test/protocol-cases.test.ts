@@ -7,9 +7,11 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import net from 'node:net';
 import { tokenResolver, type WebsockifyServer } from '../src/index.js';
-import { rawExchange, withTimeout } from './helpers/clients.js';
-import { startCliForTest, startProxy } from './helpers/proxy.js';
-import { closePayload, encodeFrame, rawWebSocket } from './helpers/process.js';
+import { startCliForTest } from './helpers/cli.js';
+import { rawExchange } from './helpers/clients.js';
+import { startProxy } from './helpers/proxy.js';
+import { closePayload, encodeFrame, rawWebSocket } from './helpers/raw-websocket.js';
+import { eventually, withTimeout } from './helpers/wait.js';
 import { echoTarget, type TestTarget } from './helpers/targets.js';
 
 const KEY = 'dGhlIHNhbXBsZSBub25jZQ==';
@@ -253,8 +255,7 @@ const HANDSHAKE_CASES: HandshakeCase[] = [
 
 /** Waits (bounded) until the target has accepted `n` connections in all. */
 async function targetConnections(n: number): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while (target.connections.length < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+  await eventually(() => target.connections.length >= n, `${n} target connections`, { ms: 5000 }).catch(() => {});
   expect(target.connections.length).toBe(n);
 }
 

@@ -5,9 +5,10 @@ import { createHash } from 'node:crypto';
 import net from 'node:net';
 import WebSocket from 'ws';
 import type { WebsockifyServer } from '../src/index.js';
-import { openClient, rawExchange, upgradeRequest, withTimeout } from './helpers/clients.js';
-import { defer } from './helpers/cleanup.js';
+import { openClient, rawExchange, upgradeRequest } from './helpers/clients.js';
 import { startProxy } from './helpers/proxy.js';
+import { eventually, withTimeout } from './helpers/wait.js';
+import { defer } from './helpers/cleanup.js';
 import { echoTarget, sinkTarget, sourceTarget, unusedPort, type TestTarget } from './helpers/targets.js';
 
 async function proxyTo(target: TestTarget): Promise<{ server: WebsockifyServer; url: string; port: number }> {
@@ -176,13 +177,8 @@ describe('close semantics', () => {
     const p = await startProxy({ target: `127.0.0.1:${sink.port}` });
     const clients = await Promise.all([openClient(p.url), openClient(p.url)]);
     for (const c of clients) c.ws.send(Buffer.from('x'));
-    await withTimeout(
-      (async () => {
-        while (sink.connections.length < 2 || sink.received(1).length < 1 || sink.received(0).length < 1) {
-          await new Promise((r) => setTimeout(r, 10));
-        }
-      })(),
-      5000,
+    await eventually(
+      () => sink.connections.length >= 2 && sink.received(1).length >= 1 && sink.received(0).length >= 1,
       'both targets connected',
     );
     await p.server.close();
@@ -226,8 +222,11 @@ describe('WebSocket client library compatibility', () => {
     const c = await openClient(p.url);
     let pings = 0;
     c.ws.on('ping', () => (pings += 1));
-    await new Promise((r) => setTimeout(r, 600));
-    expect(pings).toBeGreaterThanOrEqual(3);
+    // Two unanswered intervals would drop it: four pings are past that, on the proxy's clock.
+    await eventually(
+      () => pings >= 4,
+      () => `4 pings (have ${pings})`,
+    );
     expect(c.ws.readyState).toBe(WebSocket.OPEN);
     c.ws.close();
   });

@@ -28,11 +28,11 @@ import { addressRanges } from '../src/config/values.js';
 import { forwardedAddress, TrustedProxies } from '../src/server/trusted-proxies.js';
 import { makeTestPki } from './helpers/certs.js';
 import { defer } from './helpers/cleanup.js';
-import { openClient, rawExchange, upgradeRequest, withTimeout, type OpenClient } from './helpers/clients.js';
+import { openClient, rawExchange, upgradeRequest, type OpenClient } from './helpers/clients.js';
 import { startHaproxy } from './helpers/haproxy.js';
 import { echoForTest, expectEcho } from './helpers/per-test.js';
 import { attemptUpgrade, parseAnswer, recordingLogger, type RecordingLogger } from './helpers/plugins.js';
-import { sleep } from './helpers/process.js';
+import { sleep, withTimeout } from './helpers/wait.js';
 import { startProxy } from './helpers/proxy.js';
 
 // --- Building headers by hand -----------------------------------------------------------------
@@ -199,7 +199,7 @@ describe('PROXY protocol v2 parser', () => {
     const good = withCrc(tcp4('192.0.2.1', 1, '192.0.2.2', 2, tlv(PP2_TYPE.UNIQUE_ID, 'id')));
     expect(header(parseProxyHeader(good)).tlvs.map((t) => t.type)).toEqual([5, 3]);
     const flipped = Buffer.from(good);
-    flipped[17] ^= 0x01; // in the source address
+    flipped[17]! ^= 0x01; // in the source address
     expect(invalidReason(flipped)).toBe('v2 CRC32C checksum does not match');
     expect(invalidReason(tcp4('192.0.2.1', 1, '192.0.2.2', 2, tlv(PP2_TYPE.CRC32C, 'abc')))).toBe(
       'v2 CRC32C TLV of 3 bytes, not 4',

@@ -3,8 +3,9 @@
 
 import { describe, expect, it } from '@jest/globals';
 import { existsSync } from 'node:fs';
-import { openClient, withTimeout, type OpenClient } from './helpers/clients.js';
-import { startCliForTest } from './helpers/proxy.js';
+import { startCliForTest } from './helpers/cli.js';
+import { openClient, type OpenClient } from './helpers/clients.js';
+import { eventually } from './helpers/wait.js';
 import { unusedPort } from './helpers/targets.js';
 import { XVNC, freeDisplay, xvncCommand } from './helpers/x11.js';
 
@@ -56,17 +57,14 @@ function telnetText(c: OpenClient): () => string {
   };
 }
 
-async function waitForText(read: () => string, pattern: RegExp, ms: number): Promise<string> {
-  return withTimeout(
-    (async () => {
-      for (;;) {
-        const text = read();
-        if (pattern.test(text)) return text;
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    })(),
-    ms,
-    `text matching ${pattern}; got so far: ${JSON.stringify(read())}`,
+function waitForText(read: () => string, pattern: RegExp, ms: number): Promise<string> {
+  return eventually(
+    () => {
+      const text = read();
+      return pattern.test(text) && text;
+    },
+    () => `text matching ${pattern}; got so far: ${JSON.stringify(read())}`,
+    { ms, every: 50 },
   );
 }
 

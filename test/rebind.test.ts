@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { locateRebindLibrary, RebindUnavailableError } from '../src/wrap/rebind-library.js';
+import { eventually } from './helpers/wait.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const FIXTURES = path.join(ROOT, 'test', 'fixtures');
@@ -87,17 +88,6 @@ async function killAll(): Promise<void> {
   await Promise.all([...children].map(killChild));
 }
 
-/** Polls until `check` returns a value, or fails after `ms` with `describeFailure()`. */
-async function waitFor<T>(check: () => T | undefined, describeFailure: () => string, ms = WAIT_MS): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out: ${describeFailure()}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 interface Listening {
   host: string;
   port: number;
@@ -114,7 +104,7 @@ async function startServer(
     kind === 'node'
       ? start(process.execPath, [path.join(FIXTURES, 'rebind-server.mjs'), String(port), ...specs], env)
       : start(PYTHON, [path.join(FIXTURES, 'rebind-server.py'), String(port), ...specs], env);
-  await waitFor(
+  await eventually(
     () => (/^READY$/m.test(started.stdout()) || exited(started.child) ? true : undefined),
     () => `${kind} server: ${started.stdout()} ${started.stderr()}`,
   );
@@ -327,7 +317,7 @@ describe('rebind.so moves servers off the public port', () => {
       ['-c', 'exec "$0" "$@"', PYTHON, '-u', '-m', 'http.server', String(p), '--bind', '::', '--directory', dir],
       rebindEnv(p, q),
     );
-    const port = await waitFor(
+    const port = await eventually(
       () => /Serving HTTP on \S+ port (\d+)/.exec(server.stdout())?.[1],
       () => `http.server: ${server.stdout()} ${server.stderr()}`,
     );

@@ -11,9 +11,11 @@ import os from 'node:os';
 import path from 'node:path';
 import vm from 'node:vm';
 import { createLogger, type WebsockifyOptions } from '../src/index.js';
-import { openClient, rawExchange, withTimeout, type OpenClient } from './helpers/clients.js';
+import { runCli, startCliForTest } from './helpers/cli.js';
+import { openClient, type OpenClient, rawExchange } from './helpers/clients.js';
+import { startProxy } from './helpers/proxy.js';
+import { eventually, withTimeout } from './helpers/wait.js';
 import { defer } from './helpers/cleanup.js';
-import { runCli, startCliForTest, startProxy } from './helpers/proxy.js';
 import { finishedRecording } from './helpers/recording.js';
 import { echoTarget, type TestTarget } from './helpers/targets.js';
 
@@ -194,13 +196,7 @@ describe('the recording file', () => {
     const c = await openClient(p.url, 'base64');
     const data = Buffer.from('RFB 003.008\n\x00\xff', 'latin1');
     c.ws.send(data.toString('base64'));
-    await withTimeout(
-      (async () => {
-        while (c.messages.length === 0) await new Promise((r) => setTimeout(r, 10));
-      })(),
-      5000,
-      'echo',
-    );
+    await eventually(() => c.messages.length !== 0, 'echo', { ms: 5000 });
     await endSession(c, p);
     const decoded = decode(evaluate(await finishedRecording(path.join(dir, 'rec.1'))));
     expect(Buffer.concat(decoded.filter((f) => f.fromClient).map((f) => f.data)).equals(data)).toBe(true);

@@ -7,9 +7,10 @@ import { Redis } from 'ioredis';
 import { loadTokenPlugin } from '../src/index.js';
 import { parseRedisSource, splitSourceFields } from '../src/targets/plugins/redis-token.js';
 import { defer } from './helpers/cleanup.js';
-import { openClient, withTimeout } from './helpers/clients.js';
+import { startCliForTest } from './helpers/cli.js';
+import { openClient } from './helpers/clients.js';
+import { eventually, withTimeout } from './helpers/wait.js';
 import { attemptUpgrade, recordingLogger, tokenProxy } from './helpers/plugins.js';
-import { CliTracker } from './helpers/process.js';
 import { seed, startRedis, stopRedis } from './helpers/redis.js';
 import { echoTarget, unusedPort } from './helpers/targets.js';
 
@@ -91,19 +92,21 @@ describe('TokenRedis with a real redis-server', () => {
 
     redis = await startRedis(port);
     await seed(port, { vm: `127.0.0.1:${echo.port}` }); // --save '': the restarted server is empty
-    let status = 0;
-    const deadline = Date.now() + 15000;
-    while (status !== 101 && Date.now() < deadline) {
-      try {
-        const client = await openClient(`${proxy.url}/?token=vm`);
-        client.ws.send(Buffer.from('back'));
-        expect((await client.waitForBytes(4)).toString()).toBe('back');
-        client.ws.close();
-        status = 101;
-      } catch {
-        await new Promise((r) => setTimeout(r, 200));
-      }
-    }
+    const status = await eventually(
+      async () => {
+        try {
+          const client = await openClient(`${proxy.url}/?token=vm`);
+          client.ws.send(Buffer.from('back'));
+          const back = (await client.waitForBytes(4)).toString();
+          client.ws.close();
+          return back === 'back' && 101;
+        } catch {
+          return false;
+        }
+      },
+      'a session once Redis is back',
+      { ms: 15000, every: 200 },
+    );
     expect(status).toBe(101);
     expect(logger.lines).toEqual(
       expect.arrayContaining([
@@ -123,12 +126,10 @@ describe('TokenRedis with a real redis-server', () => {
   });
 
   it('Redis down at start (the CLI): listens, answers 502 with one clear log line, proxies once Redis is up', async () => {
-    const clis = new CliTracker();
-    defer(() => clis.killAll());
     const echo = await echoTarget();
     defer(() => echo.close());
     const port = await unusedPort(); // nothing listens there yet
-    const cli = await clis.start([
+    const cli = await startCliForTest([
       '--token-plugin',
       'TokenRedis',
       '--token-source',

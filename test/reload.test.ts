@@ -3,19 +3,17 @@
 // token files are read again at once, and sessions open across the reload keep proxying.
 // SIGTERM and SIGINT still stop (lifetime.test.ts has the details).
 
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { makeTestPki, servedSerial, type TestPki } from './helpers/certs.js';
 import { defer } from './helpers/cleanup.js';
-import { withTimeout } from './helpers/clients.js';
+import { startCliForTest, exitStatus, isRunning, untimed } from './helpers/cli.js';
+import { eventually, withTimeout } from './helpers/wait.js';
 import { clientForTest, expectEcho, expectHello, wrapServerCommand } from './helpers/per-test.js';
-import { CliTracker, exitStatus, isRunning } from './helpers/process.js';
-import { untimed } from './helpers/proxy.js';
 import { echoTarget, unusedPort, type TestTarget } from './helpers/targets.js';
 
-const clis = new CliTracker();
 let dir: string;
 let pki: TestPki;
 
@@ -23,7 +21,6 @@ beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'websockify-reload-'));
   pki = await makeTestPki();
 });
-afterEach(() => clis.killAll());
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
   await pki.remove();
@@ -41,7 +38,7 @@ describe('SIGHUP', () => {
   it('reopens --log-file after a rename: old lines stay in the renamed file, new ones go to a new file; sessions keep echoing', async () => {
     const t = await echoForTest();
     const log = path.join(dir, 'ws.log');
-    const cli = await clis.start(['--log-file', log, '127.0.0.1:0', `127.0.0.1:${t.port}`]);
+    const cli = await startCliForTest(['--log-file', log, '127.0.0.1:0', `127.0.0.1:${t.port}`]);
     const before = await clientForTest(`ws://127.0.0.1:${cli.port}/before`);
     await expectEcho(before, 'one');
 
@@ -72,7 +69,7 @@ describe('SIGHUP', () => {
     const key = path.join(dir, 'live.key');
     await writeFile(cert, await readFile(pki.server.cert));
     await writeFile(key, await readFile(pki.server.key));
-    const cli = await clis.start(['--cert', cert, '--key', key, '127.0.0.1:0', `127.0.0.1:${t.port}`]);
+    const cli = await startCliForTest(['--cert', cert, '--key', key, '127.0.0.1:0', `127.0.0.1:${t.port}`]);
     const ca = await readFile(pki.ca, 'utf8');
     expect(await servedSerial(cli.port, ca)).toBe(pki.server.serial);
 
@@ -85,11 +82,8 @@ describe('SIGHUP', () => {
     await rename(`${key}.new`, key);
     await rename(`${cert}.new`, cert);
     cli.child.kill('SIGHUP');
-    await withTimeout(
-      (async () => {
-        while ((await servedSerial(cli.port, ca)) !== pki.rotated.serial) await new Promise((r) => setTimeout(r, 50));
-      })(),
-      10000,
+    await eventually(
+      async () => (await servedSerial(cli.port, ca)) === pki.rotated.serial,
       'the rotated certificate to be served',
     );
   });
@@ -99,7 +93,7 @@ describe('SIGHUP', () => {
     const second = await echoForTest();
     const tokens = path.join(dir, 'tokens.cfg');
     await writeFile(tokens, `vm: 127.0.0.1:${first.port}\n`);
-    const cli = await clis.start(['--token-plugin', 'ReadOnlyTokenFile', '--token-source', tokens, '127.0.0.1:0']);
+    const cli = await startCliForTest(['--token-plugin', 'ReadOnlyTokenFile', '--token-source', tokens, '127.0.0.1:0']);
     const url = `ws://127.0.0.1:${cli.port}/?token=vm`;
     await expectEcho(await clientForTest(url), 'a');
     expect([first.connections.length, second.connections.length]).toEqual([1, 0]);
@@ -131,7 +125,7 @@ describe('SIGHUP', () => {
 
   it('a wrapped program and its session keep running across SIGHUP; SIGTERM then stops both', async () => {
     const port = await unusedPort();
-    const cli = await clis.start([`127.0.0.1:${port}`, ...wrapServerCommand(port)]);
+    const cli = await startCliForTest([`127.0.0.1:${port}`, ...wrapServerCommand(port)]);
     const c = await clientForTest(`ws://127.0.0.1:${cli.port}/`);
     const pid = await expectHello(c);
     cli.child.kill('SIGHUP');

@@ -8,9 +8,10 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import net from 'node:net';
 import WebSocket from 'ws';
 import type { WebsockifyServer } from '../src/index.js';
-import { openClient, rawExchange, upgradeRequest, withTimeout } from './helpers/clients.js';
-import { closePayload, encodeFrame, rawWebSocket, sleep, type RawWebSocket } from './helpers/process.js';
+import { openClient, rawExchange, upgradeRequest } from './helpers/clients.js';
 import { startProxy } from './helpers/proxy.js';
+import { closePayload, encodeFrame, rawWebSocket, type RawWebSocket } from './helpers/raw-websocket.js';
+import { eventually, sleep, withTimeout } from './helpers/wait.js';
 import { echoTarget, type TestTarget } from './helpers/targets.js';
 
 const MAX_MESSAGE = 64 * 1024;
@@ -86,7 +87,7 @@ const statusOf = (response: string): number => Number(/^HTTP\/1\.1 (\d{3}) /.exe
 // The front-end http.Server never listens itself; it must still enforce the request deadline.
 describe('the HTTP request deadline', () => {
   it('drops a client that connects and sends nothing, with 408, after the deadline', async () => {
-    const silent = exchange([], { ms: 3500 });
+    const silent = exchange([], { ms: 15000 });
     // Meanwhile everyone else is served.
     await stillServes();
     const { response, elapsed, timedOut } = await silent;
@@ -98,7 +99,7 @@ describe('the HTTP request deadline', () => {
   });
 
   it('drops a client that sends half a request and stops, with 408', async () => {
-    const half = exchange(['GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n'], { ms: 3500 });
+    const half = exchange(['GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n'], { ms: 15000 });
     await stillServes();
     const { response, elapsed, timedOut } = await half;
     expect(timedOut).toBe(false);
@@ -122,7 +123,7 @@ describe('the HTTP request deadline', () => {
       const deadline = setTimeout(() => {
         timedOut = true;
         s.destroy();
-      }, 3500);
+      }, 15000);
       s.once('connect', () => s.write('GET / HTTP/1.1\r\n'));
       s.on('close', () => {
         clearInterval(timer);
@@ -325,13 +326,7 @@ describe('broken frames after the upgrade', () => {
     r.send(frame.subarray(0, 500));
     await sleep(50);
     r.destroy();
-    await withTimeout(
-      (async () => {
-        while (server.sessionCount > 0) await sleep(20);
-      })(),
-      5000,
-      'session count back to 0',
-    );
+    await eventually(() => server.sessionCount <= 0, 'session count back to 0', { ms: 5000 });
     await stillServes();
   });
 });
@@ -370,13 +365,7 @@ describe('load', () => {
       for (const ws of clients) ws.close(1000);
       const codes = await withTimeout(Promise.all(closes), 20000, 'all closed');
       expect(codes.every((c) => c === 1000)).toBe(true);
-      await withTimeout(
-        (async () => {
-          while (p.server.sessionCount > 0) await sleep(20);
-        })(),
-        10000,
-        'sessionCount back to 0',
-      );
+      await eventually(() => p.server.sessionCount <= 0, 'sessionCount back to 0');
       expect(p.server.sessionCount).toBe(0);
     } finally {
       for (const ws of clients) ws.terminate();

@@ -9,11 +9,11 @@
 import { describe, expect, it } from '@jest/globals';
 import net from 'node:net';
 import { defer } from './helpers/cleanup.js';
-import { openClient, withTimeout, type OpenClient } from './helpers/clients.js';
+import { openClient, type OpenClient } from './helpers/clients.js';
+import { withTimeout } from './helpers/wait.js';
 import { startHaproxy, type Haproxy } from './helpers/haproxy.js';
 import { echoForTest, expectEcho } from './helpers/per-test.js';
-import { CliTracker, exitStatus } from './helpers/process.js';
-import type { CliProcess } from './helpers/proxy.js';
+import { exitStatus, startCliForTest, type CliProcess } from './helpers/cli.js';
 import { seed, startRedis } from './helpers/redis.js';
 import { unusedPort } from './helpers/targets.js';
 
@@ -47,11 +47,7 @@ interface Instance {
 }
 
 describe('HAProxy in front of two websockify instances sharing Redis', () => {
-  const tracker = new CliTracker();
-  defer(() => tracker.killAll());
-
   it('routes a Redis token through either, logs the real client, survives kill -9, drains on SIGTERM', async () => {
-    defer(() => tracker.killAll());
     const redisPort = await unusedPort();
     await startRedis(redisPort);
     await seed(redisPort, { vm1: await echoForTest() });
@@ -69,7 +65,7 @@ describe('HAProxy in front of two websockify instances sharing Redis', () => {
     ];
     const start = async (name: string, listen = '127.0.0.1:0'): Promise<Instance> => ({
       name,
-      cli: await tracker.start(instanceArgs(listen)),
+      cli: await startCliForTest(instanceArgs(listen)),
     });
     let a = await start('a');
     const b = await start('b');

@@ -4,9 +4,9 @@
 import { describe, expect, it } from '@jest/globals';
 import { fileURLToPath } from 'node:url';
 import { TelnetClient, Websock } from '../src/client/node.js';
-import { withTimeout } from './helpers/clients.js';
+import { startCliForTest } from './helpers/cli.js';
+import { eventually } from './helpers/wait.js';
 import { defer } from './helpers/cleanup.js';
-import { startCliForTest } from './helpers/proxy.js';
 import { unusedPort } from './helpers/targets.js';
 
 const IAC = 255;
@@ -93,13 +93,11 @@ describe('the demo service through the CLI (rebind.so moves its port)', () => {
     sock.on('message', () => telnet.receive(sock.rQshiftBytes()));
     sock.open(`ws://127.0.0.1:${port}/`);
     defer(() => sock.close());
-    const waitFor = (pattern: RegExp): Promise<void> =>
-      withTimeout(
-        (async () => {
-          while (!pattern.test(screen)) await new Promise((r) => setTimeout(r, 20));
-        })(),
-        15000,
-        `${pattern} on screen; screen so far: ${JSON.stringify(screen)}`,
+    const waitFor = (pattern: RegExp): Promise<boolean> =>
+      eventually(
+        () => pattern.test(screen),
+        () => `${pattern} on screen; screen so far: ${JSON.stringify(screen)}`,
+        { ms: 15000 },
       );
     await waitFor(/believes it listens on 127\.0\.0\.1:\d+;[\s\S]*\r\n> $/);
     expect(screen).toContain(`127.0.0.1:${port};`);

@@ -3,7 +3,7 @@
 // certificates; the minimum version checked by `openssl s_client`; certificate rotation on disk;
 // --ssl-target with and without --ssl-target-cafile; the handshake deadline; start-up errors.
 
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
@@ -15,19 +15,18 @@ import tls from 'node:tls';
 import type { ClientOptions } from 'ws';
 import { KEY_PASSWORD, makeTestPki, servedSerial, type TestPki } from './helpers/certs.js';
 import { defer } from './helpers/cleanup.js';
-import { rawExchange, upgradeRequest, withTimeout } from './helpers/clients.js';
-import { CliTracker, openWs, runToExit, type TrackedWs } from './helpers/process.js';
-import { runCli, startProxy } from './helpers/proxy.js';
+import { startCliForTest, runCli, runToExit } from './helpers/cli.js';
+import { openWs, rawExchange, type TrackedWs, upgradeRequest } from './helpers/clients.js';
+import { startProxy } from './helpers/proxy.js';
+import { withTimeout } from './helpers/wait.js';
 import { echoTarget } from './helpers/targets.js';
 
 let pki: TestPki;
-const clis = new CliTracker();
 
 beforeAll(async () => {
   pki = await makeTestPki();
 }, 60000);
 afterAll(() => pki.remove());
-afterEach(() => clis.killAll());
 
 async function echoPort(): Promise<number> {
   const target = await echoTarget();
@@ -93,7 +92,7 @@ function sClient(port: number, args: string[]): Promise<{ status: number; output
 describe('TLS and plain on one port (one CLI process)', () => {
   it('serves wss:// and ws://, https:// and http:// on the same port, the key in the cert file', async () => {
     const target = await echoPort();
-    const cli = await clis.start(['--cert', pki.server.combined, '127.0.0.1:0', `127.0.0.1:${target}`]);
+    const cli = await startCliForTest(['--cert', pki.server.combined, '127.0.0.1:0', `127.0.0.1:${target}`]);
     expect(cli.stderr()).toContain('\n  - SSL/TLS support\n');
     expect(cli.stderr()).not.toContain('Deny non-SSL/TLS');
     const ca = await readFile(pki.ca, 'utf8');
@@ -107,7 +106,7 @@ describe('TLS and plain on one port (one CLI process)', () => {
 
   it('--ssl-only closes plain connections without an answer and serves wss://', async () => {
     const target = await echoPort();
-    const cli = await clis.start([
+    const cli = await startCliForTest([
       '--cert', pki.server.cert, '--key', pki.server.key, '--ssl-only', '127.0.0.1:0', `127.0.0.1:${target}`,
     ]); // prettier-ignore
     expect(cli.stderr()).toContain('\n  - SSL/TLS support\n  - Deny non-SSL/TLS connections\n');
@@ -121,7 +120,7 @@ describe('TLS and plain on one port (one CLI process)', () => {
 describe('client certificates (--verify-client --cafile)', () => {
   it('accepts a client certificate signed by the CA and refuses none or one from another CA', async () => {
     const target = await echoPort();
-    const cli = await clis.start([
+    const cli = await startCliForTest([
       '--cert', pki.server.combined, '--verify-client', '--cafile', pki.ca, '127.0.0.1:0', `127.0.0.1:${target}`,
     ]); // prettier-ignore
     const url = `wss://127.0.0.1:${cli.port}/`;
@@ -151,7 +150,7 @@ describe('client certificates (--verify-client --cafile)', () => {
 
 describe('minimum TLS version (--ssl-version), checked with openssl s_client', () => {
   it('refuses TLS 1.1 and accepts TLS 1.2 by default', async () => {
-    const cli = await clis.start(['--cert', pki.server.combined, '127.0.0.1:0', `127.0.0.1:${await echoPort()}`]);
+    const cli = await startCliForTest(['--cert', pki.server.combined, '127.0.0.1:0', `127.0.0.1:${await echoPort()}`]);
     // SECLEVEL=0 lets the client offer TLS 1.1 at all, so the refusal is the server's.
     const old = await sClient(cli.port, ['-tls1_1', '-cipher', 'DEFAULT@SECLEVEL=0']);
     expect(old.status).not.toBe(0);
@@ -163,7 +162,7 @@ describe('minimum TLS version (--ssl-version), checked with openssl s_client', (
   });
 
   it('--ssl-version tlsv1_3 refuses TLS 1.2 and accepts TLS 1.3', async () => {
-    const cli = await clis.start([
+    const cli = await startCliForTest([
       '--cert', pki.server.combined, '--ssl-version', 'tlsv1_3', '127.0.0.1:0', `127.0.0.1:${await echoPort()}`,
     ]); // prettier-ignore
     const old = await sClient(cli.port, ['-tls1_2']);
@@ -183,7 +182,7 @@ describe('certificate rotation', () => {
     const key = path.join(dir, 'live.key');
     await writeFile(cert, await readFile(pki.server.cert));
     await writeFile(key, await readFile(pki.server.key));
-    const cli = await clis.start(['--cert', cert, '--key', key, '127.0.0.1:0', `127.0.0.1:${await echoPort()}`]);
+    const cli = await startCliForTest(['--cert', cert, '--key', key, '127.0.0.1:0', `127.0.0.1:${await echoPort()}`]);
     const ca = await readFile(pki.ca, 'utf8');
     expect(await servedSerial(cli.port, ca)).toBe(pki.server.serial);
 
@@ -224,7 +223,7 @@ describe('--ssl-target', () => {
 
   it('reaches a TLS target signed by a private CA with --ssl-target-cafile, sending SNI', async () => {
     const target = await tlsEchoTarget();
-    const cli = await clis.start([
+    const cli = await startCliForTest([
       '--ssl-target', '--ssl-target-cafile', pki.ca, '127.0.0.1:0', `localhost:${target.port}`,
     ]); // prettier-ignore
     expect(cli.stderr()).toContain(`to localhost:${target.port} (using SSL)\n`);
@@ -234,7 +233,7 @@ describe('--ssl-target', () => {
 
   it('sends no SNI to an address literal and verifies the address against the certificate', async () => {
     const target = await tlsEchoTarget();
-    const cli = await clis.start([
+    const cli = await startCliForTest([
       '--ssl-target', '--ssl-target-cafile', pki.ca, '127.0.0.1:0', `127.0.0.1:${target.port}`,
     ]); // prettier-ignore
     await echoes(`ws://127.0.0.1:${cli.port}/`);
@@ -243,7 +242,7 @@ describe('--ssl-target', () => {
 
   it('without the CA the target is not trusted: the client is closed with 1011 and the reason logged', async () => {
     const target = await tlsEchoTarget();
-    const cli = await clis.start(['-v', '--ssl-target', '127.0.0.1:0', `localhost:${target.port}`]);
+    const cli = await startCliForTest(['-v', '--ssl-target', '127.0.0.1:0', `localhost:${target.port}`]);
     const client = await openWs(`ws://127.0.0.1:${cli.port}/`);
     const closed = await withTimeout(client.closed, 10000, 'close');
     expect(closed.code).toBe(1011);
@@ -354,7 +353,7 @@ describe('start-up errors', () => {
   });
 
   it('the right --key-password unlocks an encrypted key', async () => {
-    const cli = await clis.start([
+    const cli = await startCliForTest([
       '--cert', pki.server.cert, '--key', pki.encryptedKey, '--key-password', KEY_PASSWORD,
       '127.0.0.1:0', `127.0.0.1:${await echoPort()}`,
     ]); // prettier-ignore

@@ -7,11 +7,10 @@ import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:f
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { withTimeout } from './helpers/clients.js';
-import { defer } from './helpers/cleanup.js';
-import { exitStatus } from './helpers/process.js';
+import { type CliProcess, exitStatus, runCli } from './helpers/cli.js';
 import { childrenOf, isAlive, listenersOn } from './helpers/procfs.js';
-import { runCli, type CliProcess } from './helpers/proxy.js';
+import { withTimeout } from './helpers/wait.js';
+import { defer } from './helpers/cleanup.js';
 import { clientForTest, echoForTest, expectEcho, expectHello, wrapServerCommand } from './helpers/per-test.js';
 import { unusedPort } from './helpers/targets.js';
 

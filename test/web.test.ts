@@ -11,9 +11,10 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import os from 'node:os';
 import path from 'node:path';
 import { startWebsockify, type WebsockifyServer } from '../src/index.js';
-import { openClient, rawExchange, withTimeout } from './helpers/clients.js';
-import { CliTracker, runToExit } from './helpers/process.js';
+import { startCliForTest, runToExit } from './helpers/cli.js';
+import { openClient, rawExchange } from './helpers/clients.js';
 import { startProxy } from './helpers/proxy.js';
+import { withTimeout } from './helpers/wait.js';
 import { echoTarget, type TestTarget } from './helpers/targets.js';
 
 /** Written next to the web root (and in a dotfile inside it): must never appear in a response. */
@@ -28,7 +29,6 @@ const servers: WebsockifyServer[] = [];
 let port: number; // --web root
 let fileOnlyPort: number; // --web root --file-only
 let noWebPort: number; // no --web
-const clis = new CliTracker();
 
 beforeAll(async () => {
   tmp = mkdtempSync(path.join(os.tmpdir(), 'websockify-web-'));
@@ -72,7 +72,6 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await clis.killAll();
   await Promise.all(servers.map((s) => withTimeout(s.close(), 10000, 'server close')));
   await target.close();
   rmSync(tmp, { recursive: true, force: true });
@@ -370,7 +369,7 @@ describe('the command line', () => {
 
   it('resolves a relative root once, shows it in the banner, serves it and logs requests with -v', async () => {
     const relative = path.relative(process.cwd(), root);
-    const cli = await clis.start(['-v', '--web', relative, '127.0.0.1:0', `127.0.0.1:${target.port}`]);
+    const cli = await startCliForTest(['-v', '--web', relative, '127.0.0.1:0', `127.0.0.1:${target.port}`]);
     expect(cli.stderr()).toContain(`  - Web server. Web root: ${root}\n`);
     expect((await get('/bytes.bin', [], cli.port)).body.equals(BYTES)).toBe(true);
     await cli.waitForStderr(/: "GET \/bytes\.bin HTTP\/1\.1" 200 70000\n/);
@@ -379,7 +378,7 @@ describe('the command line', () => {
   });
 
   it('--file-only shows in the banner and refuses listings', async () => {
-    const cli = await clis.start(['--web', root, '--file-only', '127.0.0.1:0', `127.0.0.1:${target.port}`]);
+    const cli = await startCliForTest(['--web', root, '--file-only', '127.0.0.1:0', `127.0.0.1:${target.port}`]);
     expect(cli.stderr()).toContain(`  - Web server (no directory listings). Web root: ${root}\n`);
     expect((await get('/listing/', [], cli.port)).status).toBe(404);
     // Without -v the request itself is not logged; the error line is.

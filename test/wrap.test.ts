@@ -7,31 +7,26 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { openClient, withTimeout } from './helpers/clients.js';
-import { defer } from './helpers/cleanup.js';
+import { runCli, startCliForTest } from './helpers/cli.js';
+import { openClient } from './helpers/clients.js';
 import { childrenOf, isAlive, listenersOn, liveGroupMembers, processesWithArgs } from './helpers/procfs.js';
-import { runCli, startCliForTest } from './helpers/proxy.js';
+import { eventually, withTimeout } from './helpers/wait.js';
+import { defer } from './helpers/cleanup.js';
 import { unusedPort } from './helpers/targets.js';
 
 const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
 const NODE_SERVER = path.join(FIXTURES, 'wrap-server.mjs');
 const PY_SERVER = path.join(FIXTURES, 'rebind-server.py');
 
-async function waitFor(check: () => boolean, ms: number, what: string): Promise<void> {
-  await withTimeout(
-    (async () => {
-      while (!check()) await new Promise((r) => setTimeout(r, 50));
-    })(),
-    ms,
-    what,
-  );
-}
-
 /** Opens a client, sends `text`, and returns everything received until `until` matches. */
 async function converse(port: number, text: string, until: RegExp): Promise<string> {
   const c = await openClient(`ws://127.0.0.1:${port}/`);
   c.ws.send(Buffer.from(text));
-  await waitFor(() => until.test(c.bytes().toString()), 10000, `reply matching ${until}`);
+  await eventually(
+    () => until.test(c.bytes().toString()),
+    () => `reply matching ${until}`,
+    { ms: 10000 },
+  );
   const got = c.bytes().toString();
   c.ws.close();
   await c.closed;
@@ -59,7 +54,7 @@ describe('a wrapped server is moved off the public port', () => {
       : command.map((a) => (a === 'PORT' ? String(port) : a));
     const cli = await startCliForTest(['-v', `127.0.0.1:${port}`, '--', ...argv]);
     const moved = Number((await cli.waitForStderr(/moved to (\d+)/))[1]);
-    await waitFor(() => listenersOn(moved).length > 0, 10000, 'the program to listen');
+    await eventually(() => listenersOn(moved).length > 0, 'the program to listen', { ms: 10000 });
     // Only websockify is on the public port; the program is on loopback at the moved port.
     expect(listenersOn(port)).toEqual(['127.0.0.1']);
     expect(listenersOn(moved)).toEqual([movedTo]);
@@ -80,7 +75,7 @@ describe('a wrapped server is moved off the public port', () => {
       String(programPort),
     ]);
     const moved = Number((await cli.waitForStderr(/moved to (\d+)/))[1]);
-    await waitFor(() => listenersOn(moved).length > 0, 10000, 'the program to listen');
+    await eventually(() => listenersOn(moved).length > 0, 'the program to listen', { ms: 10000 });
     expect(listenersOn(programPort)).toEqual([]);
     expect(await converse(cli.port, 'x', /hello \d+\n/)).toMatch(/^hello \d+\n/);
   });
@@ -143,7 +138,7 @@ describe('--wrap-mode', () => {
     cli.child.kill('SIGTERM');
     await withTimeout(cli.exited, 10000, 'websockify exit');
     expect(cli.stderr()).toContain('Stopping 1 process(es) the wrapped command left running');
-    await waitFor(() => !isAlive(daemonPid), 5000, 'the daemon to end');
+    await eventually(() => !isAlive(daemonPid), 'the daemon to end', { ms: 5000 });
   });
 
   it('respawn: a program serving one connection then exiting serves three clients in a row', async () => {
@@ -251,7 +246,7 @@ describe('shutdown', () => {
     const [programPid] = childrenOf(cli.child.pid!);
     cli.child.kill('SIGKILL');
     await cli.exited;
-    await waitFor(() => !isAlive(programPid!), 5000, 'the program to end');
+    await eventually(() => !isAlive(programPid!), 'the program to end', { ms: 5000 });
   });
 
   /** The wrap id in the environment of `pid` (every process of the tree carries it). */
@@ -268,19 +263,23 @@ describe('shutdown', () => {
     const port = await unusedPort();
     const n = 100000 + Math.floor(Math.random() * 800000); // a unique `sleep N` to find
     const cli = await startCliForTest([`127.0.0.1:${port}`, '--', 'sh', '-c', script(n)]);
-    await waitFor(() => processesWithArgs(['sleep', String(n)]).length > 0, 10000, `sleep ${n} to start`);
+    await eventually(
+      () => processesWithArgs(['sleep', String(n)]).length > 0,
+      () => `sleep ${n} to start`,
+      { ms: 10000 },
+    );
     const tree = [...new Set([...processesWithArgs(['sleep', String(n)]), ...childrenOf(cli.child.pid!)])];
     defer(() => tree.forEach((pid) => isAlive(pid) && process.kill(pid, 'SIGKILL')));
     const id = wrapIdOf(tree[0]!);
     cli.child.kill(signal);
     await withTimeout(cli.exited, 15000, 'websockify exit');
     // SIGTERM, then SIGKILL after the 5 s grace.
-    await waitFor(
+    await eventually(
       () => tree.every((pid) => !isAlive(pid)) && processesWithArgs(['sleep', String(n)]).length === 0,
-      15000,
-      `the wrapped tree to end: alive ${tree.filter(isAlive).join(' ')}`,
+      () => `the wrapped tree to end: alive ${tree.filter(isAlive).join(' ')}`,
+      { ms: 15000 },
     );
-    await waitFor(() => processesWithArgs(['--watchdog', id]).length === 0, 10000, 'the watchdog to exit');
+    await eventually(() => processesWithArgs(['--watchdog', id]).length === 0, 'the watchdog to exit', { ms: 10000 });
   }
 
   it('SIGKILL of websockify: a program that ignores SIGTERM is killed after the grace period', async () => {

@@ -34,7 +34,7 @@ export function unmask(data: Buffer, mask: Buffer, offset: number): void {
   let i = 0;
   // Bytes up to a 4-byte boundary of the underlying memory, then whole words.
   const lead = Math.min(length, (4 - (data.byteOffset & 3)) & 3);
-  for (; i < lead; i++) data[i] ^= mask[(offset + i) & 3]!;
+  for (; i < lead; i++) data[i]! ^= mask[(offset + i) & 3]!;
   const words = (length - i) >>> 2;
   if (words > 0) {
     for (let k = 0; k < 4; k++) wordBytes[k] = mask[(offset + i + k) & 3]!;
@@ -43,5 +43,5 @@ export function unmask(data: Buffer, mask: Buffer, offset: number): void {
     for (let w = 0; w < words; w++) view[w]! ^= m;
     i += words * 4;
   }
-  for (; i < length; i++) data[i] ^= mask[(offset + i) & 3]!;
+  for (; i < length; i++) data[i]! ^= mask[(offset + i) & 3]!;
 }

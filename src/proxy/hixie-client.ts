@@ -1,14 +1,13 @@
-// A legacy Hixie-75/76 client on its socket: reading the Hixie-76 key3 that follows the request,
-// answering the handshake, and then a ClientTransport over the Hixie framing, so that the
-// ordinary ProxySession (backpressure, close semantics, recording) serves it. Hixie carries
-// text only: sessions use the base64 encoding, as the reference's Hixie support did.
+// A legacy Hixie-75/76 client on its socket: answering the handshake (hixie-upgrade.ts read
+// what it needs), and then a ClientTransport over the Hixie framing, so that the ordinary
+// ProxySession (backpressure, close semantics, recording) serves it. Hixie carries text only:
+// sessions use the base64 encoding, as the reference's Hixie support did.
 
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import {
   encodeHixieFrame,
   HIXIE_CLOSE_FRAME,
-  HIXIE76_KEY3_LENGTH,
   HixieFrameParser,
   hixieResponse,
   type HixieVersion,
@@ -20,43 +19,6 @@ export interface HixieHandshakeBytes {
   key3: Buffer;
   /** Bytes after it: the client's first frames, if it did not wait for the response. */
   rest: Buffer;
-}
-
-/**
- * Collects what follows the request headers: for Hixie-76 the 8 bytes of key3, from `head` and
- * then from the socket. Resolves undefined if the client closes or `timeoutMs` passes first.
- * The socket is left paused.
- */
-export function readHixieKey3(
-  version: HixieVersion,
-  socket: Duplex,
-  head: Buffer,
-  timeoutMs: number,
-): Promise<HixieHandshakeBytes | undefined> {
-  const need = version === 'hixie-76' ? HIXIE76_KEY3_LENGTH : 0;
-  const split = (bytes: Buffer): HixieHandshakeBytes => ({ key3: bytes.subarray(0, need), rest: bytes.subarray(need) });
-  if (head.length >= need) return Promise.resolve(split(head));
-  return new Promise((resolve) => {
-    let received = head;
-    const finish = (result: HixieHandshakeBytes | undefined): void => {
-      clearTimeout(timer);
-      socket.off('data', onData);
-      socket.off('end', onGone);
-      socket.off('close', onGone);
-      socket.pause();
-      resolve(result);
-    };
-    const onData = (chunk: Buffer): void => {
-      received = Buffer.concat([received, chunk]);
-      if (received.length >= need) finish(split(received));
-    };
-    const onGone = (): void => finish(undefined);
-    const timer = setTimeout(onGone, timeoutMs);
-    socket.on('data', onData);
-    socket.on('end', onGone);
-    socket.on('close', onGone);
-    socket.resume();
-  });
 }
 
 export interface HixieClientOptions {

@@ -1,29 +1,26 @@
 // The proxy core, independent of how connections arrive: it takes HTTP upgrade requests (from
-// our own listener or from an application's http/https server), negotiates the subprotocol,
-// resolves the target, completes the WebSocket handshake (with `ws`, or for legacy Hixie-75/76
-// requests with HixieClient), and runs one ProxySession per client. It also owns graceful
-// shutdown of those sessions and of their recordings.
+// our own listener or from an application's http/https server), runs the checks every upgrade
+// shares, looks up and authorizes the target, has the protocol's handler complete the handshake
+// (rfc6455-upgrade.ts through `ws`, or hixie-upgrade.ts for legacy Hixie-75/76 requests), and
+// runs one ProxySession per client. It also owns graceful shutdown of those sessions and of
+// their recordings. Connections not yet in a session belong to whoever handed them over.
 
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import WebSocket, { WebSocketServer, type ServerOptions } from 'ws';
 import type { AuthPlugin } from '../auth/auth-plugin.js';
 import { authorize } from '../auth/authorize.js';
 import { byteCount } from '../log/log-format.js';
 import type { Logger } from '../log/logger.js';
-import { clientAddress } from '../protocol/client-address.js';
 import { writeHttpError } from '../protocol/http-response.js';
-import { checkHixieRequest, hixieVersion, type HixieVersion } from '../protocol/hixie.js';
 import type { RefusalEvent, RefusalReason } from '../protocol/refusal-event.js';
 import { UpgradeRefused } from '../errors/upgrade-refused.js';
 import { checkUpgradeRequest } from '../protocol/upgrade-request.js';
-import { selectSubprotocol, type DataEncoding } from '../protocol/subprotocol.js';
 import type { TargetResolver, TargetSpec } from '../targets/target.js';
-import type { ClientTransport } from './client-transport.js';
-import { HixieClient, readHixieKey3 } from './hixie-client.js';
+import type { HandshakeDone, PendingHandshake } from './handshake.js';
+import { HixieUpgrade } from './hixie-upgrade.js';
 import { Recordings } from './recorder.js';
-import { Rfc6455Client } from './rfc6455-client.js';
+import { Rfc6455Upgrade } from './rfc6455-upgrade.js';
 import { ProxySession, type SessionStats } from './session.js';
 import type { TrafficTap } from './traffic.js';
 
@@ -54,25 +51,27 @@ export interface ProxyCoreOptions {
 }
 
 /**
- * `ws` does the RFC 6455 handshake (validation, the 101 with Sec-WebSocket-Accept and the
- * subprotocol); this WebSocket class it then hands the socket to keeps the socket and head for
- * our own data path instead of starting ws's receiver and sender.
+ * The connection an upgrade arrived on, as the core sees it (server/connection.ts's Connection):
+ * its number and peer label for log lines, and where the core records that a session owns it
+ * from now on. Until then the caller owns it (and destroys it when shutting down).
  */
-class HandshakeOnly extends WebSocket {
-  socket: Duplex | undefined;
-  head: Buffer | undefined;
-  setSocket(socket: Duplex, head: Buffer): void {
-    this.socket = socket;
-    this.head = head;
-  }
+export interface UpgradeConnection {
+  readonly id: number;
+  readonly peer: string;
+  enter(stage: 'session'): void;
 }
 
-const kEncoding = Symbol('websockify.encoding');
-/** When the upgrade request reached the core (performance.now()), for the handshake time. */
-const kArrived = Symbol('websockify.arrived');
-type TaggedRequest = IncomingMessage & { [kEncoding]?: DataEncoding; [kArrived]?: number };
+/** Everything one session is started from: an upgrade whose handshake has completed. */
+interface SessionStart {
+  conn: UpgradeConnection;
+  /** When the request reached the core (performance.now()), for stats.handshakeMs. */
+  arrived: number;
+  path: string;
+  handshake: PendingHandshake;
+  done: HandshakeDone;
+  target: TargetSpec;
+}
 
-/** The events of the proxy core, which a standalone or attached server passes on. */
 export interface ProxyCoreEvents {
   /** A WebSocket handshake completed and its session started (stats.handshakeMs is set). */
   upgrade: [stats: SessionStats];
@@ -85,26 +84,21 @@ export interface ProxyCoreEvents {
 }
 
 export class ProxyCore extends EventEmitter<ProxyCoreEvents> {
-  private readonly wss: WebSocketServer;
+  private readonly rfc6455: Rfc6455Upgrade;
+  private readonly hixie: HixieUpgrade;
   private readonly recordings: Recordings | undefined;
   private readonly sessions = new Set<ProxySession>();
-  /** Sockets between the upgrade request and the 101 (target lookups may be slow). */
-  private readonly handshaking = new Set<Duplex>();
   private nextId = 1;
   private stopping = false;
 
   constructor(private readonly opts: ProxyCoreOptions) {
     super();
-    // ws only does the handshake (HandshakeOnly takes the socket), so its receiver's and
-    // sender's limits do not apply: Rfc6455Client gets maxMessageSize and closeTimeoutMs.
-    const serverOptions: ServerOptions = {
-      noServer: true,
-      clientTracking: false,
-      perMessageDeflate: false,
-      handleProtocols: (_offered, req) => (req as TaggedRequest)[kEncoding] ?? false,
-      WebSocket: HandshakeOnly,
-    };
-    this.wss = new WebSocketServer(serverOptions);
+    this.rfc6455 = new Rfc6455Upgrade({
+      maxMessageSize: opts.maxMessageSize,
+      closeTimeoutMs: opts.closeTimeoutMs,
+      maxReadSize: opts.maxFrameSize,
+    });
+    this.hixie = new HixieUpgrade(opts);
     if (opts.record !== undefined) {
       this.recordings = new Recordings({
         basePath: opts.record,
@@ -119,25 +113,20 @@ export class ProxyCore extends EventEmitter<ProxyCoreEvents> {
     return this.sessions.size;
   }
 
-  /** Allocates a connection number (used in log prefixes and, later, recording names). */
+  /** Allocates a connection number (used in log prefixes and recording names). */
   allocateId(): number {
     return this.nextId++;
   }
 
   /**
-   * Handles one upgrade request. `id` is the connection number and `peer` the client's label
-   * (e.g. `unix:PATH`) when the caller has them. Never throws: every failure becomes an HTTP
-   * error response or a closed socket.
+   * Handles one upgrade request that arrived on `conn`. Never throws: every failure becomes an
+   * HTTP error response or a closed socket.
    */
-  handleUpgrade(
-    req: IncomingMessage,
-    socket: Duplex,
-    head: Buffer,
-    id = this.allocateId(),
-    peer = clientAddress(req) ?? 'unknown',
-  ): void {
-    socket.on('error', (err) => this.opts.logger.debug(`${id}: socket error: ${err.message}`));
-    (req as TaggedRequest)[kArrived] = performance.now();
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, conn: UpgradeConnection): void {
+    const arrived = performance.now();
+    const { peer } = conn;
+    const label = `${conn.id}: ${peer}`;
+    socket.on('error', (err) => this.opts.logger.debug(`${label}: socket error: ${err.message}`));
     const refused = (reason: RefusalReason, status: number): void => {
       this.emit('refused', { reason, status, peer });
     };
@@ -148,36 +137,17 @@ export class ProxyCore extends EventEmitter<ProxyCoreEvents> {
     }
     const problem = checkUpgradeRequest(req, { legacy: this.opts.legacy });
     if (problem) {
-      this.opts.logger.info(`${id}: ${peer}: refused upgrade: ${problem.status} ${problem.message}`);
-      writeHttpError(socket, problem.status, problem.message, problem.headers);
+      this.refuse(socket, label, new UpgradeRefused(problem.status, problem.message, { headers: problem.headers }));
       refused('bad-handshake', problem.status);
       return;
     }
-    const legacy = hixieVersion(req);
-    let encoding: DataEncoding = 'base64'; // Hixie carries text only
-    if (legacy) {
-      const problem = checkHixieRequest(req, legacy);
-      if (problem) {
-        this.opts.logger.info(`${id}: ${peer}: refused ${legacy} upgrade: ${problem}`);
-        writeHttpError(socket, 400, problem);
-        refused('bad-handshake', 400);
-        return;
-      }
-    } else {
-      const choice = selectSubprotocol(req.headers['sec-websocket-protocol']);
-      if (!choice.ok) {
-        this.opts.logger.info(`${id}: ${peer}: refused upgrade: ${choice.reason}`);
-        writeHttpError(socket, 400, choice.reason);
-        refused('bad-handshake', 400);
-        return;
-      }
-      (req as TaggedRequest)[kEncoding] = choice.protocol;
-      encoding = choice.encoding;
+    const handler = this.opts.legacy && HixieUpgrade.handles(req) ? this.hixie : this.rfc6455;
+    const handshake = handler.begin(req, socket, head);
+    if ('refused' in handshake) {
+      this.refuse(socket, label, new UpgradeRefused(400, handshake.refused));
+      refused('bad-handshake', 400);
+      return;
     }
-    this.handshaking.add(socket);
-    const done = (): boolean => this.handshaking.delete(socket) && !socket.destroyed;
-    // Hixie-76 sends 8 more bytes after the headers: read them while the target is resolved.
-    const legacyBytes = legacy && readHixieKey3(legacy, socket, head, this.opts.handshakeTimeoutMs);
     let step: RefusalReason = 'token';
     Promise.resolve()
       .then(() => this.opts.resolveTarget(req))
@@ -188,62 +158,49 @@ export class ProxyCore extends EventEmitter<ProxyCoreEvents> {
       })
       .then(
         async (target) => {
-          const bytes = legacyBytes && (await legacyBytes);
-          if (!done()) return;
-          if (!legacy) {
-            this.wss.handleUpgrade(req, socket, head, (ws) => {
-              const taken = ws as HandshakeOnly;
-              const client = new Rfc6455Client(taken.socket!, taken.head!, {
-                maxMessageSize: this.opts.maxMessageSize,
-                closeTimeoutMs: this.opts.closeTimeoutMs,
-                maxReadSize: this.opts.maxFrameSize,
-              });
-              this.startSession(client, req, id, peer, encoding, target);
-            });
-          } else if (!bytes) {
-            this.opts.logger.info(`${id}: ${peer}: ${legacy} client sent no key3 within the handshake deadline`);
+          if (socket.destroyed) return;
+          const done = await handshake.complete();
+          if (socket.destroyed) return;
+          if (typeof done === 'string') {
+            this.opts.logger.info(`${label}: ${done}`);
             socket.destroy();
             refused('bad-handshake', 0);
-          } else {
-            const client = new HixieClient(socket, this.opts);
-            this.startSession(client, req, id, peer, encoding, target, legacy, () => client.accept(req, legacy, bytes));
+            return;
           }
+          this.startSession({ conn, arrived, path: req.url ?? '/', handshake, done, target });
         },
         (err: unknown) => {
-          if (!done()) return;
+          if (socket.destroyed) return;
           const refusal =
             err instanceof UpgradeRefused
               ? err
               : new UpgradeRefused(502, err instanceof Error ? err.message : String(err));
-          this.opts.logger.info(`${id}: ${peer}: refused upgrade: ${refusal.status} ${refusal.logMessage}`);
-          writeHttpError(socket, refusal.status, refusal.message, refusal.headers, refusal.reason);
+          this.refuse(socket, label, refusal);
           refused(refusal.kind ?? step, refusal.status);
         },
       );
   }
 
-  /** `accept` completes a handshake that waits for the session's listeners (Hixie). */
-  private startSession(
-    client: ClientTransport,
-    req: IncomingMessage,
-    id: number,
-    peer: string,
-    encoding: DataEncoding,
-    target: TargetSpec,
-    legacy?: HixieVersion,
-    accept?: () => void,
-  ): void {
-    const session = new ProxySession(client, {
+  /** Answers an upgrade with an error instead of a session, and logs it. */
+  private refuse(socket: Duplex, label: string, refusal: UpgradeRefused): void {
+    this.opts.logger.info(`${label}: refused upgrade: ${refusal.status} ${refusal.logMessage}`);
+    writeHttpError(socket, refusal.status, refusal.message, refusal.headers, refusal.reason);
+  }
+
+  private startSession({ conn, arrived, path, handshake, done, target }: SessionStart): void {
+    const { id, peer } = conn;
+    const { encoding, legacy } = handshake;
+    conn.enter('session');
+    const session = new ProxySession(done.client, {
       id,
       peer,
-      path: req.url ?? '/',
+      path,
       encoding,
       target,
       logger: this.opts.logger,
       traffic: this.opts.traffic,
       recorder: this.recordings?.start(id, `${id}: ${peer}`),
-      // Hixie has no ping frame.
-      heartbeatMs: legacy ? 0 : this.opts.heartbeatMs,
+      heartbeatMs: handshake.heartbeat ? this.opts.heartbeatMs : 0,
       highWaterMark: this.opts.highWaterMark,
       lingerMs: this.opts.closeTimeoutMs,
       connectTimeoutMs: this.opts.connectTimeoutMs,
@@ -253,7 +210,7 @@ export class ProxyCore extends EventEmitter<ProxyCoreEvents> {
     });
     this.sessions.add(session);
     const { stats } = session;
-    stats.handshakeMs = performance.now() - ((req as TaggedRequest)[kArrived] ?? performance.now());
+    stats.handshakeMs = performance.now() - arrived;
     const details = this.opts.logger.verbose ? ` (${legacy ? `${legacy}, ` : ''}${encoding})` : '';
     this.opts.logger.info(
       `${id}: ${peer}: WebSocket connection on ${stats.path}${details}, proxying to ${stats.target}`,
@@ -266,7 +223,7 @@ export class ProxyCore extends EventEmitter<ProxyCoreEvents> {
       },
     );
     session.start();
-    accept?.();
+    done.accept?.();
     this.emit('upgrade', stats);
     if (this.stopping) session.shutdown();
   }
@@ -299,11 +256,11 @@ export class ProxyCore extends EventEmitter<ProxyCoreEvents> {
    * Closes every session with 1001 "Going away" and ends their targets; sessions still open
    * after `graceMs` are dropped. Resolves when all are gone and their recordings are written
    * (a recording still not written after the close timeout is left to finish on its own).
+   * Upgrades not yet in a session are their owner's to destroy (the connection registry's);
+   * one whose handshake completes after this is shut down as it starts.
    */
   async shutdown(graceMs = this.opts.closeTimeoutMs): Promise<void> {
     this.stopping = true;
-    for (const socket of this.handshaking) socket.destroy();
-    this.handshaking.clear();
     await this.closeSessions(graceMs);
     if (this.recordings) {
       let timer: NodeJS.Timeout | undefined;

@@ -34,11 +34,11 @@ ESCAPED.forEach((escaped, b) => {
   ESCAPE_LENGTH[b] = escaped.length;
 });
 
-const TO_CLIENT = 0x7b; // '{'
-const FROM_CLIENT = 0x7d; // '}'
+export const TO_CLIENT = 0x7b; // '{'
+export const FROM_CLIENT = 0x7d; // '}'
 
 /** One frame line, `'<dir><ms><dir><escaped bytes>',\n`, in a buffer of exactly its size. */
-function frameLine(direction: number, ms: number, bytes: Buffer): Buffer {
+export function frameLine(direction: number, ms: number, bytes: Buffer): Buffer {
   const stamp = String(ms);
   let size = stamp.length + 6;
   for (let i = 0; i < bytes.length; i++) size += ESCAPE_LENGTH[bytes[i]!]!;

@@ -11,6 +11,7 @@ import type { StandaloneOnlyKey } from '../config/option-table.js';
 import { resolveOptions, type WebsockifyOptions } from '../config/options.js';
 import { writeHttpError } from '../protocol/http-response.js';
 import { ProxyCore, type ProxyCoreEvents } from '../proxy/proxy.js';
+import { ConnectionRegistry } from './connection.js';
 
 /** The options of a standalone server, less those its own listener and lifetime would use. */
 export interface AttachOptions extends Omit<WebsockifyOptions, StandaloneOnlyKey> {
@@ -35,6 +36,8 @@ export interface AttachedWebsockify extends EventEmitter<ProxyCoreEvents> {
 
 class Attached extends EventEmitter<ProxyCoreEvents> implements AttachedWebsockify {
   private readonly core: ProxyCore;
+  /** The application's server read the request: each upgrade is recorded in the 'proxy' stage. */
+  private readonly connections: ConnectionRegistry;
   private readonly onUpgrade: (req: http.IncomingMessage, socket: Duplex, head: Buffer) => void;
 
   constructor(
@@ -43,7 +46,10 @@ class Attached extends EventEmitter<ProxyCoreEvents> implements AttachedWebsocki
   ) {
     super();
     const { path, ...rest } = options;
-    const core = new ProxyCore(resolveOptions(rest)); // ResolvedOptions carries every ProxyCore option
+    const o = resolveOptions(rest);
+    const core = new ProxyCore(o); // ResolvedOptions carries every ProxyCore option
+    const connections = new ConnectionRegistry({ deadlineMs: o.handshakeTimeoutMs, logger: o.logger });
+    this.connections = connections;
     for (const event of ['upgrade', 'target-connect', 'session-end'] as const) {
       core.on(event, (stats) => this.emit(event, stats));
     }
@@ -58,7 +64,11 @@ class Attached extends EventEmitter<ProxyCoreEvents> implements AttachedWebsocki
         }
         return;
       }
-      core.handleUpgrade(req, socket, head);
+      const bound = server.address();
+      if (typeof bound === 'string') connections.unixPeer = `unix:${bound}`;
+      const conn = connections.accept(req.socket, core.allocateId());
+      conn.enter('proxy');
+      core.handleUpgrade(req, socket, head, conn);
     };
     server.on('upgrade', this.onUpgrade);
   }
@@ -69,6 +79,7 @@ class Attached extends EventEmitter<ProxyCoreEvents> implements AttachedWebsocki
 
   async close(): Promise<void> {
     this.server.off('upgrade', this.onUpgrade);
+    this.connections.destroy(); // upgrades still in their handshake
     await this.core.shutdown();
   }
 }

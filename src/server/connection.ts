@@ -11,10 +11,11 @@ import type { Logger } from '../log/logger.js';
 /**
  * proxy-header: reading the PROXY protocol header (--proxy-protocol); first-bytes: sniffing;
  * tls: in the TLS handshake; http: waiting for the request headers; web: a plain HTTP request
- * arrived (answered, then kept alive); proxy: the upgrade went to the proxy core, which owns it
- * from then on; answered: refused or answered and closing.
+ * arrived (answered, then kept alive); proxy: the upgrade went to the proxy core (target lookup,
+ * handshake); session: a proxy session owns it from then on; answered: refused or answered and
+ * closing.
  */
-export type Stage = 'proxy-header' | 'first-bytes' | 'tls' | 'http' | 'web' | 'proxy' | 'answered';
+export type Stage = 'proxy-header' | 'first-bytes' | 'tls' | 'http' | 'web' | 'proxy' | 'session' | 'answered';
 
 /** Stages in which the handshake deadline runs. */
 const HANDSHAKE_STAGES: ReadonlySet<Stage> = new Set(['proxy-header', 'first-bytes', 'tls', 'http']);
@@ -26,6 +27,7 @@ const STAGE_TEXT: Record<Stage, string> = {
   http: 'no complete request',
   web: 'answering',
   proxy: 'proxying',
+  session: 'in a session',
   answered: 'answered',
 };
 
@@ -156,8 +158,8 @@ export class ConnectionRegistry {
     this.bySocket.set(socket, conn);
   }
 
-  /** Destroys every open connection that `which` selects (default: all not owned by the proxy core). */
-  destroy(which: (conn: Connection) => boolean = (c) => c.stage !== 'proxy'): void {
+  /** Destroys every open connection that `which` selects (default: all not in a proxy session). */
+  destroy(which: (conn: Connection) => boolean = (c) => c.stage !== 'session'): void {
     for (const conn of this.open) {
       if (!which(conn)) continue;
       conn.enter('answered');

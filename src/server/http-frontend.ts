@@ -17,7 +17,7 @@ export interface HttpFrontendOptions {
   logger: Logger;
   /** The connection a socket belongs to (for log labels, and to ignore ones already dropped). */
   connectionOf: (socket: Duplex) => Connection | undefined;
-  onUpgrade: (req: http.IncomingMessage, socket: Duplex, head: Buffer) => void;
+  onUpgrade: (req: http.IncomingMessage, socket: Duplex, head: Buffer, conn: Connection) => void;
   /** Requests that are not upgrades (plain-http.ts: the web server and the method table). */
   onRequest: RequestHandler;
 }
@@ -67,7 +67,8 @@ export function createHttpFrontend(opts: HttpFrontendOptions): http.Server {
     writeHttpError(socket, 501, "Unsupported method ('CONNECT')");
   });
   server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
-    if (arrived(req.socket, 'proxy')) opts.onUpgrade(req, socket, head);
+    const conn = arrived(req.socket, 'proxy');
+    if (conn) opts.onUpgrade(req, socket, head, conn);
   });
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
     const conn = opts.connectionOf(socket);

@@ -102,16 +102,17 @@ export class WebsockifyServer extends EventEmitter<WebsockifyServerEvents> {
         }),
         { draining: () => this.draining !== undefined, logger: o.logger, peerOf },
       ),
-      onUpgrade: (req, socket, head) => {
+      onUpgrade: (req, socket, head, conn) => {
         if (this.upgradedOnce && o.runOnce) {
           // --run-once serves one WebSocket session; a kept-alive HTTP connection gets no second.
           writeHttpError(socket, 503, 'This server handles a single WebSocket connection (--run-once)');
-          this.emit('refused', { reason: 'limit', status: 503, peer: connectionOf(req.socket)?.peer ?? 'unknown' });
+          this.emit('refused', { reason: 'limit', status: 503, peer: conn.peer });
           return;
         }
-        const conn = connectionOf(req.socket);
         const peer = this.admission.admitUpgrade(req, socket, conn);
-        if (peer !== undefined) this.core.handleUpgrade(req, socket, head, conn?.id, peer);
+        // The core logs and reports the client by the admitted label (the real client's).
+        if (peer !== undefined)
+          this.core.handleUpgrade(req, socket, head, { id: conn.id, peer, enter: (s) => conn.enter(s) });
       },
     });
     const toHttp = (conn: Connection): void => {
@@ -238,7 +239,7 @@ export class WebsockifyServer extends EventEmitter<WebsockifyServerEvents> {
     this.drainWait?.cancel();
     this.tls?.stop();
     const listenerClosed = this.closeListener();
-    // Every connection the proxy core does not own (it closes its sessions with 1001 below).
+    // Every connection not in a proxy session (the core closes those with 1001 below).
     this.connections.destroy();
     this.http.close(); // stops the front end's deadline checks
     this.fdLimit.flush();

@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { eventually } from './wait.js';
 
 export const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
@@ -93,13 +94,15 @@ export function terminalText(page: Page): Promise<string> {
 
 /** Waits until the terminal's text matches `pattern`; on timeout the error shows the screen. */
 export async function waitForTerminal(page: Page, pattern: RegExp, ms: number): Promise<string> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const text = await terminalText(page);
-    if (pattern.test(text)) return text;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${pattern}; screen:\n${text}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  let text = '';
+  return eventually(
+    async () => {
+      text = await terminalText(page);
+      return pattern.test(text) && text;
+    },
+    () => `${pattern}; screen:\n${text}`,
+    { ms, every: 100 },
+  );
 }
 
 /** Saves a screenshot as test-artifacts/NAME.png and returns its path. */

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
 import { promisify } from 'node:util';
-import { withTimeout } from './clients.js';
+import { withTimeout } from './wait.js';
 
 const run = promisify(execFile);
 

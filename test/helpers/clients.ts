@@ -1,18 +1,10 @@
-// WebSocket and raw-TCP clients for tests, with promise helpers that always time out.
+// WebSocket and raw-TCP clients for tests (the `ws` client, raw exchanges, connect probes);
+// every wait they offer is bounded.
 
 import net from 'node:net';
 import WebSocket, { type ClientOptions } from 'ws';
 import { defer } from './cleanup.js';
-
-export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout;
-  return Promise.race([
-    promise,
-    new Promise<T>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
+import { withTimeout } from './wait.js';
 
 export interface OpenClient {
   ws: WebSocket;
@@ -151,4 +143,61 @@ export function silentConnections(port: number, total: number): SilentConnection
   });
   defer(() => sockets.forEach((s) => s.destroy()));
   return { sockets, open: () => open, refused: () => refused };
+}
+
+/**
+ * Tries a TCP connection; resolves 'connected' (and closes it at once) or the error code
+ * (e.g. 'ECONNREFUSED'). Bounded by `ms`.
+ */
+export function tryConnect(port: number, host = '127.0.0.1', ms = 3000): Promise<string> {
+  return withTimeout(
+    new Promise<string>((resolve) => {
+      const s = net.connect(port, host);
+      s.once('connect', () => {
+        s.destroy();
+        resolve('connected');
+      });
+      s.once('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
+    }),
+    ms,
+    `connect to ${host}:${port}`,
+  );
+}
+
+// ---- ws clients with options the shared helper does not take ----
+
+export interface TrackedWs {
+  ws: WebSocket;
+  closed: Promise<{ code: number; reason: string }>;
+  pings: number[];
+}
+
+/** Opens a `ws` client with client options (e.g. autoPong: false); records ping arrival times. */
+export function openWs(url: string, options: ClientOptions = {}, ms = 5000): Promise<TrackedWs> {
+  const ws = new WebSocket(url, options);
+  const pings: number[] = [];
+  ws.on('ping', () => pings.push(Date.now()));
+  ws.on('error', () => {});
+  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+    ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })),
+  );
+  return withTimeout(
+    new Promise<TrackedWs>((resolve, reject) => {
+      ws.once('open', () => resolve({ ws, closed, pings }));
+      ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
+      ws.once('error', reject);
+    }),
+    ms,
+    `open ${url}`,
+  );
+}
+
+/** Sends `data` on an open ws client and waits until `n` binary bytes came back in total. */
+export async function roundTrip(
+  client: { ws: WebSocket; waitForBytes(n: number, ms?: number): Promise<Buffer> },
+  data: Buffer,
+  expectTotal: number,
+): Promise<Buffer> {
+  client.ws.send(data);
+  return client.waitForBytes(expectTotal);
 }

@@ -8,8 +8,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { defer } from './cleanup.js';
-import { withTimeout } from './clients.js';
-import { sleep } from './process.js';
+import { sleep, withTimeout } from './wait.js';
 
 export const HAPROXY = '/usr/sbin/haproxy';
 

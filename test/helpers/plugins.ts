@@ -14,8 +14,9 @@ import {
   type TokenResolverOptions,
 } from '../../src/index.js';
 import { defer } from './cleanup.js';
-import { upgradeRequest, withTimeout } from './clients.js';
+import { upgradeRequest } from './clients.js';
 import { startProxy } from './proxy.js';
+import { withTimeout } from './wait.js';
 
 export interface RecordingLogger extends Logger {
   lines: string[];

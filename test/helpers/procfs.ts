@@ -1,8 +1,10 @@
 // Reading process and socket state from /proc for tests: listening sockets on a port, the
 // members of a process group, a process's children, session and state, processes by arguments,
-// the ports a process itself listens on.
+// the ports a process itself listens on, the connections it accepted, whether it catches a
+// signal, its resident set size.
 
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 
 /** Local addresses ("127.0.0.1", "::", "::1", "0.0.0.0"...) listening on `port`. */
 export function listenersOn(port: number): string[] {
@@ -101,6 +103,27 @@ export function isAlive(pid: number): boolean {
  * /proc/PID/net/tcp and tcp6, so another process listening on a port does not count.
  */
 export function listeningPortsOf(pid: number): number[] {
+  const inodes = socketInodes(pid);
+  const ports: number[] = [];
+  for (const file of [`/proc/${pid}/net/tcp`, `/proc/${pid}/net/tcp6`]) {
+    for (const line of readFileSync(file, 'utf8').split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f[3] === '0A' && inodes.has(f[9] ?? '')) ports.push(parseInt(f[1]!.split(':').pop()!, 16));
+    }
+  }
+  return ports.sort((a, b) => a - b);
+}
+
+/** The resident set size of a process, in bytes, from /proc/PID/status (VmRSS). */
+export async function rssBytes(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const m = /^VmRSS:\s+(\d+)\s+kB$/m.exec(status);
+  if (!m) throw new Error(`no VmRSS in /proc/${pid}/status`);
+  return Number(m[1]) * 1024;
+}
+
+/** Inodes of the sockets among `pid`'s open files. */
+function socketInodes(pid: number): Set<string> {
   const inodes = new Set<string>();
   for (const fd of readdirSync(`/proc/${pid}/fd`)) {
     try {
@@ -110,12 +133,27 @@ export function listeningPortsOf(pid: number): number[] {
       // closed meanwhile
     }
   }
-  const ports: number[] = [];
+  return inodes;
+}
+
+/**
+ * True once `pid` has accepted the TCP connection whose client side is local port
+ * `clientPort` (it holds that connection's socket: before accept() it is only in the queue).
+ */
+export function hasAccepted(pid: number, clientPort: number): boolean {
+  const inodes = socketInodes(pid);
   for (const file of [`/proc/${pid}/net/tcp`, `/proc/${pid}/net/tcp6`]) {
     for (const line of readFileSync(file, 'utf8').split('\n').slice(1)) {
       const f = line.trim().split(/\s+/);
-      if (f[3] === '0A' && inodes.has(f[9] ?? '')) ports.push(parseInt(f[1]!.split(':').pop()!, 16));
+      const remotePort = parseInt(f[2]?.split(':').pop() ?? '', 16);
+      if (remotePort === clientPort && inodes.has(f[9] ?? '')) return true;
     }
   }
-  return ports.sort((a, b) => a - b);
+  return false;
+}
+
+/** True once `pid` has a handler for signal `signo` installed (SigCgt in /proc/PID/status). */
+export function catchesSignal(pid: number, signo: number): boolean {
+  const m = /^SigCgt:\s+([0-9a-f]+)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m !== null && (BigInt(`0x${m[1]}`) & (1n << BigInt(signo - 1))) !== 0n;
 }

@@ -4,7 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Redis } from 'ioredis';
 import { defer } from './cleanup.js';
-import { withTimeout } from './clients.js';
+import { withTimeout } from './wait.js';
 
 const REDIS = '/usr/bin/redis-server';
 

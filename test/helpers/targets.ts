@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import net from 'node:net';
 import { defer } from './cleanup.js';
-import { withTimeout } from './clients.js';
+import { withTimeout } from './wait.js';
 
 export interface TestTarget {
   port: number;

@@ -3,6 +3,7 @@
 
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { eventually } from './wait.js';
 
 export const XVNC = '/usr/bin/Xtigervnc';
 export const XSETROOT = '/usr/bin/xsetroot';
@@ -35,13 +36,12 @@ export function xvncCommand(display: number, port: number): string[] {
 
 /** Paints the root window, retrying until the X server accepts connections. */
 export async function paintRoot(display: number, colour: string, ms: number): Promise<void> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) =>
-      execFile(XSETROOT, ['-display', `:${display}`, '-solid', colour], (err) => resolve(!err)),
-    );
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`xsetroot could not reach display :${display} in ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  await eventually(
+    () =>
+      new Promise<boolean>((resolve) =>
+        execFile(XSETROOT, ['-display', `:${display}`, '-solid', colour], (err) => resolve(!err)),
+      ),
+    `xsetroot to reach display :${display}`,
+    { ms, every: 200 },
+  );
 }

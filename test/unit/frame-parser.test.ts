@@ -7,7 +7,7 @@ import { FrameParser, type FrameEvents } from '../../src/protocol/frame-parser.j
 import { encodeClose, headerSize, writeHeaderBefore } from '../../src/protocol/frame-writer.js';
 import { unmask } from '../../src/protocol/unmask.js';
 import { codecFor, isDecodeFailure } from '../../src/proxy/codec.js';
-import { closePayload, encodeFrame } from '../helpers/process.js';
+import { closePayload, encodeFrame } from '../helpers/raw-websocket.js';
 
 interface Seen {
   messages: { binary: boolean; bytes: Buffer }[];
