@@ -213,7 +213,8 @@ export class WebsockifyServer extends EventEmitter<WebsockifyServerEvents> {
   private async doDrain(seconds: number): Promise<void> {
     clearTimeout(this.lifetimeTimer);
     clearTimeout(this.idleTimer);
-    const open = (): number => this.connections.count((c) => c.stage === 'proxy');
+    // Sessions, and upgrades still in their handshake (target lookup, auth).
+    const open = (): number => this.connections.count((c) => c.stage === 'session' || c.stage === 'proxy');
     const logger = this.options.logger;
     logger.info(`Draining: health check failing, new connections refused; ${open()} open, ${seconds} s to finish`);
     this.drainWait = new DrainWait(open, seconds * 1000);
