@@ -130,6 +130,12 @@ export class ProxyCore extends EventEmitter<ProxyCoreEvents> {
     const refused = (reason: RefusalReason, status: number): void => {
       this.emit('refused', { reason, status, peer });
     };
+    /** Answers the upgrade with an error instead of a session, logs and reports it. */
+    const refuse = (reason: RefusalReason, refusal: UpgradeRefused): void => {
+      this.opts.logger.info(`${label}: refused upgrade: ${refusal.status} ${refusal.logMessage}`);
+      writeHttpError(socket, refusal.status, refusal.message, refusal.headers, refusal.reason);
+      refused(reason, refusal.status);
+    };
     if (this.stopping) {
       writeHttpError(socket, 503, 'Server is shutting down');
       refused('draining', 503);
@@ -137,15 +143,13 @@ export class ProxyCore extends EventEmitter<ProxyCoreEvents> {
     }
     const problem = checkUpgradeRequest(req, { legacy: this.opts.legacy });
     if (problem) {
-      this.refuse(socket, label, new UpgradeRefused(problem.status, problem.message, { headers: problem.headers }));
-      refused('bad-handshake', problem.status);
+      refuse('bad-handshake', new UpgradeRefused(problem.status, problem.message, { headers: problem.headers }));
       return;
     }
     const handler = this.opts.legacy && HixieUpgrade.handles(req) ? this.hixie : this.rfc6455;
     const handshake = handler.begin(req, socket, head);
     if ('refused' in handshake) {
-      this.refuse(socket, label, new UpgradeRefused(400, handshake.refused));
-      refused('bad-handshake', 400);
+      refuse('bad-handshake', new UpgradeRefused(400, handshake.refused));
       return;
     }
     let step: RefusalReason = 'token';
@@ -175,16 +179,9 @@ export class ProxyCore extends EventEmitter<ProxyCoreEvents> {
             err instanceof UpgradeRefused
               ? err
               : new UpgradeRefused(502, err instanceof Error ? err.message : String(err));
-          this.refuse(socket, label, refusal);
-          refused(refusal.kind ?? step, refusal.status);
+          refuse(refusal.kind ?? step, refusal);
         },
       );
-  }
-
-  /** Answers an upgrade with an error instead of a session, and logs it. */
-  private refuse(socket: Duplex, label: string, refusal: UpgradeRefused): void {
-    this.opts.logger.info(`${label}: refused upgrade: ${refusal.status} ${refusal.logMessage}`);
-    writeHttpError(socket, refusal.status, refusal.message, refusal.headers, refusal.reason);
   }
 
   private startSession({ conn, arrived, path, handshake, done, target }: SessionStart): void {
