@@ -84,14 +84,21 @@ static int debug_enabled;
 
 static void debug(const char *format, ...)
 {
+    /* One write per line: stderr is unbuffered, and a line written in pieces can be
+       split by the program's own output on a shared terminal. */
+    char line[512];
+    int length;
     va_list args;
     if (!debug_enabled)
         return;
+    length = snprintf(line, sizeof line, NAME ": ");
     va_start(args, format);
-    fputs(NAME ": ", stderr);
-    vfprintf(stderr, format, args);
-    fputc('\n', stderr);
+    length += vsnprintf(line + length, sizeof line - (size_t)length - 1, format, args);
     va_end(args);
+    if (length > (int)sizeof line - 2)
+        length = (int)sizeof line - 2;
+    line[length++] = '\n';
+    fwrite(line, 1, (size_t)length, stderr);
 }
 
 static void usage(FILE *out)
