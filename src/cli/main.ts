@@ -4,23 +4,26 @@
 // token files read again, sessions kept); with -D, do that in a daemon (daemon.ts). All
 // behaviour lives in the library and in wrap/.
 
+import type net from 'node:net';
+import { WorkerStartError } from '../cluster/start-error.js';
 import { ConfigError } from '../config/errors.js';
+import type { ResolvedOptions } from '../config/options.js';
 import type { LogFormat } from '../log/log-format.js';
 import { createLogger, stderrSink, type LogSink, type Logger } from '../log/logger.js';
 import { takeActivatedSocket } from '../server/socket-activation.js';
-import { WebsockifyServer } from '../server/websockify-server.js';
-import { TlsSetupError } from '../tls/credentials.js';
 import { VERSION } from '../version.js';
 import { WrapCommandError } from '../wrap/command.js';
 import { pickFreeLoopbackPort } from '../wrap/free-port.js';
-import { locateRebindLibrary, RebindUnavailableError } from '../wrap/rebind-library.js';
+import { locateRebindLibrary } from '../wrap/rebind-library.js';
 import { WrapSupervisor } from '../wrap/supervisor.js';
 import { bannerLines, TRAFFIC_LEGEND } from './banner.js';
+import { buildServer, type RunConfig } from './build-server.js';
 import { runCompletion } from './completion.js';
 import { openLogSinks } from './log-sinks.js';
 import { daemonChannel, startDaemon, type DaemonChannel } from './daemon.js';
-import { parseCommandLine, type CliConfig, type WrapSpec } from './parse.js';
-import { loadCliPlugins, type LoadedPlugins } from './plugins.js';
+import { parseCommandLine, type WrapSpec } from './parse.js';
+import type { LoadedPlugins } from './plugins.js';
+import { ListenError, startupFailure, usageFailure } from './startup-failure.js';
 
 const SIGNAL_NUMBERS = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 } as const;
 type HandledSignal = keyof typeof SIGNAL_NUMBERS;
@@ -28,41 +31,10 @@ type HandledSignal = keyof typeof SIGNAL_NUMBERS;
 /** How long a client waits for a wrapped program that is starting or respawning. */
 const WRAPPED_TARGET_WAIT_MS = 5000;
 
-function usageFailure(message: string, terminal: LogSink): number {
-  terminal('error', `websockify: error: ${message}`);
-  terminal('error', "Try 'websockify --help' for more information.");
-  return 2;
-}
-
 /** Closes a daemon's channel to the terminal (its start-up failed) once `status` is reported. */
 async function closing(daemon: DaemonChannel | undefined, status: number): Promise<number> {
   await daemon?.close(false);
   return status;
-}
-
-/** The listen socket could not be opened (EADDRINUSE, EACCES...). */
-class ListenError extends Error {}
-
-/** The failures that end start-up with a message instead of a stack trace, and their status. */
-function startupFailure(err: unknown, logger: Logger, terminal: LogSink): number {
-  if (err instanceof ConfigError) return usageFailure(err.message, terminal);
-  if (err instanceof ListenError) {
-    logger.error(err.message);
-    return 1;
-  }
-  if (err instanceof WrapCommandError) {
-    logger.error(`websockify: ${err.message}`);
-    return err.exitStatus;
-  }
-  if (err instanceof TlsSetupError) {
-    logger.error(`websockify: ${err.message}`);
-    return 1;
-  }
-  if (err instanceof RebindUnavailableError) {
-    logger.error(`websockify: ${err.message}`);
-    return 1;
-  }
-  throw err;
 }
 
 interface Wrapped {
@@ -89,42 +61,46 @@ async function prepareWrap(spec: WrapSpec, stdinIsListener: boolean, logger: Log
   return { supervisor, movedPort };
 }
 
-type RunConfig = Extract<CliConfig, { kind: 'run' }>;
+/** What the command runs: a WebsockifyServer, or with --workers N a ClusterPrimary. */
+interface Served {
+  readonly options: ResolvedOptions;
+  listen(): Promise<net.AddressInfo | string>;
+  describeListen(): string;
+  reload(): void;
+  close(): Promise<void>;
+  on(event: 'done', listener: (reason: string) => void): unknown;
+}
 
 interface Started {
-  server: WebsockifyServer;
+  server: Served;
   wrapped?: Wrapped;
   plugins: LoadedPlugins;
 }
 
+/** Where log lines go: every sink, and the terminal alone (usage errors). */
+interface LogOutputs {
+  sinks: readonly LogSink[];
+  terminal: LogSink;
+}
+
 /** `daemonPid` is set when running as a daemon. */
-async function start(config: RunConfig, logger: Logger, daemonPid?: number): Promise<Started> {
+async function start(config: RunConfig, logger: Logger, log: LogOutputs, daemonPid?: number): Promise<Started> {
   const { wrap } = config;
   const { listen } = config.options;
   const wrapped = wrap ? await prepareWrap(wrap, 'fd' in listen && listen.fd === 0, logger) : undefined;
   const target = wrapped
     ? { kind: 'loopback' as const, port: wrapped.movedPort, waitMs: WRAPPED_TARGET_WAIT_MS }
     : config.options.target;
-  const plugins = await loadCliPlugins(config, logger);
-  const { resolveTarget, auth } = plugins;
-  let server;
-  try {
-    server = new WebsockifyServer({
-      ...config.options,
-      ...(resolveTarget ? { resolveTarget } : { target }),
-      ...(auth ? { auth } : {}),
-      logger,
-    });
-  } catch (err) {
-    await plugins.close();
-    throw err;
-  }
+  const { server, plugins } =
+    config.workers > 1
+      ? (await import('./primary-server.js')).createPrimary(config, target, logger, log.sinks, log.terminal)
+      : await buildServer(config, target, logger);
   for (const notice of config.notices) logger.warn(notice);
   try {
     await server.listen();
   } catch (err) {
     await plugins.close();
-    if (err instanceof ConfigError) throw err;
+    if (err instanceof ConfigError || err instanceof WorkerStartError) throw err;
     const e = err as NodeJS.ErrnoException;
     const message = e.code && !e.message.startsWith(e.code) ? `${e.code} ${e.message}` : e.message;
     throw new ListenError(`Opening socket failed: ${message}`);
@@ -132,7 +108,7 @@ async function start(config: RunConfig, logger: Logger, daemonPid?: number): Pro
   const targetLabel = wrap
     ? `'${wrap.command.join(' ')}' (port ${wrap.programPort}, moved to ${wrapped!.movedPort})`
     : plugins.targetLabel;
-  for (const line of bannerLines(server.options, server.describeListen(), targetLabel, daemonPid)) {
+  for (const line of bannerLines(server.options, server.describeListen(), targetLabel, daemonPid, config.workers)) {
     logger.info(line);
   }
   if (config.options.traffic) process.stdout.write(TRAFFIC_LEGEND);
@@ -193,7 +169,7 @@ export async function main(args: string[]): Promise<number> {
     return closing(daemon, startupFailure(err, createLogger({ sinks: [logTerminal] }), terminal));
   }
   try {
-    started = await start(config, logger, daemon ? process.pid : undefined);
+    started = await start(config, logger, { sinks: logSinks.sinks, terminal }, daemon ? process.pid : undefined);
   } catch (err) {
     return closing(daemon, startupFailure(err, logger, terminal));
   }

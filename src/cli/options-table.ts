@@ -318,4 +318,11 @@ export const CLI_OPTIONS: readonly CliOption[] = [
     group: G_DEPLOY,
     describe: 'accept on the listening socket passed as fd 0 by inetd or systemd (no listen argument then)',
   },
+  {
+    name: 'workers',
+    type: 'string',
+    metavar: 'N',
+    group: G_DEPLOY,
+    describe: "proxy in N worker processes (default 1; 'auto': one per core); not in the reference",
+  },
 ];

@@ -12,6 +12,7 @@ import { parseSyslogServer, type SyslogDestination } from '../log/syslog-sink.js
 import type { ActivatedSocket } from '../server/socket-activation.js';
 import type { TargetSpec } from '../targets/target.js';
 import { WRAP_MODES, type WrapMode } from '../wrap/supervisor.js';
+import { parseWorkerCount } from '../cluster/worker-count.js';
 import { helpText, USAGE_FORMS } from './help-text.js';
 import { expandOptionPrefixes } from './option-prefixes.js';
 import { CLI_OPTIONS } from './options-table.js';
@@ -34,6 +35,8 @@ export type CliConfig =
       logging: LogDestinations;
       /** -D: run in the background once started. */
       daemon: boolean;
+      /** --workers: processes that run the proxy (1: this one does). */
+      workers: number;
       /** Notices to print at start (compatibility-only options). */
       notices: string[];
       /** --token-plugin (or --target-config): the target is chosen per connection. */
@@ -401,6 +404,7 @@ export async function parseCommandLine(typed: string[], context: ParseContext = 
     verbose: given(argv, 'verbose'),
     logging,
     daemon,
+    workers: parsedOption(argv, 'workers', parseWorkerCount) ?? 1,
     notices,
     ...(tokens ? { tokens } : {}),
     ...(typeof argv['auth-plugin'] === 'string'
