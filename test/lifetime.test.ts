@@ -14,10 +14,12 @@ import {
   rawWebSocket,
   sleep,
   tryConnect,
+  until,
   type RawWebSocket,
   type TrackedWs,
 } from './helpers/process.js';
 import { echoTarget, type TestTarget } from './helpers/targets.js';
+import { WORKER_MODES } from './helpers/workers.js';
 
 const clis = new CliTracker();
 let targets: TestTarget[] = [];
@@ -63,139 +65,134 @@ async function echoes(c: OpenClient, text: string): Promise<void> {
   expect(all.subarray(before).toString()).toBe(text);
 }
 
-/** Waits until `check` holds, polling; bounded. */
-async function until(check: () => boolean, ms: number, what: string): Promise<void> {
-  await withTimeout(
-    (async () => {
-      while (!check()) await sleep(10);
-    })(),
-    ms,
-    what,
-  );
-}
+describe.each(WORKER_MODES)('%s', (_mode, workers) => {
+  describe('--run-once', () => {
+    it('serves one WebSocket session and exits 0 when it ends; HTTP requests and failed upgrades do not count', async () => {
+      const t = await echo();
+      const cli = await clis.start([...workers, '--run-once', '127.0.0.1:0', `127.0.0.1:${t.port}`]);
+      const url = `ws://127.0.0.1:${cli.port}`;
 
-describe('--run-once', () => {
-  it('serves one WebSocket session and exits 0 when it ends; HTTP requests and failed upgrades do not count', async () => {
-    const t = await echo();
-    const cli = await clis.start(['--run-once', '127.0.0.1:0', `127.0.0.1:${t.port}`]);
-    const url = `ws://127.0.0.1:${cli.port}`;
+      // A plain GET and a refused upgrade do not end the process.
+      const get = await rawExchange(cli.port, 'GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+      expect(get).toMatch(/^HTTP\/1\.1 405 /);
+      const refused = await rawExchange(cli.port, upgradeRequest('/', ['Sec-WebSocket-Protocol: chat']));
+      expect(refused).toMatch(/^HTTP\/1\.1 400 /);
+      // An idle connection opened before the first upgrade must not get a second session later.
+      const early = await withTimeout(
+        new Promise<net.Socket>((resolve, reject) => {
+          const s = net.connect(cli.port, '127.0.0.1', () => resolve(s));
+          s.on('error', reject);
+        }),
+        3000,
+        'early connection',
+      );
+      sockets.push({ terminate: () => early.destroy() });
+      await sleep(300);
+      expect(isRunning(cli)).toBe(true);
 
-    // A plain GET and a refused upgrade do not end the process.
-    const get = await rawExchange(cli.port, 'GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
-    expect(get).toMatch(/^HTTP\/1\.1 405 /);
-    const refused = await rawExchange(cli.port, upgradeRequest('/', ['Sec-WebSocket-Protocol: chat']));
-    expect(refused).toMatch(/^HTTP\/1\.1 400 /);
-    // An idle connection opened before the first upgrade must not get a second session later.
-    const early = await withTimeout(
-      new Promise<net.Socket>((resolve, reject) => {
-        const s = net.connect(cli.port, '127.0.0.1', () => resolve(s));
-        s.on('error', reject);
-      }),
-      3000,
-      'early connection',
-    );
-    sockets.push({ terminate: () => early.destroy() });
-    await sleep(300);
-    expect(isRunning(cli)).toBe(true);
+      const a = await client(url);
+      await echoes(a, 'first session');
 
-    const a = await client(url);
-    await echoes(a, 'first session');
+      // A second WebSocket client while the first is open is refused: the port no longer accepts.
+      await expect(openClient(url, undefined, 3000)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+      expect(await tryConnect(cli.port)).toBe('ECONNREFUSED');
+      // ...and the connection accepted earlier gets an HTTP error, not a second session.
+      const earlyResponse = withTimeout(
+        new Promise<string>((resolve) => {
+          let data = '';
+          early.on('data', (d) => (data += d.toString('latin1')));
+          early.on('close', () => resolve(data));
+        }),
+        5000,
+        'response on the early connection',
+      );
+      early.write(upgradeRequest('/second'));
+      expect(await earlyResponse).toMatch(/^HTTP\/1\.1 503 /);
+      await echoes(a, 'still the first');
+      expect(t.connections).toHaveLength(1);
+      expect(isRunning(cli)).toBe(true);
 
-    // A second WebSocket client while the first is open is refused: the port no longer accepts.
-    await expect(openClient(url, undefined, 3000)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
-    expect(await tryConnect(cli.port)).toBe('ECONNREFUSED');
-    // ...and the connection accepted earlier gets an HTTP error, not a second session.
-    const earlyResponse = withTimeout(
-      new Promise<string>((resolve) => {
-        let data = '';
-        early.on('data', (d) => (data += d.toString('latin1')));
-        early.on('close', () => resolve(data));
-      }),
-      5000,
-      'response on the early connection',
-    );
-    early.write(upgradeRequest('/second'));
-    expect(await earlyResponse).toMatch(/^HTTP\/1\.1 503 /);
-    await echoes(a, 'still the first');
-    expect(t.connections).toHaveLength(1);
-    expect(isRunning(cli)).toBe(true);
-
-    a.ws.close(1000);
-    expect(await withTimeout(a.closed, 5000, 'close')).toEqual({ code: 1000, reason: '' });
-    expect(await exitStatus(cli, 5000)).toBe(0);
-    expect(cli.stderr()).toMatch(/^\d+: 127\.0\.0\.1: exiting due to --run-once$/m);
-  });
-
-  it('exits 0 when the target ends the session', async () => {
-    const t = await echo();
-    const cli = await clis.start(['--run-once', '127.0.0.1:0', `127.0.0.1:${t.port}`]);
-    const a = await client(`ws://127.0.0.1:${cli.port}`);
-    await echoes(a, 'x');
-    for (const c of t.connections) c.end();
-    expect(await withTimeout(a.closed, 5000, 'close')).toEqual({ code: 1000, reason: 'Target closed' });
-    expect(await exitStatus(cli, 5000)).toBe(0);
-  });
-});
-
-describe('--timeout', () => {
-  it('stops accepting after N s (connect is refused) while an open session keeps working, then exits 0 when it closes', async () => {
-    const t = await echo();
-    const cli = await clis.start(['--timeout', '1', '127.0.0.1:0', `127.0.0.1:${t.port}`]);
-    const started = Date.now();
-    const a = await client(`ws://127.0.0.1:${cli.port}`);
-    await echoes(a, 'before');
-    await cli.waitForStderr(/^listener exit due to --timeout 1$/m, 5000);
-    const elapsed = Date.now() - started;
-    expect(elapsed).toBeGreaterThanOrEqual(800);
-    expect(elapsed).toBeLessThan(4000);
-    // Really not accepting any more: the port refuses TCP connections.
-    expect(await tryConnect(cli.port)).toBe('ECONNREFUSED');
-    await expect(openClient(`ws://127.0.0.1:${cli.port}`, undefined, 3000)).rejects.toMatchObject({
-      code: 'ECONNREFUSED',
+      a.ws.close(1000);
+      expect(await withTimeout(a.closed, 5000, 'close')).toEqual({ code: 1000, reason: '' });
+      expect(await exitStatus(cli, 5000)).toBe(0);
+      expect(cli.stderr()).toMatch(/^\d+: 127\.0\.0\.1: exiting due to --run-once$/m);
     });
-    await sleep(500);
-    expect(isRunning(cli)).toBe(true);
-    await echoes(a, 'after the timeout');
-    a.ws.close();
-    await withTimeout(a.closed, 5000, 'close');
-    expect(await exitStatus(cli, 5000)).toBe(0);
-  });
 
-  it('with no sessions, exits 0 about N s after start', async () => {
-    const t = await echo();
-    const cli = await clis.start(['--timeout', '1', '127.0.0.1:0', `127.0.0.1:${t.port}`]);
-    const started = Date.now();
-    expect(await exitStatus(cli, 5000)).toBe(0);
-    expect(Date.now() - started).toBeGreaterThanOrEqual(700);
-    expect(cli.stderr()).toMatch(/^listener exit due to --timeout 1$/m);
+    it('exits 0 when the target ends the session', async () => {
+      const t = await echo();
+      const cli = await clis.start([...workers, '--run-once', '127.0.0.1:0', `127.0.0.1:${t.port}`]);
+      const a = await client(`ws://127.0.0.1:${cli.port}`);
+      await echoes(a, 'x');
+      for (const c of t.connections) c.end();
+      expect(await withTimeout(a.closed, 5000, 'close')).toEqual({ code: 1000, reason: 'Target closed' });
+      expect(await exitStatus(cli, 5000)).toBe(0);
+    });
   });
 });
 
-describe('--idle-timeout', () => {
-  it('exits 0 about N s after start when nobody connects', async () => {
-    const t = await echo();
-    const cli = await clis.start(['--idle-timeout', '1', '127.0.0.1:0', `127.0.0.1:${t.port}`]);
-    const started = Date.now();
-    expect(await exitStatus(cli, 5000)).toBe(0);
-    const elapsed = Date.now() - started;
-    expect(elapsed).toBeGreaterThanOrEqual(700);
-    expect(elapsed).toBeLessThan(4000);
-    expect(cli.stderr()).toMatch(/^listener exit due to --idle-timeout 1$/m);
-  });
+describe.each(WORKER_MODES)('%s', (_mode, workers) => {
+  describe('--timeout', () => {
+    it('stops accepting after N s (connect is refused) while an open session keeps working, then exits 0 when it closes', async () => {
+      const t = await echo();
+      const cli = await clis.start([...workers, '--timeout', '1', '127.0.0.1:0', `127.0.0.1:${t.port}`]);
+      const started = Date.now();
+      const a = await client(`ws://127.0.0.1:${cli.port}`);
+      await echoes(a, 'before');
+      await cli.waitForStderr(/^listener exit due to --timeout 1$/m, 5000);
+      const elapsed = Date.now() - started;
+      expect(elapsed).toBeGreaterThanOrEqual(800);
+      expect(elapsed).toBeLessThan(4000);
+      // Really not accepting any more: the port refuses TCP connections.
+      expect(await tryConnect(cli.port)).toBe('ECONNREFUSED');
+      await expect(openClient(`ws://127.0.0.1:${cli.port}`, undefined, 3000)).rejects.toMatchObject({
+        code: 'ECONNREFUSED',
+      });
+      await sleep(500);
+      expect(isRunning(cli)).toBe(true);
+      await echoes(a, 'after the timeout');
+      a.ws.close();
+      await withTimeout(a.closed, 5000, 'close');
+      expect(await exitStatus(cli, 5000)).toBe(0);
+    });
 
-  it('does not exit while a connection is open, and exits about N s after it closes', async () => {
-    const t = await echo();
-    const cli = await clis.start(['--idle-timeout', '1', '127.0.0.1:0', `127.0.0.1:${t.port}`]);
-    const a = await client(`ws://127.0.0.1:${cli.port}`);
-    await sleep(2200);
-    expect(isRunning(cli)).toBe(true);
-    await echoes(a, 'still here');
-    a.ws.close();
-    await withTimeout(a.closed, 5000, 'close');
-    const closedAt = Date.now();
-    expect(await exitStatus(cli, 5000)).toBe(0);
-    expect(Date.now() - closedAt).toBeGreaterThanOrEqual(700);
-    expect(cli.stderr()).toMatch(/^listener exit due to --idle-timeout 1$/m);
+    it('with no sessions, exits 0 about N s after start', async () => {
+      const t = await echo();
+      const cli = await clis.start([...workers, '--timeout', '1', '127.0.0.1:0', `127.0.0.1:${t.port}`]);
+      const started = Date.now();
+      expect(await exitStatus(cli, 5000)).toBe(0);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(700);
+      expect(cli.stderr()).toMatch(/^listener exit due to --timeout 1$/m);
+    });
+  });
+});
+
+describe.each(WORKER_MODES)('%s', (_mode, workers) => {
+  describe('--idle-timeout', () => {
+    it('exits 0 about N s after start when nobody connects', async () => {
+      const t = await echo();
+      const cli = await clis.start([...workers, '--idle-timeout', '1', '127.0.0.1:0', `127.0.0.1:${t.port}`]);
+      const started = Date.now();
+      expect(await exitStatus(cli, 5000)).toBe(0);
+      const elapsed = Date.now() - started;
+      expect(elapsed).toBeGreaterThanOrEqual(700);
+      expect(elapsed).toBeLessThan(4000);
+      expect(cli.stderr()).toMatch(/^listener exit due to --idle-timeout 1$/m);
+    });
+
+    it('does not exit while a connection is open, and exits about N s after it closes', async () => {
+      const t = await echo();
+      const cli = await clis.start([...workers, '--idle-timeout', '1', '127.0.0.1:0', `127.0.0.1:${t.port}`]);
+      const a = await client(`ws://127.0.0.1:${cli.port}`);
+      await sleep(2200);
+      expect(isRunning(cli)).toBe(true);
+      await echoes(a, 'still here');
+      a.ws.close();
+      await withTimeout(a.closed, 5000, 'close');
+      const closedAt = Date.now();
+      expect(await exitStatus(cli, 5000)).toBe(0);
+      expect(Date.now() - closedAt).toBeGreaterThanOrEqual(700);
+      expect(cli.stderr()).toMatch(/^listener exit due to --idle-timeout 1$/m);
+    });
   });
 });
 
@@ -242,89 +239,93 @@ describe('--heartbeat', () => {
   });
 });
 
-describe('signals', () => {
-  it.each([
-    ['SIGTERM', 143],
-    ['SIGINT', 130],
-  ] as const)(
-    '%s: every client gets 1001 "Going away", targets are ended, exit 0; a second signal exits at once (%i)',
-    async (signal, again) => {
-      const t = await echo();
-      const cli = await clis.start(['127.0.0.1:0', `127.0.0.1:${t.port}`]);
-      const url = `ws://127.0.0.1:${cli.port}`;
-      const a = await client(url);
-      const b = await client(url);
-      await echoes(a, 'a');
-      await echoes(b, 'b');
-      expect(t.connections).toHaveLength(2);
-      const targetEnds = t.connections.map((c) => new Promise<void>((r) => c.once('end', () => r())));
+describe.each(WORKER_MODES)('%s', (_mode, workers) => {
+  describe('signals', () => {
+    it.each([
+      ['SIGTERM', 143],
+      ['SIGINT', 130],
+    ] as const)(
+      '%s: every client gets 1001 "Going away", targets are ended, exit 0; a second signal exits at once (%i)',
+      async (signal, again) => {
+        const t = await echo();
+        const cli = await clis.start([...workers, '127.0.0.1:0', `127.0.0.1:${t.port}`]);
+        const url = `ws://127.0.0.1:${cli.port}`;
+        const a = await client(url);
+        const b = await client(url);
+        await echoes(a, 'a');
+        await echoes(b, 'b');
+        expect(t.connections).toHaveLength(2);
+        const targetEnds = t.connections.map((c) => new Promise<void>((r) => c.once('end', () => r())));
 
-      cli.child.kill(signal);
-      const closes = await withTimeout(Promise.all([a.closed, b.closed]), 5000, 'client closes');
-      expect(closes).toEqual([
-        { code: 1001, reason: 'Going away' },
-        { code: 1001, reason: 'Going away' },
-      ]);
-      await withTimeout(Promise.all(targetEnds), 5000, 'target sockets ended');
-      const status = await exitStatus(cli, 5000);
-      expect({ status, stderr: cli.stderr() }).toEqual({
-        status: 0,
-        stderr: expect.stringContaining(`${signal} received: closing connections\n`),
-      });
+        cli.child.kill(signal);
+        const closes = await withTimeout(Promise.all([a.closed, b.closed]), 5000, 'client closes');
+        expect(closes).toEqual([
+          { code: 1001, reason: 'Going away' },
+          { code: 1001, reason: 'Going away' },
+        ]);
+        await withTimeout(Promise.all(targetEnds), 5000, 'target sockets ended');
+        const status = await exitStatus(cli, 5000);
+        expect({ status, stderr: cli.stderr() }).toEqual({
+          status: 0,
+          stderr: expect.stringContaining(`${signal} received: closing connections\n`),
+        });
 
-      // Second part: a client that never answers the close keeps the first shutdown waiting;
-      // a second signal ends the process at once.
-      const cli2 = await clis.start(['127.0.0.1:0', `127.0.0.1:${t.port}`]);
-      const silent = await raw(cli2.port);
-      expect(silent.status).toBe(101);
-      cli2.child.kill(signal);
-      const frame = await withTimeout(silent.closeFrame, 5000, 'close frame');
-      expect(frame.code).toBe(1001);
-      expect(frame.reason.toString()).toBe('Going away');
-      await sleep(300);
-      expect(isRunning(cli2)).toBe(true);
-      const sentAt = Date.now();
-      cli2.child.kill(signal);
-      expect(await exitStatus(cli2, 3000)).toBe(again);
-      expect(Date.now() - sentAt).toBeLessThan(2000);
-      expect(cli2.stderr()).toContain(`${signal} again: exiting at once\n`);
-    },
-  );
+        // Second part: a client that never answers the close keeps the first shutdown waiting;
+        // a second signal ends the process at once.
+        const cli2 = await clis.start([...workers, '127.0.0.1:0', `127.0.0.1:${t.port}`]);
+        const silent = await raw(cli2.port);
+        expect(silent.status).toBe(101);
+        cli2.child.kill(signal);
+        const frame = await withTimeout(silent.closeFrame, 5000, 'close frame');
+        expect(frame.code).toBe(1001);
+        expect(frame.reason.toString()).toBe('Going away');
+        await sleep(300);
+        expect(isRunning(cli2)).toBe(true);
+        const sentAt = Date.now();
+        cli2.child.kill(signal);
+        expect(await exitStatus(cli2, 3000)).toBe(again);
+        expect(Date.now() - sentAt).toBeLessThan(2000);
+        expect(cli2.stderr()).toContain(`${signal} again: exiting at once\n`);
+      },
+    );
+  });
 });
 
 // A connection that has sent nothing (a browser's preconnect, a port scan) must not make
 // SIGTERM/SIGINT wait: close() drops connections that have not upgraded.
-describe('exit while a TCP connection is open but has sent nothing', () => {
-  async function silentConnection(port: number): Promise<net.Socket> {
-    const s = await withTimeout(
-      new Promise<net.Socket>((resolve, reject) => {
-        const c = net.connect(port, '127.0.0.1', () => resolve(c));
-        c.on('error', reject);
-      }),
-      3000,
-      'silent connection',
-    );
-    sockets.push({ terminate: () => s.destroy() });
-    return s;
-  }
+describe.each(WORKER_MODES)('%s', (_mode, workers) => {
+  describe('exit while a TCP connection is open but has sent nothing', () => {
+    async function silentConnection(port: number): Promise<net.Socket> {
+      const s = await withTimeout(
+        new Promise<net.Socket>((resolve, reject) => {
+          const c = net.connect(port, '127.0.0.1', () => resolve(c));
+          c.on('error', reject);
+        }),
+        3000,
+        'silent connection',
+      );
+      sockets.push({ terminate: () => s.destroy() });
+      return s;
+    }
 
-  it('SIGTERM still exits 0 promptly', async () => {
-    const t = await echo();
-    const cli = await clis.start(['127.0.0.1:0', `127.0.0.1:${t.port}`]);
-    await silentConnection(cli.port);
-    await sleep(100);
-    cli.child.kill('SIGTERM');
-    expect(await exitStatus(cli, 3000)).toBe(0);
-  });
+    it('SIGTERM still exits 0 promptly', async () => {
+      const t = await echo();
+      const cli = await clis.start([...workers, '127.0.0.1:0', `127.0.0.1:${t.port}`]);
+      await silentConnection(cli.port);
+      await sleep(100);
+      cli.child.kill('SIGTERM');
+      expect(await exitStatus(cli, 3000)).toBe(0);
+    });
 
-  it('--run-once still exits 0 when its session ends', async () => {
-    const t = await echo();
-    const cli = await clis.start(['--run-once', '127.0.0.1:0', `127.0.0.1:${t.port}`]);
-    await silentConnection(cli.port);
-    const a = await client(`ws://127.0.0.1:${cli.port}`);
-    await echoes(a, 'x');
-    a.ws.close();
-    await withTimeout(a.closed, 5000, 'close');
-    expect(await exitStatus(cli, 3000)).toBe(0);
+    it('--run-once still exits 0 when its session ends', async () => {
+      const t = await echo();
+      const cli = await clis.start([...workers, '--run-once', '127.0.0.1:0', `127.0.0.1:${t.port}`]);
+      await silentConnection(cli.port);
+      const a = await client(`ws://127.0.0.1:${cli.port}`);
+      await echoes(a, 'x');
+      a.ws.close();
+      await withTimeout(a.closed, 5000, 'close');
+      expect(await exitStatus(cli, 3000)).toBe(0);
+    });
   });
 });

@@ -18,6 +18,12 @@ export interface LoadedPlugins {
   targetLabel?: string;
   /** Re-reads the token plugin's source, if it can; logs a failure (the old tokens stay). */
   reload(): Promise<void>;
+  /**
+   * Reads the token plugin's source now, quietly: a worker of `--workers N` does at start, so
+   * that every worker has the tokens of the same moment, as one process reading at its first
+   * lookup would (a failed read is tried again at the first lookup, as without it).
+   */
+  preload(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -33,7 +39,9 @@ export async function loadCliPlugins(
   const context = { logger };
   const auth = config.auth ? await loadAuthPlugin(config.auth.name, config.auth.source, context) : undefined;
   const { tokens } = config;
-  if (!tokens) return { ...(auth ? { auth } : {}), reload: async () => {}, close: async () => {} };
+  if (!tokens) {
+    return { ...(auth ? { auth } : {}), reload: async () => {}, preload: async () => {}, close: async () => {} };
+  }
   const plugin = await loadTokenPlugin(tokens.name, tokens.source, context);
   return {
     resolveTarget: tokenResolver(plugin, { hostToken: tokens.hostToken }),
@@ -46,6 +54,13 @@ export async function loadCliPlugins(
         logger.warn(
           `${tokens.name}: cannot re-read ${tokens.source ?? 'its source'} (keeping the old tokens): ${(err as Error).message}`,
         );
+      }
+    },
+    preload: async () => {
+      try {
+        await plugin.reload?.();
+      } catch {
+        // read again at the first lookup
       }
     },
     close: async () => {

@@ -37,6 +37,7 @@ export function createPrimary(
     ...(config.tokens ? { targetLabel: tokenTargetLabel(config.tokens.name) } : {}),
     // Reloads and closes reach the workers' plugins through the primary.
     reload: async () => {},
+    preload: async () => {},
     close: async () => {},
   };
   return { server, plugins };

@@ -26,6 +26,7 @@ runWorker(async (data, logger, terminal) => {
       timeout: undefined,
       idleTimeout: undefined,
     });
+    await plugins.preload();
     return {
       server,
       reload: async () => {

@@ -12,6 +12,17 @@ import { runCli, type CliProcess } from './proxy.js';
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** Waits until `check` holds, polling; bounded. */
+export async function until(check: () => boolean, ms: number, what: string): Promise<void> {
+  await withTimeout(
+    (async () => {
+      while (!check()) await sleep(10);
+    })(),
+    ms,
+    what,
+  );
+}
+
 /**
  * Starts CLI processes and remembers them, so that `killAll()` (in afterEach) kills every one
  * still running by its own PID and waits for it.
