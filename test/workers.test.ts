@@ -12,9 +12,10 @@ import os from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
 import { openClient, withTimeout, type OpenClient } from './helpers/clients.js';
-import { clientForTest as client, echoForTest } from './helpers/per-test.js';
-import { CliTracker, exitStatus, pattern, until } from './helpers/process.js';
-import { isAlive } from './helpers/procfs.js';
+import { clientForTest as client, echoForTest, expectHello, wrapServerCommand } from './helpers/per-test.js';
+import { CliTracker, exitStatus, pattern, tryConnect, until } from './helpers/process.js';
+import { childrenOf, isAlive } from './helpers/procfs.js';
+import { unusedPort } from './helpers/targets.js';
 import { handedTo, workerPids } from './helpers/workers.js';
 
 const clis = new CliTracker();
@@ -133,6 +134,24 @@ describe('--workers 2', () => {
     expect(codes.map((c) => c.code)).toEqual([1001, 1001]);
     expect(await exitStatus(cli, 15000)).toBe(0);
     for (const pid of pids) expect(isAlive(pid)).toBe(false);
+    // Both workers' closing lines were written before the primary exited.
+    expect(cli.stderr()).toMatch(/^1: 127\.0\.0\.1: closed \/a .* code 1001$/m);
+    expect(cli.stderr()).toMatch(/^2: 127\.0\.0\.1: closed \/b .* code 1001$/m);
+  });
+
+  it('if the primary is killed with SIGKILL, the workers exit too (clients see 1006, as with one process)', async () => {
+    const target = await echoForTest();
+    const cli = await clis.start(['--workers', '2', '127.0.0.1:0', target]);
+    const pids = await workersOf(cli.child.pid!, 2);
+    const url = `ws://127.0.0.1:${cli.port}`;
+    const [a, b] = await Promise.all([client(url), client(url)]);
+    await echoesExactly(a, pattern(0, 4096));
+    await echoesExactly(b, pattern(0, 4096));
+    cli.child.kill('SIGKILL');
+    const codes = await withTimeout(Promise.all([a.closed, b.closed]), 15000, 'both clients closed');
+    expect(codes.map((c) => c.code)).toEqual([1006, 1006]);
+    await until(() => pids.every((pid) => !isAlive(pid)), 15000, 'the workers to exit');
+    expect(await tryConnect(cli.port)).toBe('ECONNREFUSED');
   });
 
   it('SIGHUP reaches every worker: ReadOnlyTokenFile is read again in each', async () => {
@@ -170,6 +189,26 @@ describe('--workers 2', () => {
     for (const c of [...first, ...second]) await echoesExactly(c, Buffer.from('tokens'));
     await expect(openClient(`${url}/?token=old`)).rejects.toThrow('HTTP 404');
     await expect(openClient(`${url}/?token=old`)).rejects.toThrow('HTTP 404');
+  });
+
+  it("a wrapped program is the primary's: clients of both workers reach the one program; SIGTERM stops it", async () => {
+    const port = await unusedPort();
+    const cli = await clis.start(['-v', '--workers', '2', `127.0.0.1:${port}`, ...wrapServerCommand(port)]);
+    const pids = await workersOf(cli.child.pid!, 2);
+    const url = `ws://127.0.0.1:${cli.port}`;
+    const [a, b] = await Promise.all([client(url), client(url)]);
+    const programs = [await expectHello(a), await expectHello(b)];
+    expect(programs[1]).toBe(programs[0]);
+    expect(childrenOf(cli.child.pid!)).toContain(programs[0]);
+    expect(pids).not.toContain(programs[0]);
+    await cli.waitForStderr(/^2: 127\.0\.0\.1: to worker/m);
+    expect(new Set(handedTo(cli.stderr()).values())).toEqual(new Set(pids));
+    await echoesExactly(a, pattern(0, 65536));
+    await echoesExactly(b, pattern(65536, 65536));
+
+    cli.child.kill('SIGTERM');
+    expect(await exitStatus(cli, 15000)).toBe(0);
+    expect(isAlive(programs[0]!)).toBe(false);
   });
 
   it('a worker that cannot start ends start-up with its status and a single message', async () => {

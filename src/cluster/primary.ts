@@ -187,7 +187,13 @@ export class ClusterPrimary extends EventEmitter<ClusterPrimaryEvents> {
     this.waiting.clear();
     this.fdLimit.flush();
     const live = this.slots.filter((s) => !s.gone);
-    const exited = live.map((s) => new Promise<void>((resolve) => s.worker.process.once('exit', () => resolve())));
+    // Gone means exited and its channel read to the end: the last log lines are written then.
+    const gone = (s: Slot): Promise<unknown> =>
+      Promise.all([
+        new Promise((resolve) => (s.gone ? resolve(undefined) : s.worker.process.once('exit', resolve))),
+        new Promise((resolve) => (s.worker.isConnected() ? s.worker.once('disconnect', resolve) : resolve(undefined))),
+      ]);
+    const exited = live.map(gone);
     // DRAIN: with --drain-seconds (the "edge" helper's server.drain()), the close message
     // would carry the drain time and each worker would drain before closing.
     this.broadcast({ type: 'websockify:close' });

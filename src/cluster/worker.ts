@@ -3,7 +3,8 @@
 // what the primary's lifetime rules count: connections closed, sessions started and ended. Its
 // log lines go to the primary (log-relay.ts). Signals are the primary's to act on: SIGTERM,
 // SIGINT and SIGHUP are ignored here (Ctrl-C reaches the whole process group), and the primary
-// relays reloads and the close. If the primary goes away, the worker closes and exits.
+// relays reloads and the close. If the primary goes away (killed), node:cluster ends the worker
+// at once, so its clients see their connections drop, as those of one killed process do.
 
 import type net from 'node:net';
 import { createLogger, type Logger, type LogSink } from '../log/logger.js';
@@ -48,7 +49,6 @@ export function runWorker(build: BuildWorker): void {
     // The last lines and the goodbye are written before the process ends.
     send({ type: 'websockify:exiting' }, () => process.exit(status));
   };
-  process.on('disconnect', () => void exit(0));
 
   const setup = async (message: Extract<ToWorker, { type: 'websockify:setup' }>): Promise<void> => {
     logger = createLogger({ verbose: message.verbose, sinks: [terminal] });
