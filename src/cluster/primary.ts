@@ -32,6 +32,8 @@ export interface ClusterPrimaryOptions {
   exec: string;
   /** Sent to every worker at start, for it to build its server from (JSON). */
   data: unknown;
+  /** Node's flags for the workers; default the primary's own (process.execArgv). */
+  execArgv?: string[];
   /** Where the workers' log lines go; bare text (usage errors) goes to `terminal` only. */
   sinks: readonly LogSink[];
   terminal: LogSink;
@@ -131,7 +133,12 @@ export class ClusterPrimary extends EventEmitter<ClusterPrimaryEvents> {
     }
     // Connections that arrive while the workers start wait for the first ready one.
     this.accepting = true;
-    cluster.setupPrimary({ exec: this.opts.exec, args: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    cluster.setupPrimary({
+      exec: this.opts.exec,
+      args: [],
+      execArgv: this.opts.execArgv ?? process.execArgv,
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
     const started = new Promise<void>((resolve, reject) => (this.starting = { resolve, reject }));
     for (let index = 1; index <= this.opts.workers; index++) this.fork(index);
     try {
