@@ -804,6 +804,12 @@ const MEASURE = {
         metrics[`pss${key}`] = pssPer;
         if (FORKING.has(sys.name)) metrics.pythonConns = m.open;
       }
+      // What one more idle connection costs, between the first and the last step: the fixed
+      // growth of the heap and allocator that the first step also carries is left out.
+      const [lo, hi] = [mem[`open-${steps[0]}`], mem[`open-${steps[steps.length - 1]}`]];
+      if (steps.length > 1 && lo?.open && hi?.open && hi.open > lo.open) {
+        metrics.rssMarginal = (hi.rssKB - lo.rssKB) / (hi.open - lo.open);
+      }
       return { metrics, detail };
     });
   },
@@ -1052,6 +1058,16 @@ function memoryRows() {
       });
     }
   });
+  const [first, last] = [config.memory.steps[0], config.memory.steps[config.memory.steps.length - 1]];
+  if (last !== first) {
+    rows.push({
+      key: 'rssMarginal',
+      label: `RSS per extra idle conn, ${first}->${last} (KB)`,
+      digits: 1,
+      better: 'lower',
+      test: 'memory',
+    });
+  }
   return rows;
 }
 
@@ -1073,6 +1089,7 @@ const TARGETS = {
   connPerSec: { text: '>= 1.3x before', vs: [['before', (r) => r >= 1.3]] },
   rss1000: { text: '<= 16 KB', value: (v) => v <= 16 },
   rss5000: { text: '<= 16 KB', value: (v) => v <= 16 },
+  rssMarginal: { text: '<= 16 KB', value: (v) => v <= 16 },
 };
 
 function fmt(v, digits) {

@@ -6,8 +6,9 @@ export { attachWebsockify, type AttachOptions, type AttachedWebsockify } from '.
 export type { WebsockifyOptions, TlsServerOptions, ListenOption } from './config/options.js';
 export { TlsSetupError } from './tls/credentials.js';
 export { takeActivatedSocket, type ActivatedSocket } from './server/socket-activation.js';
-export { ConfigError } from './config/errors.js';
-export { UpgradeRefused, type RefusalDetails } from './protocol/refusal.js';
+export { WebsockifyError, ERROR_CODES, type ErrorCode, type OptionNamer } from './errors/websockify-error.js';
+export { ConfigError } from './errors/config-error.js';
+export { UpgradeRefused, type RefusalDetails } from './errors/upgrade-refused.js';
 export { tokenResolver, tokenFromRequest, type TokenResolverOptions } from './targets/token-resolver.js';
 export { loadTokenPlugin, TOKEN_PLUGINS } from './targets/plugins/registry.js';
 export {

@@ -102,7 +102,7 @@ describe('BasicHTTPAuth', () => {
 
   it('refuses to start without user:password', async () => {
     await expect(loadAuthPlugin('BasicHTTPAuth', undefined, ctx())).rejects.toThrow(
-      '--auth-plugin: BasicHTTPAuth needs --auth-source user:password',
+      'authPlugin: BasicHTTPAuth needs authSource user:password',
     );
   });
 });

@@ -353,6 +353,43 @@ describe('lifetimes on the data path', () => {
     await until('target sockets closed', () => held.every((c) => c.destroyed || c.readableEnded), 10000);
   }, 60000);
 
+  it('a target that stalls past the probe and then reads: what it gets is byte-exact (the probe never reads into a pinned buffer)', async () => {
+    // The proxy's read buffer for this client holds bytes queued toward the paused target when
+    // the stall probe starts reading the client again; that read must go elsewhere.
+    let conn: net.Socket | undefined;
+    const got: Buffer[] = [];
+    const deaf = net.createServer((c) => {
+      conn = c;
+      c.on('error', () => {});
+      c.on('data', (d) => got.push(d));
+      c.pause();
+    });
+    await new Promise<void>((r) => deaf.listen(0, '127.0.0.1', r));
+    defer(() => new Promise((r) => (conn?.destroy(), deaf.close(r))));
+    const { port, logger } = await proxy({
+      target: `127.0.0.1:${(deaf.address() as net.AddressInfo).port}`,
+      closeTimeout: 1,
+      // The probe may hold everything the client sent (nothing is dropped), so all must arrive.
+      highWaterMark: 64 * MiB,
+    });
+    const r = await rawWebSocket(port, { protocol: 'binary' });
+    defer(() => r.destroy());
+    // More than the kernel buffers on the way take: the proxy holds the client behind it.
+    const payloads = Array.from({ length: 16 }, () => crypto.randomBytes(MiB));
+    const all = Buffer.concat(payloads);
+    r.socket.write(framesFor(payloads, seeded(11)));
+    await until('the probe', () => logger.lines.some((l) => l.includes('reading the client to see if it left')));
+    const bytes = () => got.reduce((n, d) => n + d.length, 0);
+    conn!.resume();
+    let code: number | undefined;
+    void r.closeFrame.then((f) => (code = f.code));
+    await until('all bytes, or a close', () => bytes() >= all.length || code !== undefined, 30000);
+    const received = Buffer.concat(got);
+    expect(code).toBeUndefined();
+    expect(received.length).toBe(all.length);
+    expect(received.equals(all)).toBe(true);
+  }, 60000);
+
   it('--heartbeat keeps a slow reader that answers the pings it sees, though much is queued toward it', async () => {
     const data = crypto.randomBytes(8 * MiB);
     const source = await sourceTarget(data);

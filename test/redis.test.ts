@@ -80,7 +80,7 @@ describe('TokenRedis source syntax', () => {
     expect(() => parseRedisSource('r:port')).toThrow("TokenRedis: port 'port' is not a number");
     expect(() => parseRedisSource('r:1:x')).toThrow("TokenRedis: database number 'x' is not a number");
     expect(() => parseRedisSource('a:1:2:3:4:5')).toThrow(/more than 5 fields/);
-    expect(() => parseRedisSource(undefined)).toThrow(/TokenRedis needs --token-source/);
+    expect(() => parseRedisSource(undefined)).toThrow(/TokenRedis needs tokenSource/);
   });
 });
 

@@ -67,7 +67,7 @@ describe('BaseTokenAPI', () => {
   it('refuses a source without %s or that is not an http URL (exit 2 from the CLI path)', async () => {
     const context = { logger: recordingLogger() };
     await expect(loadTokenPlugin('BaseTokenAPI', 'http://x/lookup', context)).rejects.toThrow(
-      /--token-plugin: BaseTokenAPI needs --token-source: a URL containing %s/,
+      /^tokenPlugin: BaseTokenAPI needs tokenSource: a URL containing %s/,
     );
     await expect(loadTokenPlugin('BaseTokenAPI', 'ftp://x/%s', context)).rejects.toThrow(/is not an http\(s\) URL/);
   });

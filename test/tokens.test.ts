@@ -257,7 +257,7 @@ describe('custom token plugins', () => {
     expect(await plugin.lookup('3')).toEqual({ kind: 'tcp', host: '127.0.0.1', port: 6003 });
     expect(await plugin.lookup('../x')).toBeUndefined();
     await expect(loadTokenPlugin('./examples/token-plugin.js', 'abc', ctx())).rejects.toThrow(
-      "--token-plugin: --token-source must be a base port, got 'abc'",
+      "tokenPlugin: --token-source must be a base port, got 'abc'",
     );
   });
 });

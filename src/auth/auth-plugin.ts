@@ -4,7 +4,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { PluginContext } from '../targets/plugins/plugin.js';
 import type { TargetSpec } from '../targets/target.js';
-import { UpgradeRefused } from '../protocol/refusal.js';
+import { UpgradeRefused } from '../errors/upgrade-refused.js';
 
 /** What an auth plugin is shown of a request. */
 export interface AuthRequest {

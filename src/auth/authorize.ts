@@ -4,7 +4,7 @@
 
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
-import { UpgradeRefused } from '../protocol/refusal.js';
+import { UpgradeRefused } from '../errors/upgrade-refused.js';
 import type { TargetSpec } from '../targets/target.js';
 import type { AuthPlugin, AuthRequest } from './auth-plugin.js';
 

@@ -4,6 +4,7 @@
 
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { AuthenticationError, type AuthPlugin } from './auth-plugin.js';
+import { badSource } from '../errors/config-error.js';
 
 const CHALLENGE = { 'WWW-Authenticate': 'Basic realm="Websockify"' };
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
@@ -11,7 +12,7 @@ const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$
 const digest = (bytes: Buffer): Buffer => createHash('sha256').update(bytes).digest();
 
 export function createBasicHttpAuth(source: string | undefined): AuthPlugin {
-  if (!source?.includes(':')) throw new Error('BasicHTTPAuth needs --auth-source user:password');
+  if (!source?.includes(':')) throw badSource('authSource', (s) => `BasicHTTPAuth needs ${s} user:password`);
   // Browsers send UTF-8; the reference compared ISO-8859-1 text. Either encoding matches.
   const expected = [digest(Buffer.from(source, 'utf8')), digest(Buffer.from(source, 'latin1'))];
   return {

@@ -2,10 +2,11 @@
 // source's space-separated names. Plain connections and unverified certificates get 403.
 
 import { AuthenticationError, type AuthPlugin } from './auth-plugin.js';
+import { badSource } from '../errors/config-error.js';
 
 export function createClientCertCnAuth(source: string | undefined): AuthPlugin {
   const allowed = (source ?? '').split(/\s+/).filter((cn) => cn !== '');
-  if (allowed.length === 0) throw new Error('ClientCertCNAuth needs --auth-source "CN [CN...]"');
+  if (allowed.length === 0) throw badSource('authSource', (s) => `ClientCertCNAuth needs ${s} "CN [CN...]"`);
   return {
     authenticate({ clientCertCN }) {
       if (clientCertCN === undefined || !allowed.includes(clientCertCN)) {

@@ -2,10 +2,11 @@
 // origins exactly; otherwise 403 with the reason phrase "Invalid Origin", as in the reference.
 
 import { AuthenticationError, type AuthPlugin } from './auth-plugin.js';
+import { badSource } from '../errors/config-error.js';
 
 export function createExpectOrigin(source: string | undefined): AuthPlugin {
   const allowed = (source ?? '').split(/\s+/).filter((o) => o !== '');
-  if (allowed.length === 0) throw new Error('ExpectOrigin needs --auth-source "ORIGIN [ORIGIN...]"');
+  if (allowed.length === 0) throw badSource('authSource', (s) => `ExpectOrigin needs ${s} "ORIGIN [ORIGIN...]"`);
   return {
     authenticate({ headers }) {
       const origin = headers.origin;

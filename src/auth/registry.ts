@@ -14,12 +14,12 @@ export const AUTH_PLUGINS: Record<string, AuthPluginFactory> = {
   ClientCertCNAuth: createClientCertCnAuth,
 };
 
-/** Creates auth plugin `name` with `source`; throws ConfigError naming --auth-plugin. */
+/** Creates auth plugin `name` with `source`; throws ConfigError (ERR_PLUGIN, option authPlugin). */
 export function loadAuthPlugin(name: string, source: string | undefined, context: PluginContext): Promise<AuthPlugin> {
   return loadPlugin(name, source, context, {
     builtins: AUTH_PLUGINS,
     prefix: 'websockify.auth_plugins.',
-    option: '--auth-plugin',
+    option: 'authPlugin',
     method: 'authenticate',
   });
 }

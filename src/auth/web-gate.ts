@@ -4,7 +4,7 @@
 
 import { STATUS_CODES } from 'node:http';
 import type { Logger } from '../log/logger.js';
-import type { UpgradeRefused } from '../protocol/refusal.js';
+import type { UpgradeRefused } from '../errors/upgrade-refused.js';
 import type { RequestGate } from '../server/plain-http.js';
 import type { AuthPlugin } from './auth-plugin.js';
 import { authorize } from './authorize.js';

@@ -3,7 +3,7 @@
 // Only those two command lines come here; every other is parsed by parse.ts.
 
 import yargs from 'yargs';
-import { CLI_OPTIONS } from './options-table.js';
+import { OPTION_TABLE } from '../config/option-table.js';
 
 const COMPLETION_FLAG = '--get-yargs-completions';
 
@@ -16,12 +16,9 @@ export async function runCompletion(args: string[]): Promise<boolean> {
     .version(false)
     .exitProcess(false)
     .completion('completion', false);
-  for (const o of CLI_OPTIONS) {
-    parser = parser.option(o.name, { type: o.type, describe: o.describe });
+  for (const o of OPTION_TABLE) {
+    parser = parser.option(o.flag, { type: o.value.takesValue ? 'string' : 'boolean', describe: o.help });
   }
-  await parser
-    .option('help', { type: 'boolean', describe: 'show the help' })
-    .option('version', { type: 'boolean', describe: 'show the version' })
-    .parseAsync();
+  await parser.parseAsync();
   return true;
 }

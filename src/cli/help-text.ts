@@ -2,7 +2,7 @@
 // its options as typed (`-v, --verbose`, `--web DIR`: the placeholder says what the value is),
 // their help wrapped to the terminal's width.
 
-import { CLI_OPTIONS, type CliOption } from './options-table.js';
+import { metavarOf, OPTION_TABLE } from '../config/option-table.js';
 
 export const USAGE_FORMS = [
   '[options] [source_addr:]source_port target_addr:target_port',
@@ -12,28 +12,43 @@ export const USAGE_FORMS = [
   '[options] --unix-listen=FILE|--inetd target_addr:target_port',
 ];
 
-/** --help and --version, which the parser handles itself. */
-export const OTHER_OPTIONS: readonly CliOption[] = [
-  { name: 'help', alias: 'h', type: 'boolean', group: 'Other:', describe: 'show this help and exit' },
-  { name: 'version', type: 'boolean', group: 'Other:', describe: 'show the version and exit' },
-  {
-    name: 'completion',
-    type: 'boolean',
-    group: 'Other:',
-    describe: 'as the only argument (`websockify completion`): print a bash/zsh completion script',
-  },
-];
+/** One line of the help: an option of the table, or the `completion` command. */
+export interface HelpEntry {
+  flag: string;
+  alias?: string;
+  /** The value's placeholder; empty for a flag. */
+  metavar: string;
+  group: string;
+  help: string;
+  /** Typed without dashes (`completion`). */
+  bare?: true;
+}
+
+const COMPLETION: HelpEntry = {
+  flag: 'completion',
+  metavar: '',
+  group: 'Other:',
+  help: 'as the only argument (`websockify completion`): print a bash/zsh completion script',
+  bare: true,
+};
 
 /** `-v, --verbose` or `--web DIR`, as the option is typed. */
-export function optionSynopsis(o: CliOption): string {
-  const long = o.name === 'completion' ? 'completion' : `--${o.name}${o.metavar ? ` ${o.metavar}` : ''}`;
+export function optionSynopsis(o: HelpEntry): string {
+  const long = o.bare ? o.flag : `--${o.flag}${o.metavar ? ` ${o.metavar}` : ''}`;
   return o.alias ? `-${o.alias}, ${long}` : long;
 }
 
-/** Options grouped as in the table, in its order. */
-export function optionGroups(): [string, CliOption[]][] {
-  const groups = new Map<string, CliOption[]>();
-  for (const o of [...CLI_OPTIONS, ...OTHER_OPTIONS]) groups.set(o.group, [...(groups.get(o.group) ?? []), o]);
+/** The help's entries grouped as in the table, in its order. */
+export function optionGroups(): [string, HelpEntry[]][] {
+  const entries: HelpEntry[] = OPTION_TABLE.map((o) => ({
+    flag: o.flag,
+    ...('alias' in o ? { alias: o.alias } : {}),
+    metavar: metavarOf(o),
+    group: o.group,
+    help: o.help,
+  }));
+  const groups = new Map<string, HelpEntry[]>();
+  for (const o of [...entries, COMPLETION]) groups.set(o.group, [...(groups.get(o.group) ?? []), o]);
   return [...groups];
 }
 
@@ -57,7 +72,7 @@ export function helpText(columns = 100): string {
     const left = options.map((o) => (o.alias ? '  ' : '      ') + optionSynopsis(o));
     const column = Math.min(Math.max(...left.map((l) => l.length)) + 2, 40);
     options.forEach((o, i) => {
-      const text = wrap(o.describe, width - column);
+      const text = wrap(o.help, width - column);
       const head = left[i]!;
       if (head.length + 2 > column) out.push(head, ...text.map((t) => ' '.repeat(column) + t));
       else out.push(head.padEnd(column) + text[0], ...text.slice(1).map((t) => ' '.repeat(column) + t));

@@ -1,20 +1,12 @@
 // The command's log sinks: stderr always, plus the log file and syslog when asked for. A
-// destination that cannot be opened is a usage error naming its flag (exit status 2). On
-// SIGHUP, reopen() opens the log file again (logrotate).
+// destination that cannot be opened is a ConfigError about logFile or syslog (main.ts names the
+// flag; exit status 2). On SIGHUP, reopen() opens the log file again (logrotate).
 
 import { fileSink, type ReopenableSink } from '../log/file-sink.js';
 import type { LogSink } from '../log/logger.js';
 import type { SyslogFacility } from '../log/syslog-format.js';
 import { syslogSink } from '../log/syslog-sink.js';
-import { namingFlag, type LogDestinations } from './parse.js';
-
-async function opened(flag: string, open: () => LogSink | Promise<LogSink>): Promise<LogSink> {
-  try {
-    return await open();
-  } catch (err) {
-    throw namingFlag(flag, err);
-  }
-}
+import type { LogDestinations } from './parse.js';
 
 /**
  * `terminal` is stderr, or a daemon's channel to the command that started it; `facility` is
@@ -29,11 +21,11 @@ export async function openLogSinks(
   const { logFile, syslog, legacySyslog, format } = destinations;
   let file: ReopenableSink | undefined;
   if (logFile !== undefined) {
-    file = (await opened('--log-file', () => fileSink(logFile, { format }))) as ReopenableSink;
+    file = fileSink(logFile, { format });
     sinks.push(file);
   }
   if (syslog) {
-    sinks.push(await opened('--syslog', () => syslogSink({ destination: syslog, legacy: legacySyslog, facility })));
+    sinks.push(await syslogSink({ destination: syslog, legacy: legacySyslog, facility }));
   }
   return { sinks, reopen: () => file?.reopen() };
 }

@@ -6,7 +6,8 @@
 
 import type net from 'node:net';
 import { WorkerStartError } from '../cluster/start-error.js';
-import { ConfigError } from '../config/errors.js';
+import { ConfigError } from '../errors/config-error.js';
+import { WebsockifyError } from '../errors/websockify-error.js';
 import type { ResolvedOptions } from '../config/options.js';
 import type { LogFormat } from '../log/log-format.js';
 import { createLogger, stderrSink, type LogSink, type Logger } from '../log/logger.js';
@@ -24,6 +25,7 @@ import { daemonChannel, startDaemon, type DaemonChannel } from './daemon.js';
 import { parseCommandLine, type WrapSpec } from './parse.js';
 import type { LoadedPlugins } from './plugins.js';
 import { ListenError, startupFailure, usageFailure } from './startup-failure.js';
+import { cliMessage } from './usage-error.js';
 
 const SIGNAL_NUMBERS = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 } as const;
 type HandledSignal = keyof typeof SIGNAL_NUMBERS;
@@ -134,7 +136,7 @@ export async function main(args: string[]): Promise<number> {
   try {
     config = await parseCommandLine(args, { activated: takeActivatedSocket() });
   } catch (err) {
-    if (err instanceof ConfigError) return closing(daemon, usageFailure(err.message, terminal));
+    if (err instanceof ConfigError) return closing(daemon, usageFailure(cliMessage(err), terminal));
     throw err;
   }
   if (config.kind === 'help') {
@@ -191,7 +193,8 @@ export async function main(args: string[]): Promise<number> {
       try {
         logSinks.reopen();
       } catch (err) {
-        logger.error(`websockify: ${(err as Error).message} (still writing to the old file)`);
+        const message = err instanceof WebsockifyError ? cliMessage(err) : (err as Error).message;
+        logger.error(`websockify: ${message} (still writing to the old file)`);
       }
       server.reload();
       await plugins.reload();

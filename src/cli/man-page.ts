@@ -71,7 +71,7 @@ export function manPage(version: string): string {
   ];
   for (const [group, options] of optionGroups()) {
     out.push(`.SS "${roff(group.replace(/:$/, ''))}"`);
-    for (const o of options) out.push('.TP', synopsisRoff(optionSynopsis(o)), roff(o.describe));
+    for (const o of options) out.push('.TP', synopsisRoff(optionSynopsis(o)), roff(o.help));
   }
   for (const [title, lines] of SECTIONS) out.push(`.SH ${title}`, ...lines);
   return out.join('\n') + '\n';

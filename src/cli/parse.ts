@@ -1,23 +1,24 @@
-// Turns the command line into a CliConfig: yargs for the flags (generated from the option
-// table), then the reference's positional rules and option-dependency checks. Every error is a
-// UsageError (exit status 2).
+// Turns the command line into a CliConfig. yargs reads the flags as the option table
+// (config/option-table.ts) declares them: types, aliases, groups, unknown options refused, and
+// each value read by its kind (coerce). The library options among them are copied by key; what
+// is left here is what one row cannot say: the positionals (listen, target, wrapped command) and
+// the rules across options. Every error is a UsageError naming the flag (exit status 2).
 
 import path from 'node:path';
 import yargs, { type Argv } from 'yargs';
-import { parseListenSpec, parsePort, parseTargetSpec, type HostPort } from '../config/address.js';
-import { ConfigError } from '../config/errors.js';
-import { resolveWebRoot, type ListenOption, type WebsockifyOptions } from '../config/options.js';
-import { LOG_FORMATS, type LogFormat } from '../log/log-format.js';
+import { parseListenSpec, parseTargetSpec, type HostPort } from '../config/address.js';
+import { DEFAULTS } from '../config/defaults.js';
+import { metavarOf, missingNeed, OPTION_TABLE, type OptionRow, type Settings } from '../config/option-table.js';
+import type { ListenOption, WebsockifyOptions } from '../config/options.js';
+import type { LogFormat } from '../log/log-format.js';
 import { parseSyslogServer, type SyslogDestination } from '../log/syslog-sink.js';
 import type { ActivatedSocket } from '../server/socket-activation.js';
 import type { TargetSpec } from '../targets/target.js';
-import { WRAP_MODES, type WrapMode } from '../wrap/supervisor.js';
-import { parseWorkerCount } from '../cluster/worker-count.js';
+import type { WrapMode } from '../wrap/supervisor.js';
 import { helpText, USAGE_FORMS } from './help-text.js';
 import { expandOptionPrefixes } from './option-prefixes.js';
-import { CLI_OPTIONS } from './options-table.js';
-import { parseTlsFlags } from './tls-flags.js';
-import { UsageError } from './usage-error.js';
+import { tlsOptions } from './tls-flags.js';
+import { asUsageError, flagOf, UsageError } from './usage-error.js';
 
 export { UsageError };
 
@@ -52,6 +53,8 @@ export interface PluginSpec {
   source: string | undefined;
 }
 
+type CliConfigTokens = PluginSpec & { hostToken: boolean };
+
 /** Where log lines go besides stderr (--log-file, --syslog, --legacy-syslog). */
 export interface LogDestinations {
   /** Absolute path. */
@@ -77,25 +80,54 @@ export interface ParseContext {
 
 type Parsed = Record<string, unknown> & { _: (string | number)[]; '--'?: (string | number)[] };
 
-const flag = (name: string): string => (name.length === 1 ? `-${name}` : `--${name}`);
+const dashed = (name: string): string => (name.length === 1 ? `-${name}` : `--${name}`);
 
 /** Rewrites yargs' messages so they name flags as typed: "Unknown argument: bogus" -> "--bogus". */
 function flagMessage(message: string): string {
   const unknown = /^Unknown arguments?: (.*)$/.exec(message);
-  if (unknown) return `unknown option ${unknown[1]!.split(', ').map(flag).join(', ')}`;
+  if (unknown) return `unknown option ${unknown[1]!.split(', ').map(dashed).join(', ')}`;
   const missing = /^Not enough arguments following: (.*)$/.exec(message);
-  if (missing) return `option ${flag(missing[1]!)} needs a value`;
+  if (missing) return `option ${dashed(missing[1]!)} needs a value`;
   return message;
 }
 
+/**
+ * The yargs declaration of one row: its type, alias, group, and its value read by its kind.
+ * yargs keeps only the message of an error thrown in `coerce`, so the error itself (with the
+ * option's key) goes to `failed` for the fail handler.
+ */
+function yargsOption(o: OptionRow, failed: (err: unknown) => void) {
+  const { value } = o;
+  const read = (text: unknown): unknown => {
+    try {
+      return value.parse(String(text), o.key, metavarOf(o));
+    } catch (err) {
+      failed(err);
+      throw err;
+    }
+  };
+  return {
+    type: value.takesValue ? ('string' as const) : ('boolean' as const),
+    describe: o.help,
+    group: o.group,
+    ...(o.alias ? { alias: o.alias } : {}),
+    ...(value.takesValue ? { requiresArg: true, nargs: 1, coerce: read } : {}),
+    ...(value.choices ? { choices: value.choices } : {}),
+  };
+}
+
 function buildParser(args: string[]): Argv {
+  let coerceError: unknown;
   let parser = yargs(args)
     .scriptName('websockify')
     .usage(USAGE)
     .parserConfiguration({
+      // The wrapped command line after `--`, as typed.
       'populate--': true,
+      // Values are text until their kind reads them (`--wrap-port 08`, a listen port `0080`).
       'parse-positional-numbers': false,
       'parse-numbers': false,
+      // `--no-legacy` is an option of its own, not the negation of a `--legacy`.
       'boolean-negation': false,
       'duplicate-arguments-array': false,
       'strip-aliased': true,
@@ -103,131 +135,93 @@ function buildParser(args: string[]): Argv {
       'camel-case-expansion': false,
     })
     .strictOptions()
+    // --help and --version are rows of the table: help-text.ts writes the help (with each
+    // value's placeholder, `--web DIR`), and main.ts prints the version.
     .help(false)
     .version(false)
     .exitProcess(false)
-    .wrap(Math.min(100, process.stdout.columns || 100))
     .fail((message, err) => {
-      throw err instanceof UsageError
-        ? err
-        : new UsageError(flagMessage(message || err?.message || 'invalid arguments'));
+      throw coerceError ?? new UsageError(flagMessage(message || err?.message || 'invalid arguments'));
     });
-  for (const o of CLI_OPTIONS) {
-    parser = parser.option(o.name, {
-      type: o.type,
-      describe: o.describe,
-      group: o.group,
-      requiresArg: o.type === 'string',
-      ...(o.alias ? { alias: o.alias } : {}),
-      ...(o.metavar ? { nargs: 1 } : {}),
-    });
+  for (const o of OPTION_TABLE)
+    parser = parser.option(
+      o.flag,
+      yargsOption(o, (err) => (coerceError ??= err)),
+    );
+  return parser;
+}
+
+/** Each given option's value, by key (yargs has read them with their kinds). */
+function settingsOf(argv: Parsed): Settings {
+  const settings: Record<string, unknown> = {};
+  for (const o of OPTION_TABLE as readonly OptionRow[]) {
+    const v = argv[o.flag];
+    if (v === undefined || v === false) continue;
+    settings[o.key] = o.value.takesValue ? v : o.value.parse('', o.key, '');
   }
-  return parser
-    .option('help', { alias: 'h', type: 'boolean', describe: 'show this help and exit', group: 'Other:' })
-    .option('version', { type: 'boolean', describe: 'show the version and exit', group: 'Other:' });
+  return settings as Settings;
 }
 
-function given(argv: Parsed, name: string): boolean {
-  const v = argv[name];
-  return v !== undefined && v !== false;
+/** Whether `key` is given, or a given option provides it (`--target-config` provides resolveTarget). */
+function givenIn(settings: Settings): (key: string) => boolean {
+  const has = settings as Record<string, unknown>;
+  return (key) =>
+    has[key] !== undefined ||
+    (OPTION_TABLE as readonly OptionRow[]).some((o) => o.provides === key && has[o.key] !== undefined);
 }
 
-/** Option `name` as a positive whole number of bytes, if given. */
-function byteCount(argv: Parsed, name: string): number | undefined {
-  const v = argv[name];
-  if (v === undefined) return undefined;
-  const text = String(v);
-  if (!/^\d+$/.test(text) || Number(text) <= 0 || !Number.isSafeInteger(Number(text))) {
-    throw new UsageError(`option --${name}: expected a positive number of bytes, got '${text}'`, `--${name}`);
-  }
-  return Number(text);
-}
-
-function seconds(argv: Parsed, name: string): number | undefined {
-  const v = argv[name];
-  if (v === undefined) return undefined;
-  const text = String(v);
-  if (!/^\d+(\.\d+)?$/.test(text)) {
-    throw new UsageError(`option --${name}: expected a number of seconds, got '${text}'`, `--${name}`);
-  }
-  return Number(text);
-}
-
-/** A library ConfigError about a flag's value, as a usage error naming the flag. */
-export function namingFlag(flag: string, err: unknown): unknown {
-  return err instanceof ConfigError ? new UsageError(`option ${flag}: ${err.message}`, flag) : err;
-}
-
-/** Option `name` checked by a library parser (which throws ConfigError), if given. */
-function parsedOption<T>(argv: Parsed, name: string, parse: (text: string) => T): T | undefined {
-  const v = argv[name];
-  if (v === undefined) return undefined;
-  try {
-    return parse(String(v));
-  } catch (err) {
-    throw namingFlag(`--${name}`, err);
+/** The table's `needs` rules, with the reference's messages. */
+function checkNeeds(settings: Settings): void {
+  const given = givenIn(settings);
+  for (const o of OPTION_TABLE as readonly OptionRow[]) {
+    if ((settings as Record<string, unknown>)[o.key] === undefined) continue;
+    const missing = missingNeed(o, given);
+    if (missing !== undefined)
+      throw new UsageError(`You must use ${flagOf(missing)} to use --${o.flag}`, `--${o.flag}`);
   }
 }
 
-/** The reference's option-dependency rules, with its messages. */
-function checkDependencies(argv: Parsed): void {
-  const rules: [string, string][] = [
-    ['token-source', 'token-plugin'],
-    ['host-token', 'token-plugin'],
-    ['auth-source', 'auth-plugin'],
-    ['web-auth', 'auth-plugin'],
-    ['web-auth', 'web'],
-    ['legacy-syslog', 'syslog'],
-    ['unix-listen-mode', 'unix-listen'],
-  ];
-  for (const [option, needs] of rules) {
-    const satisfied = given(argv, needs) || (needs === 'token-plugin' && given(argv, 'target-config'));
-    if (given(argv, option) && !satisfied) {
-      throw new UsageError(`You must use --${needs} to use --${option}`, `--${option}`);
-    }
+/** The library options given by flags of their own, copied to their keys (`tls.cert` into tls). */
+function copiedOptions(settings: Settings): Omit<WebsockifyOptions, 'listen' | 'target'> {
+  const options: Record<string, unknown> = {};
+  for (const o of OPTION_TABLE as readonly OptionRow[]) {
+    const value = (settings as Record<string, unknown>)[o.key];
+    if (o.use !== 'option' || value === undefined) continue;
+    const parts = o.key.split('.');
+    let into = options;
+    for (const part of parts.slice(0, -1)) into = (into[part] ??= {}) as Record<string, unknown>;
+    into[parts.at(-1)!] = value;
   }
-}
-
-function optionalString(argv: Parsed, name: string): string | undefined {
-  return typeof argv[name] === 'string' ? argv[name] : undefined;
+  return options as WebsockifyOptions;
 }
 
 /**
  * --token-plugin/--token-source/--host-token, or the deprecated --target-config FILE, which
  * means TokenFile with FILE made absolute (both together are refused).
  */
-function parseTokenOptions(argv: Parsed): CliConfigTokens | undefined {
-  const hostToken = given(argv, 'host-token');
-  const targetConfig = optionalString(argv, 'target-config');
-  const plugin = optionalString(argv, 'token-plugin');
-  if (targetConfig !== undefined) {
-    if (plugin !== undefined) {
+function parseTokenOptions(s: Settings): CliConfigTokens | undefined {
+  const hostToken = s.hostToken === true;
+  if (s.targetConfig !== undefined) {
+    if (s.tokenPlugin !== undefined) {
       throw new UsageError(
         '--target-config is a shorthand for --token-plugin TokenFile; give only one',
         '--target-config',
       );
     }
-    return { name: 'TokenFile', source: path.resolve(targetConfig), hostToken };
+    return { name: 'TokenFile', source: path.resolve(s.targetConfig), hostToken };
   }
-  return plugin === undefined ? undefined : { name: plugin, source: optionalString(argv, 'token-source'), hostToken };
+  return s.tokenPlugin === undefined ? undefined : { name: s.tokenPlugin, source: s.tokenSource, hostToken };
 }
-
-type CliConfigTokens = PluginSpec & { hostToken: boolean };
 
 /**
  * `targets` are the positionals after the listen argument; `listenPort` is the listen
  * argument's port, absent when websockify listens on a unix socket or an inherited one.
  */
-function parseWrap(argv: Parsed, command: string[], targets: string[], listenPort: number | undefined): WrapSpec {
+function parseWrap(s: Settings, command: string[], targets: string[], listenPort: number | undefined): WrapSpec {
   if (targets.length > 0) {
     throw new UsageError(`Too many arguments: a wrapped program replaces the target ('${targets[0]}')`, 'target');
   }
-  const mode = (argv['wrap-mode'] ?? 'exit') as string;
-  if (!(WRAP_MODES as readonly string[]).includes(mode)) {
-    throw new UsageError(`option --wrap-mode: expected exit, ignore or respawn, got '${mode}'`, '--wrap-mode');
-  }
-  const port = argv['wrap-port'];
-  const programPort = port === undefined ? listenPort : parsePort(String(port), '--wrap-port');
+  const programPort = s.wrapPort ?? listenPort;
   if (programPort === undefined) {
     throw new UsageError(
       'a wrapped program needs --wrap-port PORT (the port it binds) when websockify does not listen on a TCP port',
@@ -235,21 +229,7 @@ function parseWrap(argv: Parsed, command: string[], targets: string[], listenPor
     );
   }
   if (programPort === 0) throw new UsageError('a wrapped program needs a fixed listen port, or --wrap-port', 'listen');
-  return { command, mode: mode as WrapMode, programPort };
-}
-
-/** --unix-listen-mode: octal permission bits such as 660 or 0660 (the reference's format). */
-function parseSocketMode(argv: Parsed): number | undefined {
-  const v = argv['unix-listen-mode'];
-  if (v === undefined) return undefined;
-  const text = String(v);
-  if (!/^0?[0-7]{1,3}$/.test(text)) {
-    throw new UsageError(
-      `option --unix-listen-mode: expected octal permissions such as 0600 or 660, got '${text}'`,
-      '--unix-listen-mode',
-    );
-  }
-  return parseInt(text, 8);
+  return { command, mode: s.wrapMode ?? DEFAULTS.wrapMode, programPort };
 }
 
 /**
@@ -258,20 +238,19 @@ function parseSocketMode(argv: Parsed): number | undefined {
  * bound (it may still name the wrapped program's port), so one command line works both ways.
  */
 function parseListen(
-  argv: Parsed,
+  s: Settings,
   positionals: string[],
   targetCount: number,
   context: ParseContext,
   notices: string[],
 ): { listen: ListenOption; listenPort: number | undefined; targets: string[] } {
-  const inetd = given(argv, 'inetd');
-  const unixListen = argv['unix-listen'];
-  if (inetd && unixListen !== undefined) {
+  const unixListen = s['listen.path'];
+  if (s['listen.fd'] && unixListen !== undefined) {
     throw new UsageError('--inetd and --unix-listen cannot be used together', '--unix-listen');
   }
-  if (inetd) return { listen: { fd: 0, name: 'inetd' }, listenPort: undefined, targets: positionals };
-  if (typeof unixListen === 'string') {
-    const mode = parseSocketMode(argv);
+  if (s['listen.fd']) return { listen: { fd: 0, name: 'inetd' }, listenPort: undefined, targets: positionals };
+  if (unixListen !== undefined) {
+    const mode = s['listen.mode'];
     const listen = mode === undefined ? { path: unixListen } : { path: unixListen, mode };
     return { listen, listenPort: undefined, targets: positionals };
   }
@@ -290,12 +269,36 @@ function parseListen(
   return { listen, listenPort: spec.port, targets };
 }
 
-/** Every long option, for prefix matching (`--verb` is `--verbose`). */
-const LONG_OPTIONS = [
-  ...CLI_OPTIONS.map((o) => ({ name: o.name, takesValue: o.type === 'string' })),
-  { name: 'help', takesValue: false },
-  { name: 'version', takesValue: false },
-];
+/** The fixed target, unless a wrapped program or a token plugin chooses it. */
+function parseTarget(
+  s: Settings,
+  targets: string[],
+  wrapped: boolean,
+  tokens: CliConfigTokens | undefined,
+): TargetSpec | undefined {
+  const unixTarget = s['target.path'];
+  if (wrapped) {
+    if (unixTarget !== undefined)
+      throw new UsageError('--unix-target cannot be used with a wrapped program', '--unix-target');
+    if (tokens) throw new UsageError('--token-plugin cannot be used with a wrapped program', '--token-plugin');
+    return undefined;
+  }
+  if (tokens) {
+    if (unixTarget !== undefined) {
+      throw new UsageError('--unix-target cannot be used with --token-plugin', '--unix-target');
+    }
+    if (targets.length > 0) throw new UsageError('Too many arguments: a token plugin replaces the target', 'target');
+    return undefined;
+  }
+  if (unixTarget !== undefined) {
+    if (targets.length > 0) throw new UsageError('Too many arguments: --unix-target replaces the target', 'target');
+    return { kind: 'unix', path: unixTarget };
+  }
+  if (targets.length < 1) throw new UsageError('Too few arguments: the target is missing', 'target');
+  if (targets.length > 1) throw new UsageError(`Too many arguments: unexpected '${targets[1]}'`, 'arguments');
+  const { host, port } = parseTargetSpec(targets[0]!);
+  return { kind: 'tcp', host, port };
+}
 
 /** yargs reads `--flag=yes` on a boolean as false; refuse a value instead of ignoring it. */
 function rejectValuedFlags(args: string[]): void {
@@ -303,51 +306,47 @@ function rejectValuedFlags(args: string[]): void {
   for (const arg of end === -1 ? args : args.slice(0, end)) {
     const m = /^--?([^=]+)=/.exec(arg);
     if (!m) continue;
-    const option = CLI_OPTIONS.find((o) => o.name === m[1] || o.alias === m[1]);
-    if (option?.type === 'boolean' || ['help', 'h', 'version'].includes(m[1]!)) {
-      throw new UsageError(`option ${flag(m[1]!)} does not take a value`, flag(m[1]!));
+    const option = (OPTION_TABLE as readonly OptionRow[]).find((o) => o.flag === m[1] || o.alias === m[1]);
+    if (option && !option.value.takesValue) {
+      throw new UsageError(`option ${dashed(m[1]!)} does not take a value`, dashed(m[1]!));
     }
   }
 }
 
-/** `--web ""`, `--cert=`...: an option naming a path must not be empty. */
-function rejectEmptyPaths(argv: Parsed): void {
-  for (const o of CLI_OPTIONS) {
-    if (o.path && argv[o.name] === '') {
-      throw new UsageError(`option --${o.name}: the value is empty (expected ${o.metavar ?? 'a path'})`, `--${o.name}`);
-    }
-  }
-}
-
-function parseLogFormat(argv: Parsed): LogFormat {
-  const text = String(argv['log-format'] ?? 'text');
-  if ((LOG_FORMATS as readonly string[]).includes(text)) return text as LogFormat;
-  throw new UsageError(`option --log-format: expected text or json, got '${text}'`, '--log-format');
-}
+/** Every long option, for prefix matching (`--verb` is `--verbose`). */
+const LONG_OPTIONS = OPTION_TABLE.map((o) => ({ name: o.flag, takesValue: o.value.takesValue }));
 
 /** Parses the arguments after the program name. Throws UsageError on any problem. */
 export async function parseCommandLine(typed: string[], context: ParseContext = {}): Promise<CliConfig> {
+  try {
+    return await parse(typed, context);
+  } catch (err) {
+    throw asUsageError(err);
+  }
+}
+
+async function parse(typed: string[], context: ParseContext): Promise<CliConfig> {
   const args = expandOptionPrefixes(typed, LONG_OPTIONS);
   rejectValuedFlags(args);
-  const parser = buildParser(args);
-  const argv = (await parser.parseAsync()) as Parsed;
-  if (argv.help) return { kind: 'help', text: helpText(process.stdout.columns || 100) };
-  if (argv.version) return { kind: 'version' };
+  const argv = (await buildParser(args).parseAsync()) as Parsed;
+  const s = settingsOf(argv);
+  if (s.help) return { kind: 'help', text: helpText(process.stdout.columns || 100) };
+  if (s.version) return { kind: 'version' };
 
-  rejectEmptyPaths(argv);
-  checkDependencies(argv);
+  checkNeeds(s);
   const positionals = argv._.map(String);
   const wrapCommand = argv['--']?.map(String);
   const wrap = wrapCommand !== undefined && wrapCommand.length > 0;
   if (!wrap && args.includes('--')) throw new UsageError('no command given after --', '--');
 
-  const notices = CLI_OPTIONS.filter((o) => o.compatOnly && given(argv, o.name)).map((o) => `note: ${o.compatOnly}`);
-  const tokens = parseTokenOptions(argv);
+  const notices = (OPTION_TABLE as readonly OptionRow[])
+    .filter((o) => o.compatOnly && (s as Record<string, unknown>)[o.key] !== undefined)
+    .map((o) => `note: ${o.compatOnly}`);
+  const tokens = parseTokenOptions(s);
   // A wrapped program, --unix-target or a token plugin replaces the target argument.
-  const targetCount = wrap || tokens || given(argv, 'unix-target') ? 0 : 1;
-  const { listen, listenPort, targets } = parseListen(argv, positionals, targetCount, context, notices);
-  const daemon = given(argv, 'daemon');
-  if (daemon && 'fd' in listen) {
+  const targetCount = wrap || tokens || s['target.path'] !== undefined ? 0 : 1;
+  const { listen, listenPort, targets } = parseListen(s, positionals, targetCount, context, notices);
+  if (s.daemon && 'fd' in listen) {
     throw new UsageError(
       listen.fd === 0
         ? '-D/--daemon cannot be used with --inetd: inetd waits for the process it started'
@@ -355,78 +354,42 @@ export async function parseCommandLine(typed: string[], context: ParseContext = 
       '--daemon',
     );
   }
-  const wrapSpec = wrap ? parseWrap(argv, wrapCommand, targets, listenPort) : undefined;
+  const wrapSpec = wrap ? parseWrap(s, wrapCommand, targets, listenPort) : undefined;
   if (!wrap) {
-    for (const name of ['wrap-mode', 'wrap-port']) {
-      if (given(argv, name))
-        throw new UsageError(`option --${name} needs a program to wrap (PORT -- COMMAND)`, `--${name}`);
+    for (const flag of ['wrap-mode', 'wrap-port']) {
+      if (argv[flag] !== undefined) {
+        throw new UsageError(`option --${flag} needs a program to wrap (PORT -- COMMAND)`, `--${flag}`);
+      }
     }
   }
-  let target: TargetSpec | undefined;
-  if (wrapSpec) {
-    if (given(argv, 'unix-target'))
-      throw new UsageError('--unix-target cannot be used with a wrapped program', '--unix-target');
-    if (tokens) throw new UsageError('--token-plugin cannot be used with a wrapped program', '--token-plugin');
-  } else if (tokens) {
-    if (given(argv, 'unix-target')) {
-      throw new UsageError('--unix-target cannot be used with --token-plugin', '--unix-target');
-    }
-    if (targets.length > 0) throw new UsageError('Too many arguments: a token plugin replaces the target', 'target');
-  } else if (typeof argv['unix-target'] === 'string') {
-    if (targets.length > 0) throw new UsageError('Too many arguments: --unix-target replaces the target', 'target');
-    target = { kind: 'unix', path: argv['unix-target'] };
-  } else {
-    if (targets.length < 1) throw new UsageError('Too few arguments: the target is missing', 'target');
-    if (targets.length > 1) {
-      throw new UsageError(`Too many arguments: unexpected '${targets[1]}'`, 'arguments');
-    }
-    const { host, port } = parseTargetSpec(targets[0]!);
-    target = { kind: 'tcp', host, port };
-  }
+  const target = parseTarget(s, targets, wrap, tokens);
 
-  const maxMessageSize = byteCount(argv, 'max-message-size');
-  const maxFrameSize = byteCount(argv, 'max-frame-size');
-
-  const web = parsedOption(argv, 'web', resolveWebRoot);
-  const syslog = parsedOption(argv, 'syslog', parseSyslogServer);
   const logging: LogDestinations = {
-    ...(argv['log-file'] === undefined ? {} : { logFile: path.resolve(String(argv['log-file'])) }),
-    ...(syslog ? { syslog } : {}),
-    legacySyslog: given(argv, 'legacy-syslog'),
-    format: parseLogFormat(argv),
+    ...(s.logFile === undefined ? {} : { logFile: path.resolve(s.logFile) }),
+    ...(s.syslog === undefined ? {} : { syslog: parseSyslogServer(s.syslog) }),
+    legacySyslog: s.legacySyslog === true,
+    format: s.logFormat ?? DEFAULTS.logFormat,
   };
 
-  const tlsFlags = parseTlsFlags(argv);
-  notices.push(...tlsFlags.notices);
+  const { tls: tlsGiven, ...copied } = copiedOptions(s);
+  const { tls, targetTls, notices: tlsNotices } = tlsOptions(tlsGiven ?? {}, s);
+  notices.push(...tlsNotices);
   return {
     kind: 'run',
     ...(wrapSpec ? { wrap: wrapSpec } : {}),
-    verbose: given(argv, 'verbose'),
+    verbose: s.verbose === true,
     logging,
-    daemon,
-    workers: parsedOption(argv, 'workers', parseWorkerCount) ?? 1,
+    daemon: s.daemon === true,
+    workers: s.workers ?? 1,
     notices,
     ...(tokens ? { tokens } : {}),
-    ...(typeof argv['auth-plugin'] === 'string'
-      ? { auth: { name: argv['auth-plugin'], source: optionalString(argv, 'auth-source') } }
-      : {}),
+    ...(s.authPlugin === undefined ? {} : { auth: { name: s.authPlugin, source: s.authSource } }),
     options: {
+      ...copied,
       listen,
-      preferIpv6: given(argv, 'prefer-ipv6'),
       ...(target ? { target } : {}),
-      runOnce: given(argv, 'run-once'),
-      timeout: seconds(argv, 'timeout'),
-      idleTimeout: seconds(argv, 'idle-timeout'),
-      heartbeat: seconds(argv, 'heartbeat'),
-      maxMessageSize,
-      maxFrameSize,
-      connectTimeout: seconds(argv, 'connect-timeout'),
-      ...(web === undefined ? {} : { web, fileOnly: given(argv, 'file-only'), webAuth: given(argv, 'web-auth') }),
-      traffic: given(argv, 'traffic'),
-      ...(given(argv, 'no-legacy') ? { legacy: false } : {}),
-      ...(typeof argv.record === 'string' ? { record: argv.record } : {}),
-      ...(tlsFlags.tls ? { tls: tlsFlags.tls } : {}),
-      ...(tlsFlags.targetTls ? { targetTls: tlsFlags.targetTls } : {}),
+      ...(tls ? { tls } : {}),
+      ...(targetTls ? { targetTls } : {}),
     },
   };
 }

@@ -2,7 +2,7 @@
 // targets. The split is on the last colon and square brackets around the host are removed, so
 // `[::1]:6080` and `::1:5900` both work as they do in the Python reference.
 
-import { ConfigError } from './errors.js';
+import { ConfigError } from '../errors/config-error.js';
 
 export interface HostPort {
   /** Host name or address literal, without brackets; undefined means "all interfaces". */
@@ -10,14 +10,17 @@ export interface HostPort {
   port: number;
 }
 
-/** Parses a port number; `allowZero` permits 0 (an ephemeral listen port). */
-export function parsePort(text: string, what: string, allowZero = false): number {
+/**
+ * Parses the port of the listen or target argument (`what` is "listen port" or "target port",
+ * `key` the option it is part of); `allowZero` permits 0 (an ephemeral listen port).
+ */
+function parsePort(text: string, what: string, key: string, allowZero = false): number {
   if (!/^\d{1,5}$/.test(text)) {
-    throw new ConfigError(`${what}: '${text}' is not a port number`, what);
+    throw new ConfigError(`${what}: '${text}' is not a port number`, key);
   }
   const port = Number(text);
   if (port > 65535 || (port === 0 && !allowZero)) {
-    throw new ConfigError(`${what}: port ${port} is out of range (1-65535)`, what);
+    throw new ConfigError(`${what}: port ${port} is out of range (1-65535)`, key);
   }
   return port;
 }
@@ -29,9 +32,12 @@ function stripBrackets(host: string): string {
 /** `[source_addr:]source_port`: a bare port listens on all interfaces. */
 export function parseListenSpec(spec: string): HostPort {
   const colon = spec.lastIndexOf(':');
-  if (colon === -1) return { host: undefined, port: parsePort(spec, 'listen port', true) };
+  if (colon === -1) return { host: undefined, port: parsePort(spec, 'listen port', 'listen', true) };
   const host = stripBrackets(spec.slice(0, colon));
-  return { host: host === '' ? undefined : host, port: parsePort(spec.slice(colon + 1), 'listen port', true) };
+  return {
+    host: host === '' ? undefined : host,
+    port: parsePort(spec.slice(colon + 1), 'listen port', 'listen', true),
+  };
 }
 
 /** `target_addr:target_port`: both parts are required. */
@@ -42,7 +48,7 @@ export function parseTargetSpec(spec: string): HostPort & { host: string } {
   }
   const host = stripBrackets(spec.slice(0, colon));
   if (host === '') throw new ConfigError(`target: '${spec}' has no host`, 'target');
-  return { host, port: parsePort(spec.slice(colon + 1), 'target port') };
+  return { host, port: parsePort(spec.slice(colon + 1), 'target port', 'target') };
 }
 
 /** Formats a host and port for logs, bracketing IPv6 literals. */

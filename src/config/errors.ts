@@ -1,13 +1,4 @@
-// Typed errors for configuration problems. A ConfigError names the option or argument that was
-// wrong, so the CLI can print it and exit with status 2 without parsing messages.
+// The old home of ConfigError, kept while other branches still import it from here; errors/
+// is its home (remove this file once nothing imports it).
 
-export class ConfigError extends Error {
-  /** The flag or positional the problem is about, e.g. "--timeout" or "target". */
-  readonly option: string | undefined;
-
-  constructor(message: string, option?: string) {
-    super(message);
-    this.name = 'ConfigError';
-    this.option = option;
-  }
-}
+export { ConfigError } from '../errors/config-error.js';

@@ -1,18 +1,21 @@
-// The library's typed options and their one normalisation step: defaults, units and checks
-// happen here, so the CLI and API callers hand the core a complete, valid configuration.
+// The library's typed options and their one normalisation step: defaults (defaults.ts), units
+// and checks (values.ts) happen here, so the CLI and API callers hand the core a complete,
+// valid configuration. Errors name the library's keys (`heartbeat`, `tls.cert`), never a flag.
 
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { SecureVersion } from 'node:tls';
 import type { AuthPlugin } from '../auth/auth-plugin.js';
-import { silentLogger, type Logger } from '../log/logger.js';
-import { DEFAULT_RECORD_QUEUE_LIMIT } from '../proxy/recorder.js';
-import { stdoutTraffic, type TrafficTap } from '../proxy/traffic.js';
+import { ConfigError, OptionDependencyError, optionProblem } from '../errors/config-error.js';
+import type { Logger } from '../log/logger.js';
+import type { TrafficTap } from '../proxy/traffic.js';
 import type { TargetResolver, TargetSpec } from '../targets/target.js';
 import type { TargetTls } from '../targets/tls-target.js';
-import { DEFAULT_MIN_TLS_VERSION } from '../tls/versions.js';
 import { parseTargetSpec } from './address.js';
-import { ConfigError } from './errors.js';
+import { DEFAULTS, silentLogger, stdoutTraffic } from './defaults.js';
+import { missingNeed, OPTION_TABLE } from './option-table.js';
+import { minTlsVersion } from './tls-versions.js';
+import { bytes, fileMode, milliseconds } from './values.js';
 
 /** TLS on the listen port (wss://, https://), next to plain ws:// and http:// unless `sslOnly`. */
 export interface TlsServerOptions {
@@ -171,27 +174,15 @@ export interface ResolvedOptions {
   logger: Logger;
 }
 
-export const DEFAULTS = {
-  maxMessageSize: 16 * 1024 * 1024,
-  maxFrameSize: 1024 * 1024,
-  connectTimeout: 10,
-  handshakeTimeout: 10,
-  maxHeaderSize: 16 * 1024,
-  highWaterMark: 1024 * 1024,
-  closeTimeout: 5,
-  recordQueueLimit: DEFAULT_RECORD_QUEUE_LIMIT,
-  tlsReloadInterval: 1,
-  unixSocketMode: 0o600,
-} as const;
-
-const TLS_VERSIONS: readonly string[] = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'];
-
 function resolveTls(tls: TlsServerOptions): ResolvedTls {
-  if (typeof tls.cert !== 'string' || tls.cert === '') throw new ConfigError('tls.cert is required', 'tls.cert');
-  const minVersion = tls.minVersion ?? DEFAULT_MIN_TLS_VERSION;
-  if (!TLS_VERSIONS.includes(minVersion)) {
-    throw new ConfigError(`tls.minVersion must be one of ${TLS_VERSIONS.join(', ')}, got '${minVersion}'`, 'tls');
+  if (typeof tls.cert !== 'string' || tls.cert === '') {
+    throw new ConfigError(
+      (name) => `option ${name('tls.cert')} is required with tls`,
+      'tls.cert',
+      'ERR_OPTION_MISSING',
+    );
   }
+  const minVersion = minTlsVersion(tls.minVersion, 'tls.minVersion');
   return {
     certFile: path.resolve(tls.cert),
     keyFile: tls.key === undefined ? undefined : path.resolve(tls.key),
@@ -201,7 +192,7 @@ function resolveTls(tls: TlsServerOptions): ResolvedTls {
     ciphers: tls.ciphers,
     verifyClient: tls.verifyClient ?? false,
     caFile: tls.cafile === undefined ? undefined : path.resolve(tls.cafile),
-    reloadIntervalMs: seconds(tls.reloadInterval ?? DEFAULTS.tlsReloadInterval, 'tls.reloadInterval'),
+    reloadIntervalMs: milliseconds(tls.reloadInterval ?? DEFAULTS.tlsReloadInterval, 'tls.reloadInterval'),
   };
 }
 
@@ -212,7 +203,7 @@ function resolveTargetTls(option: WebsockifyOptions['targetTls']): TargetTls | u
   try {
     return { ca: readFileSync(cafile, 'utf8'), caFile: path.resolve(cafile) };
   } catch (err) {
-    throw new ConfigError(`cannot read the target CA file '${cafile}': ${(err as Error).message}`, 'targetTls');
+    throw optionProblem('targetTls.cafile', `cannot read the target CA file '${cafile}': ${(err as Error).message}`);
   }
 }
 
@@ -221,27 +212,11 @@ function withTargetTls(resolve: TargetResolver, targetTls: TargetTls): TargetRes
   return async (req) => ({ ...(await resolve(req)), tls: targetTls });
 }
 
-function seconds(value: number | undefined, name: string): number {
-  if (value === undefined) return 0;
-  if (!Number.isFinite(value) || value < 0) {
-    throw new ConfigError(`${name} must be a non-negative number of seconds, got ${value}`, name);
-  }
-  return Math.round(value * 1000);
-}
-
-function positiveInt(value: number | undefined, fallback: number, name: string): number {
-  if (value === undefined) return fallback;
-  if (!Number.isSafeInteger(value) || value <= 0) {
-    throw new ConfigError(`${name} must be a positive whole number, got ${value}`, name);
-  }
-  return value;
-}
-
 /** The absolute recording base path; its directory must exist (checked once, at start). */
 function recordPath(record: string | undefined): string | undefined {
   if (record === undefined) return undefined;
   if (record === '' || record.endsWith('/')) {
-    throw new ConfigError(`record must name a file (recordings go to FILE.N), got '${record}'`, 'record');
+    throw optionProblem('record', `expected a file name (recordings go to FILE.N), got '${record}'`);
   }
   const base = path.resolve(record);
   const dir = path.dirname(base);
@@ -251,28 +226,24 @@ function recordPath(record: string | undefined): string | undefined {
   } catch {
     // reported below
   }
-  if (!isDir) throw new ConfigError(`record: directory ${dir} does not exist`, 'record');
+  if (!isDir) throw optionProblem('record', `directory ${dir} does not exist`);
   return base;
 }
 
 function normaliseListen(listen: ListenOption | undefined): ListenSource {
   if (listen === undefined) return { kind: 'tcp', host: undefined, port: 0 };
   if ('path' in listen) {
-    const mode = listen.mode ?? DEFAULTS.unixSocketMode;
-    if (listen.path === '') throw new ConfigError('listen.path must not be empty', 'listen');
-    if (!Number.isInteger(mode) || mode < 0 || mode > 0o777) {
-      throw new ConfigError(`listen.mode must be permission bits between 0 and 0o777, got ${mode}`, 'listen');
-    }
-    return { kind: 'unix', path: listen.path, mode };
+    if (listen.path === '') throw optionProblem('listen.path', 'the path is empty');
+    return { kind: 'unix', path: listen.path, mode: fileMode(listen.mode ?? DEFAULTS.unixSocketMode, 'listen.mode') };
   }
   if ('fd' in listen) {
     if (!Number.isSafeInteger(listen.fd) || listen.fd < 0) {
-      throw new ConfigError(`listen.fd must be a file descriptor number, got ${listen.fd}`, 'listen');
+      throw optionProblem('listen.fd', `expected a file descriptor number, got ${listen.fd}`);
     }
     return { kind: 'fd', fd: listen.fd, name: listen.name };
   }
   if (!Number.isInteger(listen.port) || listen.port < 0 || listen.port > 65535) {
-    throw new ConfigError(`listen.port must be a port number (0-65535), got ${listen.port}`, 'listen');
+    throw optionProblem('listen.port', `expected a port number (0-65535), got ${listen.port}`);
   }
   return { kind: 'tcp', host: listen.host, port: listen.port };
 }
@@ -286,23 +257,29 @@ function normaliseTarget(target: string | TargetSpec): TargetSpec {
 /** Resolves the web root against the current directory; throws unless it is a directory. */
 export function resolveWebRoot(dir: string): string {
   // path.resolve('') is the start directory: serving it (keys, tokens...) is never meant.
-  if (dir === '') throw new ConfigError('web root is empty (give a directory)', 'web');
+  if (dir === '') throw optionProblem('web', 'web root is empty (give a directory)');
   const root = path.resolve(dir);
   let isDirectory: boolean;
   try {
     isDirectory = statSync(root).isDirectory();
   } catch (err) {
-    throw new ConfigError(`web root ${root}: ${(err as NodeJS.ErrnoException).code ?? 'cannot be read'}`, 'web');
+    throw optionProblem('web', `web root ${root}: ${(err as NodeJS.ErrnoException).code ?? 'cannot be read'}`);
   }
-  if (!isDirectory) throw new ConfigError(`web root ${root} is not a directory`, 'web');
+  if (!isDirectory) throw optionProblem('web', `web root ${root} is not a directory`);
   return root;
 }
 
-function checkedWebAuth(options: WebsockifyOptions): boolean {
-  if (!options.webAuth) return false;
-  if (!options.auth) throw new ConfigError('webAuth needs an auth plugin (auth)', 'webAuth');
-  if (options.web === undefined) throw new ConfigError('webAuth needs a web root (web)', 'webAuth');
-  return true;
+/** The option table's `needs` rules between library options (webAuth needs auth and web). */
+function checkNeeds(options: WebsockifyOptions): void {
+  const given = (key: string): boolean => {
+    const value = (options as Record<string, unknown>)[key];
+    return value !== undefined && value !== false;
+  };
+  for (const row of OPTION_TABLE) {
+    if (row.use !== 'option' || !given(row.key)) continue;
+    const missing = missingNeed(row, given);
+    if (missing !== undefined) throw new OptionDependencyError(row.key, missing);
+  }
 }
 
 /** Applies defaults and checks every option; throws ConfigError naming the bad one. */
@@ -311,7 +288,11 @@ export function resolveOptions(options: WebsockifyOptions): ResolvedOptions {
   let targetDescription: TargetSpec | 'dynamic';
   if (options.resolveTarget) {
     if (options.target !== undefined) {
-      throw new ConfigError('give either target or resolveTarget, not both', 'target');
+      throw new ConfigError(
+        (name) => `give either ${name('target')} or ${name('resolveTarget')}, not both`,
+        'target',
+        'ERR_OPTION_CONFLICT',
+      );
     }
     resolveTarget = options.resolveTarget;
     targetDescription = 'dynamic';
@@ -320,11 +301,16 @@ export function resolveOptions(options: WebsockifyOptions): ResolvedOptions {
     resolveTarget = () => fixed;
     targetDescription = fixed;
   } else {
-    throw new ConfigError('a target is required (target or resolveTarget)', 'target');
+    throw new ConfigError(
+      (name) => `a target is required (${name('target')} or ${name('resolveTarget')})`,
+      'target',
+      'ERR_OPTION_MISSING',
+    );
   }
-  const handshakeTimeoutMs = seconds(options.handshakeTimeout ?? DEFAULTS.handshakeTimeout, 'handshakeTimeout');
-  if (handshakeTimeoutMs === 0) throw new ConfigError('handshakeTimeout must be above 0', 'handshakeTimeout');
-  const closeTimeoutMs = seconds(options.closeTimeout ?? DEFAULTS.closeTimeout, 'closeTimeout');
+  checkNeeds(options);
+  const handshakeTimeoutMs = milliseconds(options.handshakeTimeout ?? DEFAULTS.handshakeTimeout, 'handshakeTimeout');
+  if (handshakeTimeoutMs === 0) throw optionProblem('handshakeTimeout', 'expected a number of seconds above 0, got 0');
+  const closeTimeoutMs = milliseconds(options.closeTimeout ?? DEFAULTS.closeTimeout, 'closeTimeout');
   const targetTls = resolveTargetTls(options.targetTls);
   if (targetTls) {
     resolveTarget = withTargetTls(resolveTarget, targetTls);
@@ -339,23 +325,23 @@ export function resolveOptions(options: WebsockifyOptions): ResolvedOptions {
     resolveTarget,
     targetDescription,
     runOnce: options.runOnce ?? false,
-    timeoutMs: seconds(options.timeout, 'timeout'),
-    idleTimeoutMs: seconds(options.idleTimeout, 'idleTimeout'),
-    heartbeatMs: seconds(options.heartbeat, 'heartbeat'),
-    maxMessageSize: positiveInt(options.maxMessageSize, DEFAULTS.maxMessageSize, 'maxMessageSize'),
-    maxFrameSize: positiveInt(options.maxFrameSize, DEFAULTS.maxFrameSize, 'maxFrameSize'),
-    connectTimeoutMs: seconds(options.connectTimeout ?? DEFAULTS.connectTimeout, 'connectTimeout'),
+    timeoutMs: milliseconds(options.timeout, 'timeout'),
+    idleTimeoutMs: milliseconds(options.idleTimeout, 'idleTimeout'),
+    heartbeatMs: milliseconds(options.heartbeat, 'heartbeat'),
+    maxMessageSize: bytes(options.maxMessageSize, DEFAULTS.maxMessageSize, 'maxMessageSize'),
+    maxFrameSize: bytes(options.maxFrameSize, DEFAULTS.maxFrameSize, 'maxFrameSize'),
+    connectTimeoutMs: milliseconds(options.connectTimeout ?? DEFAULTS.connectTimeout, 'connectTimeout'),
     handshakeTimeoutMs,
-    maxHeaderSize: positiveInt(options.maxHeaderSize, DEFAULTS.maxHeaderSize, 'maxHeaderSize'),
-    highWaterMark: positiveInt(options.highWaterMark, DEFAULTS.highWaterMark, 'highWaterMark'),
+    maxHeaderSize: bytes(options.maxHeaderSize, DEFAULTS.maxHeaderSize, 'maxHeaderSize'),
+    highWaterMark: bytes(options.highWaterMark, DEFAULTS.highWaterMark, 'highWaterMark'),
     closeTimeoutMs,
     web: options.web === undefined ? undefined : resolveWebRoot(options.web),
     fileOnly: options.fileOnly ?? false,
-    webAuth: checkedWebAuth(options),
+    webAuth: options.webAuth ?? false,
     traffic,
     auth: options.auth,
     record: recordPath(options.record),
-    recordQueueLimit: positiveInt(options.recordQueueLimit, DEFAULTS.recordQueueLimit, 'recordQueueLimit'),
+    recordQueueLimit: bytes(options.recordQueueLimit, DEFAULTS.recordQueueLimit, 'recordQueueLimit'),
     tls: options.tls ? resolveTls(options.tls) : undefined,
     targetTls,
     legacy: options.legacy ?? true,

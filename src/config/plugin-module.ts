@@ -5,7 +5,8 @@
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { PluginContext } from '../targets/plugins/plugin.js';
-import { ConfigError } from './errors.js';
+import { ConfigError } from '../errors/config-error.js';
+import { WebsockifyError, type OptionNamer } from '../errors/websockify-error.js';
 
 /** Whether a plugin name is a path to a module rather than a built-in's name. */
 export function isModulePath(name: string): boolean {
@@ -18,10 +19,19 @@ export interface PluginKind<P> {
   builtins: Record<string, (source: string | undefined, context: PluginContext) => P | Promise<P>>;
   /** The reference's module prefix, accepted before a built-in's name. */
   prefix: string;
-  /** The flag named in errors, e.g. `--token-plugin`. */
+  /** The key named in errors: `tokenPlugin` (the command line's --token-plugin). */
   option: string;
   /** The method every plugin must have, e.g. `lookup`. */
   method: string;
+}
+
+/**
+ * "tokenPlugin: <problem>" (the command line: "--token-plugin: <problem>"); a problem that is
+ * itself one of our errors keeps its own spelling of keys (`tokenSource`, `--token-source`).
+ */
+function pluginError(option: string, problem: string | WebsockifyError): ConfigError {
+  const words = (name: OptionNamer): string => (typeof problem === 'string' ? problem : problem.describe(name));
+  return new ConfigError((name) => `${name(option)}: ${words(name)}`, option, 'ERR_PLUGIN');
 }
 
 async function loadFactory<P>(name: string, kind: PluginKind<P>): Promise<PluginKind<P>['builtins'][string]> {
@@ -29,20 +39,20 @@ async function loadFactory<P>(name: string, kind: PluginKind<P>): Promise<Plugin
   const bare = name.startsWith(prefix) ? name.slice(prefix.length) : name;
   if (Object.hasOwn(builtins, bare)) return builtins[bare]!;
   if (!isModulePath(name)) {
-    throw new ConfigError(
-      `${option}: unknown plugin '${name}' (built-in: ${Object.keys(builtins).join(', ')}; ` +
-        'a custom plugin is a path to an ES module, e.g. ./my-plugin.js)',
+    throw pluginError(
       option,
+      `unknown plugin '${name}' (built-in: ${Object.keys(builtins).join(', ')}; ` +
+        'a custom plugin is a path to an ES module, e.g. ./my-plugin.js)',
     );
   }
   let module: { default?: unknown };
   try {
     module = (await import(pathToFileURL(path.resolve(name)).href)) as { default?: unknown };
   } catch (err) {
-    throw new ConfigError(`${option}: cannot load '${name}': ${(err as Error).message}`, option);
+    throw pluginError(option, `cannot load '${name}': ${(err as Error).message}`);
   }
   if (typeof module.default !== 'function') {
-    throw new ConfigError(`${option}: '${name}' has no default export that is a plugin factory function`, option);
+    throw pluginError(option, `'${name}' has no default export that is a plugin factory function`);
   }
   return module.default as PluginKind<P>['builtins'][string];
 }
@@ -63,13 +73,10 @@ export async function loadPlugin<P>(
   try {
     plugin = await factory(source, context);
   } catch (err) {
-    throw new ConfigError(`${kind.option}: ${(err as Error).message}`, kind.option);
+    throw pluginError(kind.option, err instanceof WebsockifyError ? err : (err as Error).message);
   }
   if (typeof (plugin as Record<string, unknown> | undefined)?.[kind.method] !== 'function') {
-    throw new ConfigError(
-      `${kind.option}: '${name}' did not create an object with a ${kind.method}() method`,
-      kind.option,
-    );
+    throw pluginError(kind.option, `'${name}' did not create an object with a ${kind.method}() method`);
   }
   return plugin;
 }

@@ -6,7 +6,7 @@
 
 import { closeSync, openSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import { ConfigError } from '../config/errors.js';
+import { optionProblem } from '../errors/config-error.js';
 import { formatEntry } from './log-format.js';
 import type { ClosableSink, TextSinkOptions } from './logger.js';
 
@@ -19,7 +19,7 @@ function openLog(absolute: string): number {
   try {
     return openSync(absolute, 'a', 0o644);
   } catch (err) {
-    throw new ConfigError(`cannot open ${absolute}: ${(err as NodeJS.ErrnoException).code}`, 'logFile');
+    throw optionProblem('logFile', `cannot open ${absolute}: ${(err as NodeJS.ErrnoException).code}`);
   }
 }
 

@@ -6,8 +6,8 @@
 import { fstatSync } from 'node:fs';
 import type { LogEntry } from './logger.js';
 
-export const LOG_FORMATS = ['text', 'json'] as const;
-export type LogFormat = (typeof LOG_FORMATS)[number];
+/** The formats of --log-format (config/option-table.ts lists them for the command line). */
+export type LogFormat = 'text' | 'json';
 
 /** `1 byte`, `2 bytes`. */
 export const byteCount = (n: number): string => (n === 1 ? '1 byte' : `${n} bytes`);

@@ -89,12 +89,3 @@ export function createLogger(options: { verbose?: boolean; sinks?: LogSink[] } =
     error: (m, f) => emit('error', m, f),
   };
 }
-
-/** A logger that drops everything: the library default when the caller passes none. */
-export const silentLogger: Logger = {
-  verbose: false,
-  debug: () => {},
-  info: () => {},
-  warn: () => {},
-  error: () => {},
-};

@@ -4,7 +4,7 @@
 
 import os from 'node:os';
 import path from 'node:path';
-import { ConfigError } from '../config/errors.js';
+import { optionProblem } from '../errors/config-error.js';
 import type { ClosableSink, LogLevel } from './logger.js';
 import { frameSyslogMessage, type SyslogFacility } from './syslog-format.js';
 import { SyslogOpenError, udpTransport, unixTransport } from './syslog-transports.js';
@@ -19,16 +19,16 @@ export type SyslogDestination = { kind: 'udp'; host: string; port: number } | { 
 export function parseSyslogServer(server: string): SyslogDestination {
   const colon = server.lastIndexOf(':');
   if (colon === -1 || server.startsWith('/') || server.startsWith('.')) {
-    if (server === '') throw new ConfigError('syslog server must not be empty', 'syslog');
+    if (server === '') throw optionProblem('syslog', 'the server is empty');
     return { kind: 'unix', path: path.resolve(server) };
   }
   const host = server.slice(0, colon).replace(/^\[(.*)\]$/, '$1');
   const portText = server.slice(colon + 1);
   const port = Number(portText);
   if (!/^\d+$/.test(portText) || port < 1 || port > 65535) {
-    throw new ConfigError('Error parsing syslog port', 'syslog');
+    throw optionProblem('syslog', 'Error parsing syslog port');
   }
-  if (host === '') throw new ConfigError('Error parsing syslog host', 'syslog');
+  if (host === '') throw optionProblem('syslog', 'Error parsing syslog host');
   return { kind: 'udp', host, port };
 }
 
@@ -51,7 +51,7 @@ export async function syslogSink(options: SyslogSinkOptions): Promise<ClosableSi
         ? await udpTransport(destination.host, destination.port)
         : await unixTransport(destination.path);
   } catch (err) {
-    if (err instanceof SyslogOpenError) throw new ConfigError(`cannot log to ${where}: ${err.message}`, 'syslog');
+    if (err instanceof SyslogOpenError) throw optionProblem('syslog', `cannot log to ${where}: ${err.message}`);
     throw err;
   }
   const framing = {

@@ -14,7 +14,7 @@ import { byteCount } from '../log/log-format.js';
 import type { Logger } from '../log/logger.js';
 import { writeHttpError } from '../protocol/http-response.js';
 import { checkHixieRequest, hixieVersion, type HixieVersion } from '../protocol/hixie.js';
-import { UpgradeRefused } from '../protocol/refusal.js';
+import { UpgradeRefused } from '../errors/upgrade-refused.js';
 import { checkUpgradeRequest } from '../protocol/upgrade-request.js';
 import { selectSubprotocol, type DataEncoding } from '../protocol/subprotocol.js';
 import type { TargetResolver, TargetSpec } from '../targets/target.js';
@@ -25,7 +25,7 @@ import { Rfc6455Client } from './rfc6455-client.js';
 import { ProxySession, type SessionStats } from './session.js';
 import type { TrafficTap } from './traffic.js';
 
-export { UpgradeRefused, type RefusalDetails } from '../protocol/refusal.js';
+export { UpgradeRefused, type RefusalDetails } from '../errors/upgrade-refused.js';
 
 export interface ProxyCoreOptions {
   resolveTarget: TargetResolver;

@@ -4,7 +4,8 @@
 // socket to a private buffer, doubling up to the session's maximum; a small read drops it
 // again. A private buffer whose bytes are still queued for the other side (pinned) is not read
 // into again until the session says the write completed: the socket reads nothing meanwhile,
-// and if it must (a stall probe) it reads into the shared buffer.
+// and its next read, after the write, goes to the same buffer. If it must read while pinned (a
+// stall probe, the answer to a close), that read is moved to the shared buffer first.
 //
 // Target sockets use Node's documented `onread` option. Accepted client sockets get the same
 // through Node internals, only where they are detected (plain TCP and unix sockets); anything
@@ -37,8 +38,20 @@ export class ReadBuffers {
   /** The buffer (HEADROOM + capacity) the socket reads into next. */
   private current: Buffer = sharedBuffer();
   private pinned = false;
+  /** Reading while pinned: reads go to the shared buffer until unpin(). */
+  private probing = false;
+  /**
+   * Makes `buf` the socket's next read buffer outside a read callback. Without it (internals
+   * not detected), a pinned socket's next read always goes to the shared buffer.
+   */
+  private rearm: ((buf: Buffer) => void) | undefined;
 
   constructor(private readonly maxCapacity: number) {}
+
+  /** Called once the socket reads into these buffers; `rearm` as returned by rearmHook(). */
+  setRearm(rearm: ((buf: Buffer) => void) | undefined): void {
+    this.rearm = rearm;
+  }
 
   /** The region the socket should read into next. */
   next(): Buffer {
@@ -62,6 +75,19 @@ export class ReadBuffers {
   /** The session's writes of the last read completed: its buffer may be read into again. */
   unpin(): void {
     this.pinned = false;
+    this.probing = false;
+  }
+
+  /**
+   * The socket is about to read while its buffer may still be pinned: move the next read to the
+   * shared buffer (a rare path: once per stall probe or close).
+   */
+  readWhilePinned(): void {
+    if (!this.pinned) return;
+    this.probing = true;
+    if (this.current === shared) return;
+    this.current = sharedBuffer();
+    this.rearm!(this.next());
   }
 
   private choose(nread: number, capacity: number, wasShared: boolean): void {
@@ -75,9 +101,13 @@ export class ReadBuffers {
       return;
     }
     if (this.pinned) {
-      // Not read into until unpinned; a read meanwhile goes to the shared buffer.
-      this.current = sharedBuffer();
-      return;
+      if (this.probing || !this.rearm) {
+        this.current = sharedBuffer();
+        return;
+      }
+      // The socket reads again only after unpin(), into this buffer; a bigger one takes over
+      // instead, and the pinned one is left to its queued write.
+      if (this.private_?.length !== HEADROOM + size) this.pinned = false;
     }
     if (!this.private_ || this.private_.length !== HEADROOM + size) {
       this.private_ = Buffer.allocUnsafeSlow(HEADROOM + size);
@@ -114,20 +144,42 @@ function detectInternals(socket: net.Socket): Internals | null {
 
 type Handle = { useUserBuffer?: (buf: Buffer) => void; onread?: { name?: string }; constructor?: { name?: string } };
 
-/** Whether `socket` can be switched to reused read buffers (plain TCP or unix socket, no TLS). */
-function canUseBuffers(socket: net.Socket): Internals | null {
+/** The handle of a plain TCP or unix socket whose reads Node's internals can redirect. */
+function bufferedHandle(socket: net.Socket): Required<Handle> | null {
   if (process.env.WEBSOCKIFY_READ_FALLBACK === '1') return null;
   if (!(socket instanceof net.Socket) || (socket as { encrypted?: boolean }).encrypted) return null;
   const handle = (socket as unknown as { _handle?: Handle })._handle;
   const kind = handle?.constructor?.name;
   if (!handle || (kind !== 'TCP' && kind !== 'Pipe')) return null;
   if (typeof handle.useUserBuffer !== 'function' || handle.onread?.name !== 'onStreamRead') return null;
-  const found = detectInternals(socket);
-  if (!found) return null;
+  return detectInternals(socket) ? (handle as Required<Handle>) : null;
+}
+
+/** Whether `socket` can be switched to reused read buffers (plain TCP or unix socket, no TLS). */
+function canUseBuffers(socket: net.Socket): Internals | null {
+  if (!bufferedHandle(socket)) return null;
+  const found = internals!;
   const s = socket as unknown as Record<symbol, unknown>;
   // The symbols are present (null) on every socket of the Node versions this works with.
   if (s[found.kBuffer] !== null || s[found.kBufferCb] !== null || s[found.kBufferGen] !== null) return null;
   return found;
+}
+
+/**
+ * For a socket already reading into user buffers (`onread`, or readSocket() below): a function
+ * that sets its next read buffer between reads, or undefined where that is not possible. It
+ * adds a native listener each time, freed with the socket, so it is for rare paths only.
+ */
+export function rearmHook(socket: net.Socket): ((buf: Buffer) => void) | undefined {
+  const handle = bufferedHandle(socket);
+  if (!handle) return undefined;
+  const s = socket as unknown as Record<symbol, unknown>;
+  const { kBuffer, kBufferCb } = internals!;
+  if (typeof s[kBufferCb] !== 'function') return undefined;
+  return (buf) => {
+    s[kBuffer] = buf;
+    handle.useUserBuffer(buf);
+  };
 }
 
 /**
@@ -155,6 +207,7 @@ export function readSocket(socket: net.Socket, buffers: ReadBuffers, onRead: OnR
   s[found.kBufferCb] = (nread: number) => buffers.deliver(nread, onRead);
   s[found.kBufferGen] = () => buffers.next();
   (socket as unknown as { _handle: Required<Handle> })._handle.useUserBuffer(first);
+  buffers.setRearm(rearmHook(socket));
   if (go) socket.resume();
   else socket.pause();
   return 'buffers';

@@ -12,9 +12,6 @@ import type { Logger } from '../log/logger.js';
 export const RECORDING_HEADER = 'var VNC_frame_data = [\n';
 export const RECORDING_FOOTER = "'EOF'];\n";
 
-/** Default bound on the bytes of one session waiting to be written. */
-export const DEFAULT_RECORD_QUEUE_LIMIT = 8 * 1024 * 1024;
-
 /** How many taken numbers `FILE.N` may skip before giving up on a session's recording. */
 const MAX_NAME_ATTEMPTS = 10_000;
 

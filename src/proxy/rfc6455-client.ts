@@ -128,6 +128,7 @@ export class Rfc6455Client implements ClientTransport {
 
   resume(unpin: boolean): void {
     if (unpin) this.buffers.unpin();
+    else this.buffers.readWhilePinned();
     if (!this.finished) this.socket.resume();
   }
 

@@ -13,7 +13,7 @@ import { describeTarget, openTarget, type CancelConnect, type TargetSpec } from 
 import type { ClientHandlers, ClientTransport } from './client-transport.js';
 import { codecFor, isDecodeFailure, type Codec } from './codec.js';
 import { startHeartbeat, type Heartbeat } from './heartbeat.js';
-import { HEADROOM, onreadOption, ReadBuffers } from './read-buffers.js';
+import { HEADROOM, onreadOption, ReadBuffers, rearmHook } from './read-buffers.js';
 import type { SessionRecorder } from './recorder.js';
 import type { TrafficTap } from './traffic.js';
 
@@ -289,6 +289,8 @@ export class ProxySession implements ClientHandlers {
       target.on('data', (chunk: Buffer) => {
         if (!this.onTargetRead(chunk, 0, chunk.length, false, false)) target.pause();
       });
+    } else {
+      this.targetBuffers.setRearm(rearmHook(target));
     }
     target.on('end', this.onTargetEnd);
     target.on('error', this.onTargetError);

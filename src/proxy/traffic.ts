@@ -1,4 +1,5 @@
-// The `--traffic` legend of the reference, written to stdout as data moves:
+// The `--traffic` tap: what the proxy reports as data moves. The reference's legend, which the
+// default tap (config/defaults.ts) writes to stdout:
 // `}` client receive, `{` target receive, `>` target send (`.>` when the target's buffer is
 // full), `<` client send (`<.` when the client's buffer is full).
 
@@ -7,16 +8,4 @@ export interface TrafficTap {
   targetReceive(): void;
   targetSend(partial: boolean): void;
   clientSend(partial: boolean): void;
-}
-
-export function stdoutTraffic(): TrafficTap {
-  const out = (s: string): void => {
-    process.stdout.write(s);
-  };
-  return {
-    clientReceive: () => out('}'),
-    targetReceive: () => out('{'),
-    targetSend: (partial) => out(partial ? '.>' : '>'),
-    clientSend: (partial) => out(partial ? '<.' : '<'),
-  };
 }

@@ -5,14 +5,13 @@
 
 import type * as http from 'node:http';
 import type { Duplex } from 'node:stream';
+import type { StandaloneOnlyKey } from '../config/option-table.js';
 import { resolveOptions, type WebsockifyOptions } from '../config/options.js';
 import { writeHttpError } from '../protocol/http-response.js';
 import { ProxyCore } from '../proxy/proxy.js';
 
-export interface AttachOptions extends Omit<
-  WebsockifyOptions,
-  'listen' | 'preferIpv6' | 'runOnce' | 'timeout' | 'idleTimeout' | 'web' | 'fileOnly' | 'tls'
-> {
+/** The options of a standalone server, less those its own listener and lifetime would use. */
+export interface AttachOptions extends Omit<WebsockifyOptions, StandaloneOnlyKey> {
   /**
    * Only upgrades whose path (without the query) equals this are proxied. Upgrades on other
    * paths are left to the server's other 'upgrade' listeners when it has any, else answered

@@ -5,7 +5,7 @@
 
 import dns from 'node:dns/promises';
 import net from 'node:net';
-import { ConfigError } from '../config/errors.js';
+import { ConfigError } from '../errors/config-error.js';
 import type { ListenSource } from '../config/options.js';
 import type { Logger } from '../log/logger.js';
 import { formatHostPort } from '../config/address.js';
@@ -20,11 +20,11 @@ export async function resolveListenHost(host: string | undefined, preferIpv6: bo
   try {
     addresses = await dns.lookup(host, { all: true });
   } catch (err) {
-    throw new ConfigError(`cannot resolve listen host '${host}': ${(err as Error).message}`, 'listen');
+    throw new ConfigError(`cannot resolve listen host '${host}': ${(err as Error).message}`, 'listen', 'ERR_LISTEN');
   }
   addresses.sort((a, b) => (preferIpv6 ? b.family - a.family : a.family - b.family));
   const first = addresses[0];
-  if (!first) throw new ConfigError(`listen host '${host}' has no address`, 'listen');
+  if (!first) throw new ConfigError(`listen host '${host}' has no address`, 'listen', 'ERR_LISTEN');
   return first.address;
 }
 

@@ -3,7 +3,7 @@
 // LISTEN_FDNAMES. websockify serves exactly one. The variables are removed from the environment
 // whether or not they were meant for us, so no program we start mistakes them for its own.
 
-import { ConfigError } from '../config/errors.js';
+import { ConfigError } from '../errors/config-error.js';
 
 const SD_LISTEN_FDS_START = 3;
 
@@ -28,7 +28,11 @@ export function takeActivatedSocket(
   delete env.LISTEN_FDNAMES;
   if (forPid === undefined || forPid !== String(pid)) return undefined;
   if (count === undefined || !/^\d+$/.test(count)) {
-    throw new ConfigError(`systemd socket activation: LISTEN_FDS is '${count ?? ''}', not a number`, 'LISTEN_FDS');
+    throw new ConfigError(
+      `systemd socket activation: LISTEN_FDS is '${count ?? ''}', not a number`,
+      undefined,
+      'ERR_ENVIRONMENT',
+    );
   }
   const n = Number(count);
   if (n === 0) return undefined;
@@ -36,7 +40,8 @@ export function takeActivatedSocket(
     throw new ConfigError(
       `systemd passed ${n} sockets (LISTEN_FDS=${n}) but websockify serves exactly one: ` +
         'give the .socket unit a single ListenStream=',
-      'LISTEN_FDS',
+      undefined,
+      'ERR_ENVIRONMENT',
     );
   }
   const name = names?.split(':')[0];

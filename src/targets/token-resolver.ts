@@ -4,7 +4,7 @@
 // 404 unknown token, 502 plugin failure, 504 plugin too slow.
 
 import type { IncomingMessage } from 'node:http';
-import { UpgradeRefused } from '../protocol/refusal.js';
+import { UpgradeRefused } from '../errors/upgrade-refused.js';
 import { TokenLookupTimeout, type TokenPlugin } from './plugins/plugin.js';
 import type { TargetResolver, TargetSpec } from './target.js';
 

@@ -7,17 +7,14 @@ import { EventEmitter } from 'node:events';
 import { readFileSync, unwatchFile, watchFile } from 'node:fs';
 import * as tls from 'node:tls';
 import type { ResolvedTls } from '../config/options.js';
+import { WebsockifyError, type OptionNamer } from '../errors/websockify-error.js';
 import type { Logger } from '../log/logger.js';
 
-/** The certificate, key or password could not be used; names the option at fault. */
-export class TlsSetupError extends Error {
-  override readonly name = 'TlsSetupError';
-  constructor(
-    message: string,
-    /** The command-line flag the problem is about, e.g. "--key-password". */
-    readonly option: string,
-  ) {
-    super(message);
+/** The certificate, key or password could not be used; `option` is the key at fault (`tls.key`). */
+export class TlsSetupError extends WebsockifyError {
+  constructor(option: string, wording: (name: OptionNamer) => string) {
+    super('ERR_TLS_SETUP', wording, { option });
+    this.name = 'TlsSetupError';
   }
 }
 
@@ -29,27 +26,31 @@ function readPem(file: string, option: string): string {
     return readFileSync(file, 'utf8');
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    throw new TlsSetupError(`cannot read '${file}' (${option}): ${e.code ?? e.message}`, option);
+    throw new TlsSetupError(option, (name) => `cannot read '${file}' (${name(option)}): ${e.code ?? e.message}`);
   }
 }
 
 /** Which option an OpenSSL error is about, from its message. */
 function culprit(message: string, settings: ResolvedTls): string {
-  if (/bad decrypt|bad password|passphrase|interrupted or cancelled/i.test(message)) return '--key-password';
-  if (/cipher/i.test(message)) return '--ssl-ciphers';
-  if (/key values mismatch|private key/i.test(message) && settings.keyFile) return '--key';
-  return '--cert';
+  if (/bad decrypt|bad password|passphrase|interrupted or cancelled/i.test(message)) return 'tls.keyPassword';
+  if (/cipher/i.test(message)) return 'tls.ciphers';
+  if (/key values mismatch|private key/i.test(message) && settings.keyFile) return 'tls.key';
+  return 'tls.cert';
 }
 
 /** Reads the files and checks that they make a server context; throws TlsSetupError. */
 export function loadCredentials(settings: ResolvedTls): tls.SecureContextOptions {
-  const cert = readPem(settings.certFile, '--cert');
-  const key = settings.keyFile ? readPem(settings.keyFile, '--key') : cert;
+  const cert = readPem(settings.certFile, 'tls.cert');
+  const key = settings.keyFile ? readPem(settings.keyFile, 'tls.key') : cert;
   if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(key)) {
-    const where = settings.keyFile ? `'${settings.keyFile}' (--key)` : `'${settings.certFile}' (--cert); give --key`;
-    throw new TlsSetupError(`no private key in ${where}`, settings.keyFile ? '--key' : '--cert');
+    const { keyFile, certFile } = settings;
+    throw new TlsSetupError(keyFile ? 'tls.key' : 'tls.cert', (name) =>
+      keyFile
+        ? `no private key in '${keyFile}' (${name('tls.key')})`
+        : `no private key in '${certFile}' (${name('tls.cert')}); give ${name('tls.key')}`,
+    );
   }
-  const ca = settings.verifyClient && settings.caFile ? readPem(settings.caFile, '--cafile') : undefined;
+  const ca = settings.verifyClient && settings.caFile ? readPem(settings.caFile, 'tls.cafile') : undefined;
   const options: tls.SecureContextOptions = {
     cert,
     key,
@@ -67,7 +68,10 @@ export function loadCredentials(settings: ResolvedTls): tls.SecureContextOptions
     const message = e.reason ?? e.message;
     const option = culprit(message, settings);
     const files = settings.keyFile ? `'${settings.certFile}' and '${settings.keyFile}'` : `'${settings.certFile}'`;
-    throw new TlsSetupError(`cannot use the TLS certificate and key in ${files} (${option}): ${message}`, option);
+    throw new TlsSetupError(
+      option,
+      (name) => `cannot use the TLS certificate and key in ${files} (${name(option)}): ${message}`,
+    );
   }
 }
 

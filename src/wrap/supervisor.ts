@@ -18,7 +18,6 @@ import { rebuildCommand } from '../config/rebuild-command.js';
 import { defaultPackageRoot } from './rebind-library.js';
 
 export type WrapMode = 'exit' | 'ignore' | 'respawn';
-export const WRAP_MODES: readonly WrapMode[] = ['exit', 'ignore', 'respawn'];
 
 export interface SupervisorOptions {
   /** The program and its arguments. */

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { compactDecrypt, decodeProtectedHeader, errors, jwtVerify } from 'jose';
 import type { PluginContext, TokenPlugin } from './plugin.js';
 import { targetFromFields } from './target-text.js';
+import { badSource } from '../../errors/config-error.js';
 
 interface TokenKeys {
   /** Verifies signatures: the public half, or the shared secret. */
@@ -46,7 +47,7 @@ function isTokenError(err: unknown): boolean {
 }
 
 export function createJwtTokenApi(source: string | undefined, { logger }: PluginContext): TokenPlugin {
-  if (!source) throw new Error('JWTTokenApi needs --token-source (a key file)');
+  if (!source) throw badSource('tokenSource', (s) => `JWTTokenApi needs ${s} (a key file)`);
   const keyFile = path.resolve(source);
   return {
     async lookup(token) {

@@ -7,6 +7,7 @@ import { Redis } from 'ioredis';
 import type { TargetSpec } from '../target.js';
 import type { PluginContext, TokenPlugin } from './plugin.js';
 import { parseTargetText } from './target-text.js';
+import { badSource } from '../../errors/config-error.js';
 
 export interface RedisSource {
   host: string;
@@ -49,7 +50,7 @@ function whole(text: string, what: string, fallback: number): number {
 
 /** Parses `host[:port[:db[:password[:namespace]]]]`; empty fields take the defaults. */
 export function parseRedisSource(source: string | undefined): RedisSource {
-  if (!source) throw new Error('TokenRedis needs --token-source host[:port[:db[:password[:namespace]]]]');
+  if (!source) throw badSource('tokenSource', (s) => `TokenRedis needs ${s} host[:port[:db[:password[:namespace]]]]`);
   const fields = splitSourceFields(source);
   if (fields.length > 5) {
     throw new Error(`TokenRedis: token source '${source}' has more than 5 fields (quote a field containing ':')`);

@@ -22,7 +22,7 @@ export const TOKEN_PLUGINS: Record<string, TokenPluginFactory> = {
   UnixDomainSocketDirectory: createUnixSocketDirectory,
 };
 
-/** Creates token plugin `name` with `source`; throws ConfigError naming --token-plugin. */
+/** Creates token plugin `name` with `source`; throws ConfigError (ERR_PLUGIN, option tokenPlugin). */
 export function loadTokenPlugin(
   name: string,
   source: string | undefined,
@@ -31,7 +31,7 @@ export function loadTokenPlugin(
   return loadPlugin(name, source, context, {
     builtins: TOKEN_PLUGINS,
     prefix: 'websockify.token_plugins.',
-    option: '--token-plugin',
+    option: 'tokenPlugin',
     method: 'lookup',
   });
 }

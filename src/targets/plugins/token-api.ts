@@ -6,6 +6,7 @@
 import type { TargetSpec } from '../target.js';
 import { TokenLookupTimeout, type TokenPlugin } from './plugin.js';
 import { parseTargetText, targetFromFields } from './target-text.js';
+import { badSource } from '../../errors/config-error.js';
 
 export const TOKEN_API_TIMEOUT_MS = 5000;
 
@@ -18,7 +19,7 @@ type BodyReader = (body: string) => TargetSpec | undefined;
 
 function createApiPlugin(name: string, source: string | undefined, read: BodyReader, timeoutMs: number): TokenPlugin {
   if (!source || !/%s/.test(source.replace(/%%/g, ''))) {
-    throw new Error(`${name} needs --token-source: a URL containing %s where the token goes`);
+    throw badSource('tokenSource', (s) => `${name} needs ${s}: a URL containing %s where the token goes`);
   }
   const url = urlFor(source, 'token');
   if (!/^https?:\/\//i.test(url) || !URL.canParse(url)) {

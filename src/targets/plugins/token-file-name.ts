@@ -8,9 +8,10 @@ import path from 'node:path';
 import type { PluginContext, TokenPlugin } from './plugin.js';
 import { parseTargetText } from './target-text.js';
 import { isNoSuchFile, tokenAsFileName } from './token-name.js';
+import { badSource } from '../../errors/config-error.js';
 
 export function createTokenFileName(source: string | undefined, { logger }: PluginContext): TokenPlugin {
-  if (!source) throw new Error('TokenFileName needs --token-source (a directory)');
+  if (!source) throw badSource('tokenSource', (s) => `TokenFileName needs ${s} (a directory)`);
   const dir = path.resolve(source);
   if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory()) {
     throw new Error(`TokenFileName: token source '${source}' is not a directory`);

@@ -9,6 +9,7 @@ import type { Logger } from '../../log/logger.js';
 import type { TargetSpec } from '../target.js';
 import type { PluginContext, TokenPlugin } from './plugin.js';
 import { parseTargetText } from './target-text.js';
+import { badSource } from '../../errors/config-error.js';
 
 /** The reference's separator: a colon followed by one whitespace character. */
 const SEPARATOR = /:\s/;
@@ -73,7 +74,7 @@ async function fingerprint(source: string): Promise<string> {
 }
 
 function requireSource(source: string | undefined, plugin: string): string {
-  if (!source) throw new Error(`${plugin} needs --token-source (a token file or a directory of them)`);
+  if (!source) throw badSource('tokenSource', (s) => `${plugin} needs ${s} (a token file or a directory of them)`);
   return path.resolve(source);
 }
 

@@ -6,9 +6,10 @@ import { realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { TokenPlugin } from './plugin.js';
 import { isNoSuchFile, tokenAsFileName } from './token-name.js';
+import { badSource } from '../../errors/config-error.js';
 
 export function createUnixSocketDirectory(source: string | undefined): TokenPlugin {
-  if (!source) throw new Error('UnixDomainSocketDirectory needs --token-source (a directory)');
+  if (!source) throw badSource('tokenSource', (s) => `UnixDomainSocketDirectory needs ${s} (a directory)`);
   const dir = path.resolve(source);
   return {
     async lookup(token) {

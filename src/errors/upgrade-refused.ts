@@ -1,6 +1,8 @@
-// UpgradeRefused: the typed error that refuses an HTTP request (an upgrade, or a web request
-// under --web-auth) with a status, optional headers and reason phrase, and separate response
-// and log texts. Token resolvers and auth plugins throw it; the proxy core writes it out.
+// UpgradeRefused: the error that refuses an HTTP request (an upgrade, or a web request under
+// webAuth) with a status, optional headers and reason phrase, and separate response and log
+// texts. Token resolvers and auth plugins throw it; the proxy core writes it out.
+
+import { WebsockifyError } from './websockify-error.js';
 
 /** Optional parts of a refusal beyond its status and message. */
 export interface RefusalDetails {
@@ -16,7 +18,7 @@ export interface RefusalDetails {
  * An error a target resolver or auth plugin may throw to refuse an upgrade with a given HTTP
  * status; `message` is the response body.
  */
-export class UpgradeRefused extends Error {
+export class UpgradeRefused extends WebsockifyError {
   readonly headers: Record<string, string>;
   readonly reason: string | undefined;
   readonly logMessage: string;
@@ -26,7 +28,7 @@ export class UpgradeRefused extends Error {
     message: string,
     details: RefusalDetails = {},
   ) {
-    super(message);
+    super('ERR_UPGRADE_REFUSED', message);
     this.name = 'UpgradeRefused';
     this.headers = details.headers ?? {};
     this.reason = details.reason;
