@@ -1258,10 +1258,13 @@ function notesFor(state) {
     );
   }
   if (config.tests.includes('memory') && config.systems.includes('ours2') && !state.systems.ours2.skipped) {
+    const within = (v) => (v != null && v > 20 ? ' (NOT met)' : '');
     const perStep = config.memory.steps.map((step) => {
       const v = median(state.samples.ours2?.[`rss${step}`] ?? []);
-      return `${fmt(v, 1)} KB @${step}${v != null && v > 20 ? ' (NOT met)' : ''}`;
+      return `${fmt(v, 1)} KB @${step}${within(v)}`;
     });
+    const marginal = median(state.samples.ours2?.rssMarginal ?? []);
+    if (marginal != null) perStep.push(`${fmt(marginal, 1)} KB per extra connection${within(marginal)}`);
     notes.push(
       `ours2 (--workers 2): RSS per idle connection summed over the primary and its workers ${perStep.join(', ')}; target <= 20 KB.`,
     );
