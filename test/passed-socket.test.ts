@@ -25,6 +25,9 @@ const PYTHON = '/usr/bin/python3';
 /** Wrap mode arguments: the Node test server on `port`, which --wrap-port names. */
 const wrapServer = (port: number): string[] => ['--wrap-port', String(port), ...wrapServerCommand(port)];
 
+/** How long start-up may take: a primary and its workers start under a loaded machine too. */
+const START_MS = 15000;
+
 type SocketKind = 'tcp' | `unix:${string}` | 'unbound' | 'file';
 type Activation = 'none' | 'self' | 'one' | 'other' | 'two';
 
@@ -57,7 +60,7 @@ describe.each(WORKER_MODES)('%s', (_mode, workers) => {
   describe('--inetd: fd 0 is a listening socket', () => {
     it('a TCP socket: clients are served on it; SIGTERM exits 0', async () => {
       const cli = await withPassedSocket(0, 'tcp', 'none', [...workers, '--inetd', await echoForTest()]);
-      await cli.waitForStderr(/proxying from/);
+      await cli.waitForStderr(/proxying from/, START_MS);
       expect(cli.stderr()).toContain(`Listen on 127.0.0.1:${cli.where} (fd 0 from inetd)`);
       const c = await clientForTest(`ws://127.0.0.1:${cli.where}/`);
       await expectEcho(c, 'inetd \u0000\u0001\u00fe');
@@ -71,14 +74,14 @@ describe.each(WORKER_MODES)('%s', (_mode, workers) => {
       defer(() => rmSync(dir, { recursive: true, force: true }));
       const sock = path.join(dir, 'ws.sock');
       const cli = await withPassedSocket(0, `unix:${sock}`, 'none', [...workers, '--inetd', await echoForTest()]);
-      await cli.waitForStderr(/proxying from/);
+      await cli.waitForStderr(/proxying from/, START_MS);
       expect(cli.stderr()).toContain(`Listen on unix socket ${sock} (fd 0 from inetd)`);
       await expectEcho(await clientForTest(`ws+unix://${sock}:/`), 'unix inetd');
     });
 
     it('--run-once ends after one session', async () => {
       const cli = await withPassedSocket(0, 'tcp', 'none', [...workers, '--run-once', '--inetd', await echoForTest()]);
-      await cli.waitForStderr(/proxying from/);
+      await cli.waitForStderr(/proxying from/, START_MS);
       const c = await clientForTest(`ws://127.0.0.1:${cli.where}/`);
       await expectEcho(c, 'once');
       c.ws.close();
@@ -111,7 +114,7 @@ describe.each(WORKER_MODES)('%s', (_mode, workers) => {
   describe('systemd socket activation: fd 3, LISTEN_PID and LISTEN_FDS', () => {
     it('LISTEN_PID is our PID: serves fd 3 without a listen argument', async () => {
       const cli = await withPassedSocket(3, 'tcp', 'self', [...workers, await echoForTest()]);
-      await cli.waitForStderr(/proxying from/);
+      await cli.waitForStderr(/proxying from/, START_MS);
       expect(cli.stderr()).toContain(`Listen on 127.0.0.1:${cli.where} (fd 3 from systemd: websockify.socket)`);
       await expectEcho(await clientForTest(`ws://127.0.0.1:${cli.where}/`), 'activated');
       cli.child.kill('SIGTERM');
@@ -128,7 +131,7 @@ describe.each(WORKER_MODES)('%s', (_mode, workers) => {
     it('a listen argument is not bound then (one command line works both ways)', async () => {
       const unused = await unusedPort();
       const cli = await withPassedSocket(3, 'tcp', 'self', [...workers, `127.0.0.1:${unused}`, await echoForTest()]);
-      await cli.waitForStderr(/proxying from/);
+      await cli.waitForStderr(/proxying from/, START_MS);
       expect(cli.stderr()).toContain(
         `note: listening on the socket passed by systemd (fd 3), not on 127.0.0.1:${unused}`,
       );
@@ -139,7 +142,7 @@ describe.each(WORKER_MODES)('%s', (_mode, workers) => {
     it('LISTEN_PID of another process: ignored, the listen argument is bound', async () => {
       const port = await unusedPort();
       const cli = await withPassedSocket(3, 'tcp', 'other', [...workers, `127.0.0.1:${port}`, await echoForTest()]);
-      await cli.waitForStderr(/proxying from/);
+      await cli.waitForStderr(/proxying from/, START_MS);
       expect(cli.stderr()).toContain(`Listen on 127.0.0.1:${port}\n`);
       await expectEcho(await clientForTest(`ws://127.0.0.1:${port}/`), 'not activated');
     });
@@ -176,7 +179,7 @@ describe.each(WORKER_MODES)('%s', (_mode, workers) => {
     it('a wrapped program with the listen argument naming its port', async () => {
       const port = await unusedPort();
       const cli = await withPassedSocket(3, 'tcp', 'self', [...workers, String(port), ...wrapServerCommand(port)]);
-      await cli.waitForStderr(new RegExp(`\\(port ${port}, moved to \\d+\\)`));
+      await cli.waitForStderr(new RegExp(`\\(port ${port}, moved to \\d+\\)`), START_MS);
       const c = await clientForTest(`ws://127.0.0.1:${cli.where}/`);
       await expectHello(c);
     });

@@ -28,7 +28,7 @@ function tempDir(): string {
 async function startCli(args: string[]): Promise<CliProcess> {
   const cli = runCli(args);
   defer(() => cli.kill());
-  await cli.waitForStderr(/^ {2}- proxying from .*\n/m, 10000);
+  await cli.waitForStderr(/^ {2}- proxying from .*\n/m, 15000);
   return cli;
 }
 

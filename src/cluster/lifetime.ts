@@ -48,11 +48,12 @@ export class ClusterLifetime {
     if (timeoutMs > 0) {
       this.lifetimeTimer = setTimeout(() => {
         const reason = `listener exit due to --timeout ${timeoutMs / 1000}`;
-        this.opts.logger.info(reason);
         this.accepting = false;
         this.stopReason = reason;
         clearTimeout(this.idleTimer);
+        // The port is closed before the line says so.
         this.opts.onStopAccepting(reason);
+        this.opts.logger.info(reason);
         if (this.sessions === 0) this.opts.onFinish(reason);
       }, timeoutMs);
     }

@@ -9,7 +9,19 @@ import type { LogFormat } from '../log/log-format.js';
 import type { WrapMode } from '../wrap/supervisor.js';
 import { DEFAULTS } from './defaults.js';
 import { TLS_VERSION } from './tls-versions.js';
-import { BYTES, choice, FLAG, OCTAL_MODE, OFF, PATH, PORT, SECONDS, TEXT, type ValueKind } from './values.js';
+import {
+  BYTES,
+  choice,
+  FLAG,
+  OCTAL_MODE,
+  OFF,
+  PATH,
+  PORT,
+  SECONDS,
+  TEXT,
+  WORKER_COUNT,
+  type ValueKind,
+} from './values.js';
 
 export interface OptionRow {
   /** The long flag without its dashes: `heartbeat` is `--heartbeat`. */
@@ -459,6 +471,14 @@ export const OPTION_TABLE = [
     standaloneOnly: true,
     group: G_DEPLOY,
     help: 'accept on the listening socket passed as fd 0 by inetd or systemd (no listen argument then)',
+  },
+  {
+    flag: 'workers',
+    key: 'workers',
+    use: 'command',
+    value: WORKER_COUNT,
+    group: G_DEPLOY,
+    help: "proxy in N worker processes behind one primary (default 1; 'auto': one per core); not in the reference",
   },
 
   {

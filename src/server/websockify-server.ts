@@ -137,6 +137,8 @@ export class WebsockifyServer extends EventEmitter<WebsockifyServerEvents> {
     if (o.timeoutMs > 0) {
       this.lifetimeTimer = setTimeout(() => {
         const reason = `listener exit due to --timeout ${o.timeoutMs / 1000}`;
+        // The port is closed before the line says so (stopAccepting may also finish at once).
+        void this.closeListener();
         o.logger.info(reason);
         this.stopAccepting(reason);
       }, o.timeoutMs);

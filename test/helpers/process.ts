@@ -36,7 +36,7 @@ export class CliTracker {
     return cli;
   }
 
-  async start(args: string[], ms = 10000): Promise<CliProcess & { port: number }> {
+  async start(args: string[], ms = 15000): Promise<CliProcess & { port: number }> {
     const cli = runCli(args);
     this.started.push(cli);
     // Wait for the whole banner (it may arrive in several chunks): its last line is "proxying".

@@ -103,10 +103,13 @@ export function runCli(
   };
 }
 
-/** Starts the CLI and waits for its banner; returns the port it listens on. */
+/**
+ * Starts the CLI and waits for its banner (bounded by 15 s: with --workers it comes once every
+ * worker has started, which takes seconds on a busy machine); returns the port it listens on.
+ */
 export async function startCli(args: string[], cwd?: string): Promise<CliProcess & { port: number }> {
   const cli = runCli(args, process.env, cwd === undefined ? {} : { cwd });
-  const m = await cli.waitForStderr(/Listen on (?:\[[^\]]+\]|[^\s:]+):(\d+)/);
+  const m = await cli.waitForStderr(/Listen on (?:\[[^\]]+\]|[^\s:]+):(\d+)/, 15000);
   return Object.assign(cli, { port: Number(m[1]) });
 }
 
