@@ -16,8 +16,8 @@ export {
   type TokenPlugin,
   type TokenPluginFactory,
   type TokenLookupResult,
-  type PluginContext,
 } from './targets/plugins/plugin.js';
+export type { PluginContext, PluginFactory } from './config/plugin-loader.js';
 export { loadAuthPlugin, AUTH_PLUGINS } from './auth/registry.js';
 export { AuthenticationError, type AuthPlugin, type AuthPluginFactory, type AuthRequest } from './auth/auth-plugin.js';
 export type { SessionStats } from './proxy/session.js';

@@ -138,8 +138,9 @@ describe('usage errors exit 2 with a message naming the argument', () => {
     ],
   ];
 
+  // Run side by side: each waits up to 25 s (a loaded machine starts a node process slowly).
   it.concurrent.each(cases)('%s', async (_name, args, message) => {
-    const r = await runToExit(args);
+    const r = await runToExit(args, 25000);
     expect(r.stderr).toBe(usage(message));
     expect(r.stdout).toBe('');
     expect(r.status).toBe(2);

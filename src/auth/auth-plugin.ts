@@ -2,7 +2,7 @@
 // refuses one (AuthenticationError with a status, headers and messages), and its factory.
 
 import type { IncomingHttpHeaders } from 'node:http';
-import type { PluginContext } from '../targets/plugins/plugin.js';
+import type { PluginFactory } from '../config/plugin-loader.js';
 import type { TargetSpec } from '../targets/target.js';
 import { UpgradeRefused } from '../errors/upgrade-refused.js';
 
@@ -31,13 +31,10 @@ export interface AuthPlugin {
 }
 
 /**
- * Creates an auth plugin from its `--auth-source` argument (undefined when none was given). A
- * custom auth plugin module's default export has this type. Throwing refuses to start.
+ * Creates an auth plugin from its source (`--auth-source`). A custom auth plugin module's
+ * default export has this type.
  */
-export type AuthPluginFactory = (
-  source: string | undefined,
-  context: PluginContext,
-) => AuthPlugin | Promise<AuthPlugin>;
+export type AuthPluginFactory = PluginFactory<AuthPlugin>;
 
 /**
  * Refuses a request: `status` (default 403) with optional `headers` and status-line `reason`;

@@ -1,8 +1,7 @@
 // The auth plugins by name (the reference's class names) and `loadAuthPlugin`, which turns
 // `--auth-plugin NAME --auth-source ARG` into a ready plugin, built-in or custom.
 
-import { loadPlugin } from '../config/plugin-module.js';
-import type { PluginContext } from '../targets/plugins/plugin.js';
+import { loadPlugin, type PluginContext } from '../config/plugin-loader.js';
 import type { AuthPlugin, AuthPluginFactory } from './auth-plugin.js';
 import { createBasicHttpAuth } from './basic-auth.js';
 import { createClientCertCnAuth } from './client-cert-cn.js';

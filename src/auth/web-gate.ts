@@ -2,14 +2,16 @@
 // files need the same credentials as a WebSocket upgrade. A refusal is answered here with
 // the plugin's status, reason phrase and headers (e.g. 401 with WWW-Authenticate).
 
-import { STATUS_CODES } from 'node:http';
-import type { Logger } from '../log/logger.js';
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { UpgradeRefused } from '../errors/upgrade-refused.js';
-import type { RequestGate } from '../server/plain-http.js';
+import type { Logger } from '../log/logger.js';
 import type { AuthPlugin } from './auth-plugin.js';
 import { authorize } from './authorize.js';
 
-export function authGate(plugin: AuthPlugin, logger: Logger): RequestGate {
+/** Resolves true to let a web request through; false once it has been answered with a refusal. */
+export type AuthGate = (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
+
+export function authGate(plugin: AuthPlugin, logger: Logger): AuthGate {
   return async (req, res) => {
     try {
       await authorize(plugin, req, undefined);

@@ -84,6 +84,24 @@ function byteCount(value: number, key: string, shown: unknown): number {
   return value;
 }
 
+/** A count: a whole number, `min` or more (`wholeNumber(1)` for workers, 0 when 0 means "none"). */
+export function wholeNumber(
+  min: number,
+): ValueKind<number> & { check(value: number | undefined, fallback: number, key: string): number } {
+  const expected = `a whole number, ${min} or more`;
+  const checked = (value: number, key: string, shown: unknown): number => {
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) throw badValue(key, expected, shown);
+    return value;
+  };
+  return {
+    takesValue: true,
+    metavar: 'N',
+    parse: (text, key) => checked(/^\d+$/.test(text) ? Number(text) : NaN, key, text),
+    /** A library caller's count, or `fallback` when undefined. */
+    check: (value, fallback, key) => (value === undefined ? fallback : checked(value, key, value)),
+  };
+}
+
 /** Permission bits in octal, as the reference takes them: `660` or `0660`. */
 export const OCTAL_MODE: ValueKind<number> = {
   takesValue: true,

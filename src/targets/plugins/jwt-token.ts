@@ -7,7 +7,8 @@ import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { compactDecrypt, decodeProtectedHeader, errors, jwtVerify } from 'jose';
-import type { PluginContext, TokenPlugin } from './plugin.js';
+import type { PluginContext } from '../../config/plugin-loader.js';
+import type { TokenPlugin } from './plugin.js';
 import { targetFromFields } from './target-text.js';
 import { badSource } from '../../errors/config-error.js';
 

@@ -1,7 +1,8 @@
 // The token plugin interface: what a built-in or custom plugin implements to map a token to a
 // target, what its factory receives, and the errors a lookup may raise on purpose.
 
-import type { Logger } from '../../log/logger.js';
+import type { PluginFactory } from '../../config/plugin-loader.js';
+import { WebsockifyError } from '../../errors/websockify-error.js';
 import type { TargetSpec } from '../target.js';
 
 /** What a token maps to: a target, or undefined for an unknown token. */
@@ -20,21 +21,16 @@ export interface TokenPlugin {
   close?(): void | Promise<void>;
 }
 
-/** What a plugin factory gets besides its source argument. */
-export interface PluginContext {
-  logger: Logger;
-}
-
 /**
- * Creates a plugin from its `--token-source` argument (undefined when none was given). A
- * custom plugin module's default export has this type. Throwing refuses to start.
+ * Creates a token plugin from its source (`--token-source`). A custom plugin module's default
+ * export has this type.
  */
-export type TokenPluginFactory = (
-  source: string | undefined,
-  context: PluginContext,
-) => TokenPlugin | Promise<TokenPlugin>;
+export type TokenPluginFactory = PluginFactory<TokenPlugin>;
 
 /** A lookup that did not answer in time (an API or database too slow): 504 for the client. */
-export class TokenLookupTimeout extends Error {
-  override readonly name = 'TokenLookupTimeout';
+export class TokenLookupTimeout extends WebsockifyError {
+  constructor(message: string) {
+    super('ERR_TOKEN_LOOKUP_TIMEOUT', message);
+    this.name = 'TokenLookupTimeout';
+  }
 }

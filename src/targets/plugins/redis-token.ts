@@ -5,7 +5,8 @@
 
 import { Redis } from 'ioredis';
 import type { TargetSpec } from '../target.js';
-import type { PluginContext, TokenPlugin } from './plugin.js';
+import type { PluginContext } from '../../config/plugin-loader.js';
+import type { TokenPlugin } from './plugin.js';
 import { parseTargetText } from './target-text.js';
 import { badSource } from '../../errors/config-error.js';
 

@@ -4,8 +4,8 @@
 // proxy's heap, and each full GC (frequent under buffer churn) must mark all of it
 // (BENCHMARKS.md).
 
-import { loadPlugin } from '../../config/plugin-module.js';
-import type { PluginContext, TokenPlugin, TokenPluginFactory } from './plugin.js';
+import { loadPlugin, type PluginContext } from '../../config/plugin-loader.js';
+import type { TokenPlugin, TokenPluginFactory } from './plugin.js';
 import { createBaseTokenApi, createJsonTokenApi } from './token-api.js';
 import { createReadOnlyTokenFile, createTokenFile } from './token-file.js';
 import { createTokenFileName } from './token-file-name.js';

@@ -5,7 +5,8 @@
 import { statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { PluginContext, TokenPlugin } from './plugin.js';
+import type { PluginContext } from '../../config/plugin-loader.js';
+import type { TokenPlugin } from './plugin.js';
 import { parseTargetText } from './target-text.js';
 import { isNoSuchFile, tokenAsFileName } from './token-name.js';
 import { badSource } from '../../errors/config-error.js';

@@ -7,7 +7,8 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../../log/logger.js';
 import type { TargetSpec } from '../target.js';
-import type { PluginContext, TokenPlugin } from './plugin.js';
+import type { PluginContext } from '../../config/plugin-loader.js';
+import type { TokenPlugin } from './plugin.js';
 import { parseTargetText } from './target-text.js';
 import { badSource } from '../../errors/config-error.js';
 

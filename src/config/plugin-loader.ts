@@ -1,12 +1,25 @@
-// Loading a plugin by name: a built-in from a table, the reference's dotted module names for
-// those built-ins (`websockify.token_plugins.TokenFile`), or a custom ES module given as a
-// path (`./my-plugin.js`, `/opt/plugins/x.mjs`) whose default export is the plugin factory.
+// Plugins of both kinds (token plugins choosing targets, auth plugins checking requests): what
+// every factory receives (PluginContext), and loading one by name: a built-in from a table, the
+// reference's dotted module names for those built-ins (`websockify.token_plugins.TokenFile`),
+// or a custom ES module given as a path (`./my-plugin.js`, `/opt/plugins/x.mjs`) whose default
+// export is the plugin factory.
 
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { PluginContext } from '../targets/plugins/plugin.js';
+import type { Logger } from '../log/logger.js';
 import { ConfigError } from '../errors/config-error.js';
 import { WebsockifyError, type OptionNamer } from '../errors/websockify-error.js';
+
+/** What a plugin factory gets besides its source argument. */
+export interface PluginContext {
+  logger: Logger;
+}
+
+/**
+ * Creates a plugin from its source argument (`--token-source`, `--auth-source`; undefined when
+ * none was given). Throwing refuses to start.
+ */
+export type PluginFactory<P> = (source: string | undefined, context: PluginContext) => P | Promise<P>;
 
 /** Whether a plugin name is a path to a module rather than a built-in's name. */
 export function isModulePath(name: string): boolean {
@@ -16,7 +29,7 @@ export function isModulePath(name: string): boolean {
 /** How to find and check one kind of plugin. */
 export interface PluginKind<P> {
   /** Built-in factories by the reference's class names. */
-  builtins: Record<string, (source: string | undefined, context: PluginContext) => P | Promise<P>>;
+  builtins: Record<string, PluginFactory<P>>;
   /** The reference's module prefix, accepted before a built-in's name. */
   prefix: string;
   /** The key named in errors: `tokenPlugin` (the command line's --token-plugin). */
@@ -34,7 +47,7 @@ function pluginError(option: string, problem: string | WebsockifyError): ConfigE
   return new ConfigError((name) => `${name(option)}: ${words(name)}`, option, 'ERR_PLUGIN');
 }
 
-async function loadFactory<P>(name: string, kind: PluginKind<P>): Promise<PluginKind<P>['builtins'][string]> {
+async function loadFactory<P>(name: string, kind: PluginKind<P>): Promise<PluginFactory<P>> {
   const { builtins, prefix, option } = kind;
   const bare = name.startsWith(prefix) ? name.slice(prefix.length) : name;
   if (Object.hasOwn(builtins, bare)) return builtins[bare]!;
@@ -54,7 +67,7 @@ async function loadFactory<P>(name: string, kind: PluginKind<P>): Promise<Plugin
   if (typeof module.default !== 'function') {
     throw pluginError(option, `'${name}' has no default export that is a plugin factory function`);
   }
-  return module.default as PluginKind<P>['builtins'][string];
+  return module.default as PluginFactory<P>;
 }
 
 /**
