@@ -100,7 +100,7 @@ describe.each(WORKER_MODES)('%s', (_mode, workers) => {
     it("a wrapped program gets /dev/null as stdin, not websockify's listening socket", async () => {
       const port = await unusedPort();
       const cli = await withPassedSocket(0, 'tcp', 'none', [...workers, '--inetd', ...wrapServer(port)]);
-      await cli.waitForStderr(/Starting 'node/);
+      await cli.waitForStderr(/Starting 'node/, START_MS);
       const c = await clientForTest(`ws://127.0.0.1:${cli.where}/`);
       await expectHello(c);
       const [program] = childrenOf(cli.child.pid!);
@@ -162,7 +162,7 @@ describe.each(WORKER_MODES)('%s', (_mode, workers) => {
     it('a wrapped program: its port from --wrap-port, and it does not inherit LISTEN_* or fd 3', async () => {
       const port = await unusedPort();
       const cli = await withPassedSocket(3, 'tcp', 'self', wrapServer(port));
-      await cli.waitForStderr(/Starting 'node/);
+      await cli.waitForStderr(/Starting 'node/, START_MS);
       const c = await clientForTest(`ws://127.0.0.1:${cli.where}/`);
       await expectHello(c);
       await expectEcho(c, 'wrapped');
