@@ -5,7 +5,7 @@
 //
 // An endpoint is {proto:'ws'|'tcp', host, port, path?, subprotocols?}. 'ws' speaks
 // WebSocket (binary frames, ws library, no compression); 'tcp' is plain TCP for the raw
-// relay. Jobs: up, down, rtt, rate, memory, probe. While a job runs the client can send
+// relay. Jobs: up, down, aggregate, rtt, rate, memory, probe. While a job runs the client can send
 // {type:'mark', name, wait} to the parent, which records CPU/memory snapshots and, for
 // wait marks, answers {type:'continue'}.
 import crypto from 'node:crypto';
@@ -229,25 +229,42 @@ function mark(name, wait = false, extra = {}) {
 
 // ------------------------------------------------------------------ jobs
 
+/** An 8-byte big-endian length, as the sink and the request target read it. */
+function lengthHeader(bytes) {
+  const header = Buffer.alloc(8);
+  header.writeBigUInt64BE(BigInt(bytes));
+  return header;
+}
+
+/** Streams `bytes` of `buf` (chunk-sized) to the sink on `conn`, after the header; waits for its ack. */
+async function sendStream(conn, bytes, buf) {
+  const acked = expectBytes(conn, 1);
+  acked.catch(() => {});
+  conn.write(lengthHeader(bytes));
+  let sent = 0;
+  while (sent < bytes) {
+    const n = Math.min(buf.length, bytes - sent);
+    sent += n;
+    if (!conn.write(n === buf.length ? buf : buf.subarray(0, n))) await conn.drained();
+    if (conn.error) throw conn.error;
+  }
+  await acked;
+}
+
+/** Asks the request target for `bytes` on `conn` and waits until they all arrived. */
+async function receiveStream(conn, bytes) {
+  const got = expectBytes(conn, bytes);
+  conn.write(lengthHeader(bytes));
+  await got;
+}
+
 /** Client -> target: stream `bytes` to the sink in `chunk`-sized messages, wait for its ack. */
 async function upOnce(ep, bytes, chunkSize, markNames, markExtra = {}) {
   const buf = crypto.randomBytes(chunkSize);
   const conn = await open(ep);
-  const acked = expectBytes(conn, 1);
-  acked.catch(() => {});
-  const header = Buffer.alloc(8);
-  header.writeBigUInt64BE(BigInt(bytes));
   if (markNames) await mark(markNames[0], false, markExtra);
   const t0 = now();
-  conn.write(header);
-  let sent = 0;
-  while (sent < bytes) {
-    const n = Math.min(chunkSize, bytes - sent);
-    sent += n;
-    if (!conn.write(n === chunkSize ? buf : buf.subarray(0, n))) await conn.drained();
-    if (conn.error) throw conn.error;
-  }
-  await acked;
+  await sendStream(conn, bytes, buf);
   const t1 = now();
   if (markNames) await mark(markNames[1], false, markExtra);
   await conn.close();
@@ -319,6 +336,24 @@ const jobs = {
       }
     }
     return { systems: runs, reps };
+  },
+
+  /**
+   * Many streams at once (the aggregate test): opens `streams` connections, waits for the
+   * harness's go (a waiting mark, so that several client processes start together), then
+   * moves `bytes` over each of them concurrently: client->target to the sink, target->client
+   * from the request target.
+   */
+  async aggregate({ endpoint, direction, streams, bytes, chunk = 65536 }) {
+    const buf = crypto.randomBytes(chunk);
+    const conns = await Promise.all(Array.from({ length: streams }, () => open(endpoint, 30000)));
+    await mark('ready', true);
+    const t0 = now();
+    await Promise.all(conns.map((c) => (direction === 'up' ? sendStream(c, bytes, buf) : receiveStream(c, bytes))));
+    const t1 = now();
+    await Promise.all(conns.map((c) => c.close(3000)));
+    // Monotonic clock times, comparable between the client processes of one measurement.
+    return { streams, bytes: bytes * streams, startedAt: Number(t0) / 1e9, endedAt: Number(t1) / 1e9 };
   },
 
   async rtt({ endpoint, count = 2000, warmup = 200, size = 32 }) {

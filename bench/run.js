@@ -26,10 +26,10 @@ import {
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(BENCH_DIR, '..');
 const HOST = '127.0.0.1';
-const ALL_SYSTEMS = ['raw', 'relay', 'socat', 'ours', 'before', 'lighttpd', 'python'];
+const ALL_SYSTEMS = ['raw', 'relay', 'socat', 'ours', 'ours2', 'before', 'lighttpd', 'python'];
 /** Systems that fork a process per connection: idle memory is measured at --python-mem-cap. */
 const FORKING = new Set(['python', 'socat']);
-const ALL_TESTS = ['throughput', 'syscalls', 'rtt', 'rate', 'memory'];
+const ALL_TESTS = ['throughput', 'syscalls', 'aggregate', 'rtt', 'rate', 'memory'];
 
 const HELP = `Usage: node bench/run.js [options]
 
@@ -39,11 +39,14 @@ Systems:  raw       plain TCP relay with pipe() (bench/raw-relay.js), a referenc
           relay     TCP relay reading into reused 1 MiB buffers (bench/onread-relay.js)
           socat     socat TCP relay (fork per connection), when installed
           ours      bin/websockify (this package)
+          ours2     the same with --workers 2 (a primary and two worker processes)
           before    another build of websockify (--before-cmd / BENCH_BEFORE_CMD), when given
           lighttpd  lighttpd's mod_wstunnel (C WebSocket tunnel), when installed
           python    the Python reference, /usr/bin/websockify, when installed
 Tests:    throughput  bulk client->target and target->client, 64 KiB messages
           syscalls    one transfer each way under perf stat (syscalls per MiB)
+          aggregate   8 and 64 concurrent streams each way, from 2 client processes:
+                      aggregate MiB/s and proxy CPU s/GiB (whole process tree)
           rtt         2,000 sequential 32-byte echoes, p50/p99
           rate        connect + upgrade + one echo + close, 8 in flight
           memory      proxy RSS/PSS with 1,000 and 5,000 idle connections
@@ -61,6 +64,9 @@ Options:
                         (env BENCH_BEFORE_CMD); skipped when not given
   --bytes MIB           MiB per throughput direction (default 512, quick 256)
   --mem-steps LIST      idle connection counts (default 1000,5000)
+  --agg-streams LIST    concurrent streams of the aggregate test (default 8,64)
+  --agg-bytes MIB       MiB per aggregate measurement, split over the streams
+                        (default 512, quick 128)
   --python-mem-cap N    idle connections for python and socat (default 200)
   --subprotocol NAME    offer this WebSocket subprotocol (default: none offered)
   --out DIR             results directory (default bench/results)
@@ -84,6 +90,8 @@ const { values: opt } = parseArgs({
     chart: { type: 'string' },
     bytes: { type: 'string' },
     'mem-steps': { type: 'string' },
+    'agg-streams': { type: 'string' },
+    'agg-bytes': { type: 'string' },
     'python-mem-cap': { type: 'string' },
     subprotocol: { type: 'string' },
     out: { type: 'string' },
@@ -134,6 +142,12 @@ const config = {
     pythonCap: Number(opt['python-mem-cap'] ?? 200),
     concurrency: 32,
     settleMs: quick ? 600 : 1000,
+  },
+  aggregate: {
+    streams: (opt['agg-streams'] ?? '8,64').split(',').map(Number),
+    bytes: Number(opt['agg-bytes'] ?? (quick ? 128 : 512)) * MiB,
+    // Client processes sharing the streams, so that one client's event loop is not the limit.
+    clients: 2,
   },
   subprotocols: opt.subprotocol ? [opt.subprotocol] : [],
   deadlineSec: Number(opt.budget ?? (quick ? 240 : 480)),
@@ -346,6 +360,7 @@ function systemDefs() {
       note: socat ? 'TCP clients' : 'not installed (apt-get install -y socat)',
     },
     ours: { name: 'ours', proto: 'ws', cmd: oursCmd, note: '' },
+    ours2: { name: 'ours2', proto: 'ws', cmd: `${oursCmd} --workers 2`, note: 'ours with --workers 2' },
     before: {
       name: 'before',
       proto: 'ws',
@@ -604,8 +619,106 @@ async function syscallsPerMiB(sys, targets, direction) {
   });
 }
 
+/** Rejects after `ms` unless `promise` settled first. */
+function within(promise, ms, what) {
+  let timer;
+  return Promise.race([
+    promise,
+    new Promise(
+      (_, reject) => (timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms / 1000}s`)), ms)),
+    ),
+  ]).finally(() => clearTimeout(timer));
+}
+
+/** A forked client running one aggregate job: `ready` once its streams are open, then go(). */
+function aggregateClient(job) {
+  const child = fork(path.join(BENCH_DIR, 'clients.js'), [], {
+    cwd: ROOT,
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  live.add(child);
+  const settle = {};
+  const ready = new Promise((resolve, reject) => (settle.ready = { resolve, reject }));
+  const result = new Promise((resolve, reject) => (settle.result = { resolve, reject }));
+  ready.catch(() => {});
+  result.catch(() => {});
+  child.on('message', (msg) => {
+    if (msg?.type === 'hello') child.send({ type: 'job', job });
+    else if (msg?.type === 'mark' && msg.name === 'ready') settle.ready.resolve();
+    else if (msg?.type === 'result') {
+      if (msg.ok) settle.result.resolve(msg.result);
+      else settle.result.reject(new Error(msg.error));
+    }
+  });
+  child.once('exit', (code, signal) => {
+    const err = new Error(`client exited (${code ?? signal}) during the aggregate test`);
+    settle.ready.reject(err);
+    settle.result.reject(err);
+  });
+  return { child, ready, result, go: () => child.connected && child.send({ type: 'continue', name: 'ready' }) };
+}
+
+/**
+ * One aggregate measurement: `streams` concurrent transfers of totalBytes/streams each in
+ * `direction`, shared by config.aggregate.clients client processes that open their streams
+ * first and then start together. The rate is all bytes over the time from the first start
+ * to the last end; the proxy's CPU is that of its whole process tree (workers, forked
+ * handlers and their reaped children) from the start signal to the last result.
+ */
+async function runAggregate(ep, direction, streams, totalBytes, proxyPid) {
+  const count = Math.min(config.aggregate.clients, streams);
+  const bytes = Math.floor(totalBytes / streams);
+  const clients = Array.from({ length: count }, (_, i) =>
+    aggregateClient({
+      kind: 'aggregate',
+      endpoint: ep,
+      direction,
+      streams: Math.floor(streams / count) + (i < streams % count ? 1 : 0),
+      bytes,
+      chunk: config.chunk,
+    }),
+  );
+  try {
+    await within(Promise.all(clients.map((c) => c.ready)), 60000, `opening ${streams} streams`);
+    const cpu0 = treeCpu(proxyPid);
+    for (const c of clients) c.go();
+    const results = await within(Promise.all(clients.map((c) => c.result)), 180000, `${streams} streams`);
+    const proxyCpuSeconds = treeCpu(proxyPid) - cpu0;
+    const moved = results.reduce((a, r) => a + r.bytes, 0);
+    const secondsTaken = Math.max(...results.map((r) => r.endedAt)) - Math.min(...results.map((r) => r.startedAt));
+    return { streams, clients: count, bytes: moved, seconds: secondsTaken, proxyCpuSeconds };
+  } finally {
+    for (const c of clients) {
+      if (c.child.connected) c.child.disconnect();
+      await stopChild(c.child, 2000);
+    }
+  }
+}
+
+/** The aggregate test in one direction, on a fresh instance: a warm-up, then each stream count. */
+async function aggregate(sys, targets, direction) {
+  const port = direction === 'up' ? targets.ports.sink : targets.ports.request;
+  return withSystem(sys, port, async (inst) => {
+    const ep = endpoint(sys, inst);
+    const { streams, bytes } = config.aggregate;
+    await runAggregate(ep, direction, Math.max(...streams), config.warmupBytes, inst.pid);
+    const metrics = {};
+    const detail = {};
+    const dir = direction === 'up' ? 'Up' : 'Down';
+    for (const n of streams) {
+      const r = await runAggregate(ep, direction, n, bytes, inst.pid);
+      metrics[`agg${n}${dir}MiBs`] = r.bytes / MiB / r.seconds;
+      metrics[`agg${n}${dir}CpuPerGiB`] = r.proxyCpuSeconds / (r.bytes / 1024 ** 3);
+      detail[n] = r;
+    }
+    return { metrics, detail };
+  });
+}
+
 /** Each measurement: start a fresh instance of the system pointed at the right target. */
 const MEASURE = {
+  aggUp: (sys, targets) => aggregate(sys, targets, 'up'),
+  aggDown: (sys, targets) => aggregate(sys, targets, 'down'),
   sysUp: (sys, targets) => syscallsPerMiB(sys, targets, 'up'),
   sysDown: (sys, targets) => syscallsPerMiB(sys, targets, 'down'),
 
@@ -840,6 +953,7 @@ const GROUP = {
 const TEST_PARTS = {
   throughput: ['up', 'down'],
   syscalls: ['sysUp', 'sysDown'],
+  aggregate: ['aggUp', 'aggDown'],
   rtt: ['rtt'],
   rate: ['rate'],
   memory: ['memory'],
@@ -901,6 +1015,34 @@ const ROWS = [
   { key: 'clientCpuUs', label: 'Client CPU per connection (us)', digits: 0, better: 'lower', test: 'rate' },
   { key: 'baseRssMB', label: 'Idle proxy RSS before (MB)', digits: 1, better: 'lower', test: 'memory' },
 ];
+
+function aggregateRows() {
+  const rows = [];
+  for (const [dir, label] of [
+    ['Up', 'client->target'],
+    ['Down', 'target->client'],
+  ]) {
+    for (const n of config.aggregate.streams) {
+      rows.push({
+        key: `agg${n}${dir}MiBs`,
+        label: `Aggregate ${label}, ${n} streams (MiB/s)`,
+        digits: 0,
+        better: 'higher',
+        test: 'aggregate',
+      });
+    }
+    for (const n of config.aggregate.streams) {
+      rows.push({
+        key: `agg${n}${dir}CpuPerGiB`,
+        label: `Proxy CPU s per GiB, aggregate ${label}, ${n} streams`,
+        digits: 2,
+        better: 'lower',
+        test: 'aggregate',
+      });
+    }
+  }
+  return rows;
+}
 
 function memoryRows() {
   const rows = [];
@@ -969,7 +1111,7 @@ function pairedRatio(samples, a, b, key) {
 function buildReport(state) {
   const { samples, systems } = state;
   const shown = config.systems;
-  const rows = [...ROWS, ...memoryRows()].filter((r) => config.tests.includes(r.test));
+  const rows = [...ROWS, ...aggregateRows(), ...memoryRows()].filter((r) => config.tests.includes(r.test));
   const medians = {};
   for (const s of shown) {
     medians[s] = {};
@@ -1113,6 +1255,18 @@ function notesFor(state) {
     notes.push(
       `* python and socat fork one process per connection: memory measured with ${n} connections (not ${config.memory.steps.join('/')}) ` +
         'and summed over the parent and all its children; RSS counts shared pages once per process, PSS shares them out.',
+    );
+  }
+  if (config.tests.includes('memory') && config.systems.includes('ours2') && !state.systems.ours2.skipped) {
+    const within = (v) => (v != null && v > 20 ? ' (NOT met)' : '');
+    const perStep = config.memory.steps.map((step) => {
+      const v = median(state.samples.ours2?.[`rss${step}`] ?? []);
+      return `${fmt(v, 1)} KB @${step}${within(v)}`;
+    });
+    const marginal = median(state.samples.ours2?.rssMarginal ?? []);
+    if (marginal != null) perStep.push(`${fmt(marginal, 1)} KB per extra connection${within(marginal)}`);
+    notes.push(
+      `ours2 (--workers 2): RSS per idle connection summed over the primary and its workers ${perStep.join(', ')}; target <= 20 KB.`,
     );
   }
   notes.push(

@@ -6,9 +6,11 @@
 //   source - on connect, sends N bytes (--source-bytes) in --chunk sized writes,
 //            honouring back-pressure, then leaves the connection open for the client
 //            to close.
+//   request - reads an 8-byte big-endian length N, then sends N bytes as the source
+//            does (the aggregate test: many streams, each asking for its share).
 //
 // All listen on 127.0.0.1, port 0 (or the ports given). When started with an IPC
-// channel it sends {type:'ready', ports:{echo,sink,source}} and exits when the
+// channel it sends {type:'ready', ports:{echo,sink,source,request}} and exits when the
 // parent disconnects; otherwise it prints the ports as JSON on stdout.
 import crypto from 'node:crypto';
 import net from 'node:net';
@@ -22,6 +24,7 @@ const { values: opts } = parseArgs({
     'echo-port': { type: 'string', default: '0' },
     'sink-port': { type: 'string', default: '0' },
     'source-port': { type: 'string', default: '0' },
+    'request-port': { type: 'string', default: '0' },
   },
 });
 
@@ -30,7 +33,7 @@ const sourceBytes = Number(opts['source-bytes']);
 const chunkSize = Number(opts.chunk);
 const chunk = crypto.randomBytes(chunkSize);
 
-const stats = { echo: 0, sink: 0, source: 0, open: { echo: 0, sink: 0, source: 0 } };
+const stats = { echo: 0, sink: 0, source: 0, request: 0, open: { echo: 0, sink: 0, source: 0, request: 0 } };
 
 function track(kind, sock) {
   stats[kind]++;
@@ -66,12 +69,12 @@ const sink = net.createServer((sock) => {
   });
 });
 
-const source = net.createServer((sock) => {
-  track('source', sock);
+/** Sends `total` bytes in chunk-sized writes, waiting for 'drain' when the socket is full. */
+function sendBytes(sock, total) {
   let sent = 0;
   const pump = () => {
-    while (sent < sourceBytes && !sock.destroyed) {
-      const n = Math.min(chunkSize, sourceBytes - sent);
+    while (sent < total && !sock.destroyed) {
+      const n = Math.min(chunkSize, total - sent);
       sent += n;
       if (!sock.write(n === chunkSize ? chunk : chunk.subarray(0, n))) {
         sock.once('drain', pump);
@@ -80,6 +83,23 @@ const source = net.createServer((sock) => {
     }
   };
   pump();
+}
+
+const source = net.createServer((sock) => {
+  track('source', sock);
+  sendBytes(sock, sourceBytes);
+});
+
+const request = net.createServer((sock) => {
+  track('request', sock);
+  let header = Buffer.alloc(0);
+  const onData = (data) => {
+    header = Buffer.concat([header, data]);
+    if (header.length < 8) return;
+    sock.off('data', onData);
+    sendBytes(sock, Number(header.readBigUInt64BE(0)));
+  };
+  sock.on('data', onData);
 });
 
 const listen = (srv, port) =>
@@ -92,6 +112,7 @@ const ports = {
   echo: await listen(echo, opts['echo-port']),
   sink: await listen(sink, opts['sink-port']),
   source: await listen(source, opts['source-port']),
+  request: await listen(request, opts['request-port']),
 };
 
 if (process.send) {

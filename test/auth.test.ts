@@ -24,6 +24,7 @@ import { withTimeout } from './helpers/wait.js';
 import { makeTestPki } from './helpers/certs.js';
 import { attemptUpgrade, recordingLogger, tempDir } from './helpers/plugins.js';
 import { echoTarget } from './helpers/targets.js';
+import { WORKER_MODES } from './helpers/workers.js';
 
 const ctx = () => ({ logger: recordingLogger() });
 
@@ -244,89 +245,95 @@ describe('ClientCertCNAuth over real TLS (attachWebsockify on an https.Server)',
   });
 });
 
-describe('the command line', () => {
-  it('--auth-plugin BasicHTTPAuth with a token plugin: token first, then auth', async () => {
-    const dir = tempDir();
-    const echo = await echoTarget();
-    defer(() => echo.close());
-    writeFileSync(path.join(dir, 't.cfg'), `ok: 127.0.0.1:${echo.port}\n`);
-    const cli = await startCliForTest(
-      [
-        '--token-plugin',
-        'TokenFile',
-        '--token-source',
-        't.cfg',
-        '--auth-plugin',
-        'BasicHTTPAuth',
-        '--auth-source',
-        'u:p',
-        '127.0.0.1:0',
-      ],
-      { cwd: dir },
-    );
-    expect((await attemptUpgrade(cli.port, '/?token=nope')).status).toBe(404);
-    expect((await attemptUpgrade(cli.port, '/?token=ok')).status).toBe(401);
-    expect((await attemptUpgrade(cli.port, '/?token=ok', [basic('u:p')])).status).toBe(101);
-  });
+describe.each(WORKER_MODES)('%s', (_mode, workers) => {
+  describe('the command line', () => {
+    it('--auth-plugin BasicHTTPAuth with a token plugin: token first, then auth', async () => {
+      const dir = tempDir();
+      const echo = await echoTarget();
+      defer(() => echo.close());
+      writeFileSync(path.join(dir, 't.cfg'), `ok: 127.0.0.1:${echo.port}\n`);
+      const cli = await startCliForTest(
+        [
+          ...workers,
+          '--token-plugin',
+          'TokenFile',
+          '--token-source',
+          't.cfg',
+          '--auth-plugin',
+          'BasicHTTPAuth',
+          '--auth-source',
+          'u:p',
+          '127.0.0.1:0',
+        ],
+        { cwd: dir },
+      );
+      expect((await attemptUpgrade(cli.port, '/?token=nope')).status).toBe(404);
+      expect((await attemptUpgrade(cli.port, '/?token=ok')).status).toBe(401);
+      expect((await attemptUpgrade(cli.port, '/?token=ok', [basic('u:p')])).status).toBe(101);
+    });
 
-  it('ClientCertCNAuth with --verify-client: the CN of the verified client certificate decides', async () => {
-    const pki = await makeTestPki();
-    defer(() => pki.remove());
-    const echo = await echoTarget();
-    defer(() => echo.close());
-    const tlsArgs = ['--cert', pki.server.combined, '--verify-client', '--cafile', pki.ca, '--auth-plugin'];
-    const start = (allowed: string) =>
-      startCliForTest([
-        ...tlsArgs,
-        'ClientCertCNAuth',
+    it('ClientCertCNAuth with --verify-client: the CN of the verified client certificate decides', async () => {
+      const pki = await makeTestPki();
+      defer(() => pki.remove());
+      const echo = await echoTarget();
+      defer(() => echo.close());
+      const tlsArgs = ['--cert', pki.server.combined, '--verify-client', '--cafile', pki.ca, '--auth-plugin'];
+      const start = (allowed: string) =>
+        startCliForTest([
+          ...workers,
+          ...tlsArgs,
+          'ClientCertCNAuth',
+          '--auth-source',
+          allowed,
+          '127.0.0.1:0',
+          `127.0.0.1:${echo.port}`,
+        ]);
+      const upgrade = (port: number): Promise<number> =>
+        wssUpgradeStatus(
+          `wss://127.0.0.1:${port}/`,
+          { ca: readFileSync(pki.ca), cert: readFileSync(pki.client.cert), key: readFileSync(pki.client.key) },
+          'TLS upgrade with a client certificate',
+        );
+      expect(await upgrade((await start('someone client')).port)).toBe(101);
+      expect(await upgrade((await start('someone else')).port)).toBe(403);
+    });
+
+    it('loads a custom auth plugin module given as a path (the documented example)', async () => {
+      const echo = await echoTarget();
+      defer(() => echo.close());
+      const example = path.resolve('examples/auth-plugin.js');
+      const cli = await startCliForTest([
+        ...workers,
+        '--auth-plugin',
+        example,
         '--auth-source',
-        allowed,
+        '10.0.0.0/8 127.0.0.1',
         '127.0.0.1:0',
         `127.0.0.1:${echo.port}`,
       ]);
-    const upgrade = (port: number): Promise<number> =>
-      wssUpgradeStatus(
-        `wss://127.0.0.1:${port}/`,
-        { ca: readFileSync(pki.ca), cert: readFileSync(pki.client.cert), key: readFileSync(pki.client.key) },
-        'TLS upgrade with a client certificate',
-      );
-    expect(await upgrade((await start('someone client')).port)).toBe(101);
-    expect(await upgrade((await start('someone else')).port)).toBe(403);
-  });
+      expect((await attemptUpgrade(cli.port, '/')).status).toBe(101);
+      const refused = await startCliForTest([
+        ...workers,
+        '--auth-plugin',
+        example,
+        '--auth-source',
+        '10.0.0.1',
+        '127.0.0.1:0',
+        `127.0.0.1:${echo.port}`,
+      ]);
+      expect((await attemptUpgrade(refused.port, '/')).status).toBe(403);
+    });
 
-  it('loads a custom auth plugin module given as a path (the documented example)', async () => {
-    const echo = await echoTarget();
-    defer(() => echo.close());
-    const example = path.resolve('examples/auth-plugin.js');
-    const cli = await startCliForTest([
-      '--auth-plugin',
-      example,
-      '--auth-source',
-      '10.0.0.0/8 127.0.0.1',
-      '127.0.0.1:0',
-      `127.0.0.1:${echo.port}`,
-    ]);
-    expect((await attemptUpgrade(cli.port, '/')).status).toBe(101);
-    const refused = await startCliForTest([
-      '--auth-plugin',
-      example,
-      '--auth-source',
-      '10.0.0.1',
-      '127.0.0.1:0',
-      `127.0.0.1:${echo.port}`,
-    ]);
-    expect((await attemptUpgrade(refused.port, '/')).status).toBe(403);
-  });
-
-  it.each([
-    [
-      ['--auth-plugin', 'Nope', '6080', '127.0.0.1:5900'],
-      /--auth-plugin: unknown plugin 'Nope' \(built-in: BasicHTTPAuth, ExpectOrigin, ClientCertCNAuth;/,
-    ],
-    [['--auth-plugin', 'ExpectOrigin', '6080', '127.0.0.1:5900'], /--auth-plugin: ExpectOrigin needs --auth-source/],
-  ])('%j exits 2', async (args, message) => {
-    const r = await runToExit(args);
-    expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(message);
+    it.each([
+      [
+        ['--auth-plugin', 'Nope', '6080', '127.0.0.1:5900'],
+        /--auth-plugin: unknown plugin 'Nope' \(built-in: BasicHTTPAuth, ExpectOrigin, ClientCertCNAuth;/,
+      ],
+      [['--auth-plugin', 'ExpectOrigin', '6080', '127.0.0.1:5900'], /--auth-plugin: ExpectOrigin needs --auth-source/],
+    ])('%j exits 2', async (args, message) => {
+      const r = await runToExit(args);
+      expect(r.status).toBe(2);
+      expect(r.stderr).toMatch(message);
+    });
   });
 });

@@ -13,7 +13,8 @@ import { createLogger, type RefusalEvent, type WebsockifyOptions } from '../src/
 import { makeTestPki } from './helpers/certs.js';
 import { defer } from './helpers/cleanup.js';
 import { rawExchange } from './helpers/clients.js';
-import { withTimeout } from './helpers/wait.js';
+import { eventually, withTimeout } from './helpers/wait.js';
+import { WORKER_MODES } from './helpers/workers.js';
 import { clientForTest, echoForTest, expectEcho } from './helpers/per-test.js';
 import { attemptUpgrade, parseAnswer, recordingLogger } from './helpers/plugins.js';
 import { cliForTest, exitStatus, startCliForTest } from './helpers/cli.js';
@@ -150,22 +151,34 @@ describe('drain()', () => {
   });
 });
 
-describe('--drain-seconds', () => {
-  it('SIGTERM: health 503 at once, the open session runs on, then 1001 and exit 0', async () => {
+describe.each(WORKER_MODES)('--drain-seconds (%s)', (_mode, workers) => {
+  it('SIGTERM: health 503 at once, the open sessions run on, then 1001 and exit 0', async () => {
     const target = await echoForTest();
-    const cli = await startCliForTest(['--drain-seconds', '2', '127.0.0.1:0', target]);
-    const c = await clientForTest(`ws://127.0.0.1:${cli.port}/`);
-    await expectEcho(c, 'hello');
+    const cli = await startCliForTest([...workers, '--drain-seconds', '2', '127.0.0.1:0', target]);
+    // Two sessions: with --workers 2, one on each worker, and both drain.
+    const sessions = await Promise.all([1, 2].map(() => clientForTest(`ws://127.0.0.1:${cli.port}/`)));
+    for (const c of sessions) await expectEcho(c, 'hello');
     const started = Date.now();
     cli.child.kill('SIGTERM');
     await cli.waitForStderr(/Draining: health check failing/);
-    expect(parseAnswer(await rawExchange(cli.port, get('/healthz'))).status).toBe(503);
-    await expectEcho(c, 'still here');
-    expect((await withTimeout(c.closed, 10000, 'client close')).code).toBe(1001);
+    // Every process that serves connections is draining before a check may be answered 200.
+    await eventually(
+      () => (cli.stderr().match(/Draining: health check failing/g) ?? []).length === Math.max(1, workers.length),
+      'every worker draining',
+    );
+    // Health checks and new upgrades are answered 503 (by whichever worker gets them).
+    for (let i = 0; i < 2; i++) {
+      expect(parseAnswer(await rawExchange(cli.port, get('/healthz'))).status).toBe(503);
+      expect((await attemptUpgrade(cli.port, '/')).status).toBe(503);
+    }
+    for (const c of sessions) await expectEcho(c, 'still here');
+    for (const c of sessions) expect((await withTimeout(c.closed, 10000, 'client close')).code).toBe(1001);
     expect(Date.now() - started).toBeGreaterThanOrEqual(1900);
     expect(await exitStatus(cli, 10000)).toBe(0);
   });
+});
 
+describe('--drain-seconds', () => {
   it.each([['-1'], ['abc']])('--drain-seconds %s exits 2 naming the flag', async (value) => {
     const cli = cliForTest(['--drain-seconds', value, '127.0.0.1:0', '127.0.0.1:5900']);
     expect(await exitStatus(cli, 10000)).toBe(2);

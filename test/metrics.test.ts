@@ -21,6 +21,7 @@ import { runCli, startCliForTest } from './helpers/cli.js';
 import { recordingLogger } from './helpers/plugins.js';
 import { startProxy } from './helpers/proxy.js';
 import { blackhole, echoTarget, unusedPort } from './helpers/targets.js';
+import { WORKER_MODES } from './helpers/workers.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const run = promisify(execFile);
@@ -337,27 +338,39 @@ describe('metrics over node:cluster workers', () => {
   });
 });
 
-describe('websockify --metrics', () => {
+describe.each(WORKER_MODES)('websockify --metrics (%s)', (_mode, workers) => {
   it('serves the metrics on a loopback port of their own, counting real sessions and refusals', async () => {
     const echo = await echoTarget();
     defer(() => echo.close());
-    const cli = await startCliForTest(['--metrics', '0', '127.0.0.1:0', `127.0.0.1:${echo.port}`]);
+    const cli = await startCliForTest([...workers, '--metrics', '0', '127.0.0.1:0', `127.0.0.1:${echo.port}`]);
     const [, host, port] = await cli.waitForStderr(/^ {2}- Metrics on http:\/\/([\d.]+):(\d+)\/metrics\n/m);
     await cli.waitForStderr(/^ {2}- proxying from .*\n/m);
     expect(host).toBe('127.0.0.1');
     expect(Number(port)).not.toBe(cli.port);
     const url = `http://127.0.0.1:${port}/metrics`;
 
+    // Two sessions open at once: with --workers 2 each worker has one (the primary hands a
+    // connection to the least busy worker), so the scrape shows the sum over the workers.
+    const held = await Promise.all([1, 2].map(() => openClient(`ws://127.0.0.1:${cli.port}/`, 'binary')));
+    let s = await scrape(url);
+    await pollUntil('both sessions counted', async () => {
+      s = await scrape(url);
+      return s.samples.get('websockify_active_sessions') === 2;
+    });
+    for (const c of held) {
+      c.ws.close(1000);
+      await withTimeout(c.closed, 5000, 'close');
+    }
     await echoSession(`ws://127.0.0.1:${cli.port}/`, 300, 1000);
     expect(await rawExchange(cli.port, upgradeRequest('/', ['Sec-WebSocket-Protocol: chat']))).toMatch(
       /^HTTP\/1\.1 400 /,
     );
-    let s = await scrape(url);
-    await pollUntil('the session counted', async () => {
+    await pollUntil('the sessions counted', async () => {
       s = await scrape(url);
-      return s.samples.get('websockify_sessions_closed_total{code="1000"}') === 1;
+      return s.samples.get('websockify_sessions_closed_total{code="1000"}') === 3;
     });
-    expect(outcomes(s)).toStrictEqual({ ...zeroOutcomes(), proxied: 1, bad_handshake: 1 });
+    expect(outcomes(s)).toStrictEqual({ ...zeroOutcomes(), proxied: 3, bad_handshake: 1 });
+    expect(s.samples.get('websockify_active_sessions')).toBe(0);
     expect(series(s, 'websockify_refusals_total')).toStrictEqual({ '{reason="bad_handshake",status="400"}': 1 });
     expect(series(s, 'websockify_bytes_total')).toStrictEqual({
       '{direction="to_client"}': 300,
@@ -369,7 +382,9 @@ describe('websockify --metrics', () => {
     expect(onPublic.status).toBe(405);
     expect(await onPublic.text()).not.toContain('websockify_');
   });
+});
 
+describe('websockify --metrics', () => {
   it('exits 2 naming --metrics for a bad value or the listen port; 1 when its port is taken', async () => {
     const cases: [string, string][] = [
       ['abc', "option --metrics: expected a port number (1-65535), got 'abc'"],

@@ -15,6 +15,7 @@ import { tryConnect } from './helpers/clients.js';
 import { childrenOf, listenersOn } from './helpers/procfs.js';
 import { clientForTest, echoForTest, expectEcho, expectHello, wrapServerCommand } from './helpers/per-test.js';
 import { unusedPort } from './helpers/targets.js';
+import { WORKER_MODES } from './helpers/workers.js';
 
 const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
 const PASS_SOCKET = path.join(FIXTURES, 'pass-socket.py');
@@ -23,6 +24,9 @@ const PYTHON = '/usr/bin/python3';
 
 /** Wrap mode arguments: the Node test server on `port`, which --wrap-port names. */
 const wrapServer = (port: number): string[] => ['--wrap-port', String(port), ...wrapServerCommand(port)];
+
+/** How long start-up may take: a primary and its workers start under a loaded machine too. */
+const START_MS = 15000;
 
 type SocketKind = 'tcp' | `unix:${string}` | 'unbound' | 'file';
 type Activation = 'none' | 'self' | 'one' | 'other' | 'two';
@@ -52,129 +56,133 @@ function environ(pid: number): string[] {
   return readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
 }
 
-describe('--inetd: fd 0 is a listening socket', () => {
-  it('a TCP socket: clients are served on it; SIGTERM exits 0', async () => {
-    const cli = await withPassedSocket(0, 'tcp', 'none', ['--inetd', await echoForTest()]);
-    await cli.waitForStderr(/proxying from/);
-    expect(cli.stderr()).toContain(`Listen on 127.0.0.1:${cli.where} (fd 0 from inetd)`);
-    const c = await clientForTest(`ws://127.0.0.1:${cli.where}/`);
-    await expectEcho(c, 'inetd \u0000\u0001\u00fe');
-    cli.child.kill('SIGTERM');
-    expect((await c.closed).code).toBe(1001);
-    expect(await exitStatus(cli, 10000)).toBe(0);
-  });
+describe.each(WORKER_MODES)('%s', (_mode, workers) => {
+  describe('--inetd: fd 0 is a listening socket', () => {
+    it('a TCP socket: clients are served on it; SIGTERM exits 0', async () => {
+      const cli = await withPassedSocket(0, 'tcp', 'none', [...workers, '--inetd', await echoForTest()]);
+      await cli.waitForStderr(/proxying from/, START_MS);
+      expect(cli.stderr()).toContain(`Listen on 127.0.0.1:${cli.where} (fd 0 from inetd)`);
+      const c = await clientForTest(`ws://127.0.0.1:${cli.where}/`);
+      await expectEcho(c, 'inetd \u0000\u0001\u00fe');
+      cli.child.kill('SIGTERM');
+      expect((await c.closed).code).toBe(1001);
+      expect(await exitStatus(cli, 10000)).toBe(0);
+    });
 
-  it('a unix socket (the reference assumes TCP)', async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'wsfy-inetd-'));
-    defer(() => rmSync(dir, { recursive: true, force: true }));
-    const sock = path.join(dir, 'ws.sock');
-    const cli = await withPassedSocket(0, `unix:${sock}`, 'none', ['--inetd', await echoForTest()]);
-    await cli.waitForStderr(/proxying from/);
-    expect(cli.stderr()).toContain(`Listen on unix socket ${sock} (fd 0 from inetd)`);
-    await expectEcho(await clientForTest(`ws+unix://${sock}:/`), 'unix inetd');
-  });
+    it('a unix socket (the reference assumes TCP)', async () => {
+      const dir = mkdtempSync(path.join(os.tmpdir(), 'wsfy-inetd-'));
+      defer(() => rmSync(dir, { recursive: true, force: true }));
+      const sock = path.join(dir, 'ws.sock');
+      const cli = await withPassedSocket(0, `unix:${sock}`, 'none', [...workers, '--inetd', await echoForTest()]);
+      await cli.waitForStderr(/proxying from/, START_MS);
+      expect(cli.stderr()).toContain(`Listen on unix socket ${sock} (fd 0 from inetd)`);
+      await expectEcho(await clientForTest(`ws+unix://${sock}:/`), 'unix inetd');
+    });
 
-  it('--run-once ends after one session', async () => {
-    const cli = await withPassedSocket(0, 'tcp', 'none', ['--run-once', '--inetd', await echoForTest()]);
-    await cli.waitForStderr(/proxying from/);
-    const c = await clientForTest(`ws://127.0.0.1:${cli.where}/`);
-    await expectEcho(c, 'once');
-    c.ws.close();
-    expect(await exitStatus(cli, 10000)).toBe(0);
-  });
+    it('--run-once ends after one session', async () => {
+      const cli = await withPassedSocket(0, 'tcp', 'none', [...workers, '--run-once', '--inetd', await echoForTest()]);
+      await cli.waitForStderr(/proxying from/, START_MS);
+      const c = await clientForTest(`ws://127.0.0.1:${cli.where}/`);
+      await expectEcho(c, 'once');
+      c.ws.close();
+      expect(await exitStatus(cli, 10000)).toBe(0);
+    });
 
-  it.each([
-    ['file', 'ENOTSOCK fd 0 is not a socket (it is /dev/null)'],
-    ['unbound', 'EINVAL fd 0 is a socket but not a listening TCP or unix stream socket'],
-  ] as const)('fd 0 a %s: exit 1 with a clear message', async (kind, message) => {
-    const cli = await withPassedSocket(0, kind, 'none', ['--inetd', '127.0.0.1:5900']);
-    expect(await exitStatus(cli, 10000)).toBe(1);
-    expect(cli.stderr()).toContain(`Opening socket failed: ${message}`);
-  });
+    it.each([
+      ['file', 'ENOTSOCK fd 0 is not a socket (it is /dev/null)'],
+      ['unbound', 'EINVAL fd 0 is a socket but not a listening TCP or unix stream socket'],
+    ] as const)('fd 0 a %s: exit 1 with a clear message', async (kind, message) => {
+      const cli = await withPassedSocket(0, kind, 'none', [...workers, '--inetd', '127.0.0.1:5900']);
+      expect(await exitStatus(cli, 10000)).toBe(1);
+      expect(cli.stderr()).toContain(`Opening socket failed: ${message}`);
+    });
 
-  it("a wrapped program gets /dev/null as stdin, not websockify's listening socket", async () => {
-    const port = await unusedPort();
-    const cli = await withPassedSocket(0, 'tcp', 'none', ['--inetd', ...wrapServer(port)]);
-    await cli.waitForStderr(/Starting 'node/);
-    const c = await clientForTest(`ws://127.0.0.1:${cli.where}/`);
-    await expectHello(c);
-    const [program] = childrenOf(cli.child.pid!);
-    expect(readlinkSync(`/proc/${program}/fd/0`)).toBe('/dev/null');
-    expect(readlinkSync(`/proc/${cli.child.pid}/fd/0`)).toMatch(/^socket:/);
+    it("a wrapped program gets /dev/null as stdin, not websockify's listening socket", async () => {
+      const port = await unusedPort();
+      const cli = await withPassedSocket(0, 'tcp', 'none', [...workers, '--inetd', ...wrapServer(port)]);
+      await cli.waitForStderr(/Starting 'node/, START_MS);
+      const c = await clientForTest(`ws://127.0.0.1:${cli.where}/`);
+      await expectHello(c);
+      const [program] = childrenOf(cli.child.pid!);
+      expect(readlinkSync(`/proc/${program}/fd/0`)).toBe('/dev/null');
+      expect(readlinkSync(`/proc/${cli.child.pid}/fd/0`)).toMatch(/^socket:/);
+    });
   });
 });
 
-describe('systemd socket activation: fd 3, LISTEN_PID and LISTEN_FDS', () => {
-  it('LISTEN_PID is our PID: serves fd 3 without a listen argument', async () => {
-    const cli = await withPassedSocket(3, 'tcp', 'self', [await echoForTest()]);
-    await cli.waitForStderr(/proxying from/);
-    expect(cli.stderr()).toContain(`Listen on 127.0.0.1:${cli.where} (fd 3 from systemd: websockify.socket)`);
-    await expectEcho(await clientForTest(`ws://127.0.0.1:${cli.where}/`), 'activated');
-    cli.child.kill('SIGTERM');
-    expect(await exitStatus(cli, 10000)).toBe(0);
-  });
+describe.each(WORKER_MODES)('%s', (_mode, workers) => {
+  describe('systemd socket activation: fd 3, LISTEN_PID and LISTEN_FDS', () => {
+    it('LISTEN_PID is our PID: serves fd 3 without a listen argument', async () => {
+      const cli = await withPassedSocket(3, 'tcp', 'self', [...workers, await echoForTest()]);
+      await cli.waitForStderr(/proxying from/, START_MS);
+      expect(cli.stderr()).toContain(`Listen on 127.0.0.1:${cli.where} (fd 3 from systemd: websockify.socket)`);
+      await expectEcho(await clientForTest(`ws://127.0.0.1:${cli.where}/`), 'activated');
+      cli.child.kill('SIGTERM');
+      expect(await exitStatus(cli, 10000)).toBe(0);
+    });
 
-  it('--timeout closes the passed socket: new clients are refused, then exit 0', async () => {
-    const cli = await withPassedSocket(3, 'tcp', 'self', ['--timeout', '1', await echoForTest()]);
-    await cli.waitForStderr(/listener exit due to --timeout 1/, 10000);
-    expect(await exitStatus(cli, 10000)).toBe(0);
-    expect(await tryConnect(Number(cli.where))).toBe('ECONNREFUSED');
-  });
+    it('--timeout closes the passed socket: new clients are refused, then exit 0', async () => {
+      const cli = await withPassedSocket(3, 'tcp', 'self', [...workers, '--timeout', '1', await echoForTest()]);
+      await cli.waitForStderr(/listener exit due to --timeout 1/, 10000);
+      expect(await exitStatus(cli, 10000)).toBe(0);
+      expect(await tryConnect(Number(cli.where))).toBe('ECONNREFUSED');
+    });
 
-  it('a listen argument is not bound then (one command line works both ways)', async () => {
-    const unused = await unusedPort();
-    const cli = await withPassedSocket(3, 'tcp', 'self', [`127.0.0.1:${unused}`, await echoForTest()]);
-    await cli.waitForStderr(/proxying from/);
-    expect(cli.stderr()).toContain(
-      `note: listening on the socket passed by systemd (fd 3), not on 127.0.0.1:${unused}`,
-    );
-    await expectEcho(await clientForTest(`ws://127.0.0.1:${cli.where}/`), 'activated');
-    expect(listenersOn(unused)).toEqual([]);
-  });
+    it('a listen argument is not bound then (one command line works both ways)', async () => {
+      const unused = await unusedPort();
+      const cli = await withPassedSocket(3, 'tcp', 'self', [...workers, `127.0.0.1:${unused}`, await echoForTest()]);
+      await cli.waitForStderr(/proxying from/, START_MS);
+      expect(cli.stderr()).toContain(
+        `note: listening on the socket passed by systemd (fd 3), not on 127.0.0.1:${unused}`,
+      );
+      await expectEcho(await clientForTest(`ws://127.0.0.1:${cli.where}/`), 'activated');
+      expect(listenersOn(unused)).toEqual([]);
+    });
 
-  it('LISTEN_PID of another process: ignored, the listen argument is bound', async () => {
-    const port = await unusedPort();
-    const cli = await withPassedSocket(3, 'tcp', 'other', [`127.0.0.1:${port}`, await echoForTest()]);
-    await cli.waitForStderr(/proxying from/);
-    expect(cli.stderr()).toContain(`Listen on 127.0.0.1:${port}\n`);
-    await expectEcho(await clientForTest(`ws://127.0.0.1:${port}/`), 'not activated');
-  });
+    it('LISTEN_PID of another process: ignored, the listen argument is bound', async () => {
+      const port = await unusedPort();
+      const cli = await withPassedSocket(3, 'tcp', 'other', [...workers, `127.0.0.1:${port}`, await echoForTest()]);
+      await cli.waitForStderr(/proxying from/, START_MS);
+      expect(cli.stderr()).toContain(`Listen on 127.0.0.1:${port}\n`);
+      await expectEcho(await clientForTest(`ws://127.0.0.1:${port}/`), 'not activated');
+    });
 
-  it('two sockets: exit 2 saying websockify serves one', async () => {
-    const cli = await withPassedSocket(3, 'tcp', 'two', [await echoForTest()]);
-    expect(await exitStatus(cli, 10000)).toBe(2);
-    expect(cli.stderr()).toContain('systemd passed 2 sockets (LISTEN_FDS=2) but websockify serves exactly one');
-  });
+    it('two sockets: exit 2 saying websockify serves one', async () => {
+      const cli = await withPassedSocket(3, 'tcp', 'two', [...workers, await echoForTest()]);
+      expect(await exitStatus(cli, 10000)).toBe(2);
+      expect(cli.stderr()).toContain('systemd passed 2 sockets (LISTEN_FDS=2) but websockify serves exactly one');
+    });
 
-  it('-D is refused with a socket from systemd', async () => {
-    const cli = await withPassedSocket(3, 'tcp', 'self', ['-D', await echoForTest()]);
-    expect(await exitStatus(cli, 10000)).toBe(2);
-    expect(cli.stderr()).toContain('-D/--daemon cannot be used with a socket passed by systemd');
-  });
+    it('-D is refused with a socket from systemd', async () => {
+      const cli = await withPassedSocket(3, 'tcp', 'self', [...workers, '-D', await echoForTest()]);
+      expect(await exitStatus(cli, 10000)).toBe(2);
+      expect(cli.stderr()).toContain('-D/--daemon cannot be used with a socket passed by systemd');
+    });
 
-  it('a wrapped program: its port from --wrap-port, and it does not inherit LISTEN_* or fd 3', async () => {
-    const port = await unusedPort();
-    const cli = await withPassedSocket(3, 'tcp', 'self', wrapServer(port));
-    await cli.waitForStderr(/Starting 'node/);
-    const c = await clientForTest(`ws://127.0.0.1:${cli.where}/`);
-    await expectHello(c);
-    await expectEcho(c, 'wrapped');
-    const [program] = childrenOf(cli.child.pid!);
-    expect(environ(program!).filter((v) => v.startsWith('LISTEN_'))).toEqual([]);
-    expect(environ(cli.child.pid!)).toContain(`LISTEN_PID=${cli.child.pid}`); // what websockify got
-    // fd 3 is close-on-exec: the program holds no descriptor of websockify's listening socket.
-    const listening = readlinkSync(`/proc/${cli.child.pid}/fd/3`);
-    expect(listening).toMatch(/^socket:/);
-    const programFds = readdirSync(`/proc/${program}/fd`).map((fd) => readlinkSync(`/proc/${program}/fd/${fd}`));
-    expect(programFds).not.toContain(listening);
-  });
+    it('a wrapped program: its port from --wrap-port, and it does not inherit LISTEN_* or fd 3', async () => {
+      const port = await unusedPort();
+      const cli = await withPassedSocket(3, 'tcp', 'self', wrapServer(port));
+      await cli.waitForStderr(/Starting 'node/, START_MS);
+      const c = await clientForTest(`ws://127.0.0.1:${cli.where}/`);
+      await expectHello(c);
+      await expectEcho(c, 'wrapped');
+      const [program] = childrenOf(cli.child.pid!);
+      expect(environ(program!).filter((v) => v.startsWith('LISTEN_'))).toEqual([]);
+      expect(environ(cli.child.pid!)).toContain(`LISTEN_PID=${cli.child.pid}`); // what websockify got
+      // fd 3 is close-on-exec: the program holds no descriptor of websockify's listening socket.
+      const listening = readlinkSync(`/proc/${cli.child.pid}/fd/3`);
+      expect(listening).toMatch(/^socket:/);
+      const programFds = readdirSync(`/proc/${program}/fd`).map((fd) => readlinkSync(`/proc/${program}/fd/${fd}`));
+      expect(programFds).not.toContain(listening);
+    });
 
-  it('a wrapped program with the listen argument naming its port', async () => {
-    const port = await unusedPort();
-    const cli = await withPassedSocket(3, 'tcp', 'self', [String(port), ...wrapServerCommand(port)]);
-    await cli.waitForStderr(new RegExp(`\\(port ${port}, moved to \\d+\\)`));
-    const c = await clientForTest(`ws://127.0.0.1:${cli.where}/`);
-    await expectHello(c);
+    it('a wrapped program with the listen argument naming its port', async () => {
+      const port = await unusedPort();
+      const cli = await withPassedSocket(3, 'tcp', 'self', [...workers, String(port), ...wrapServerCommand(port)]);
+      await cli.waitForStderr(new RegExp(`\\(port ${port}, moved to \\d+\\)`), START_MS);
+      const c = await clientForTest(`ws://127.0.0.1:${cli.where}/`);
+      await expectHello(c);
+    });
   });
 });
 

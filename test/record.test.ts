@@ -18,6 +18,7 @@ import { eventually, withTimeout } from './helpers/wait.js';
 import { defer } from './helpers/cleanup.js';
 import { finishedRecording } from './helpers/recording.js';
 import { echoTarget, type TestTarget } from './helpers/targets.js';
+import { WORKER_MODES } from './helpers/workers.js';
 
 /** Every byte value, then quotes and backslashes next to each other. */
 const FROM_CLIENT = Buffer.concat([Buffer.from(Array.from({ length: 256 }, (_, i) => i)), Buffer.from("'\\'\\\\")]);
@@ -284,29 +285,38 @@ describe('failures are logged and the session carries on', () => {
   });
 });
 
-describe('--record on the command line', () => {
-  it('records through the CLI, says so in the banner, and flushes the file at SIGTERM', async () => {
-    const dir = tempDir();
-    const target = await echo();
-    const base = path.join(dir, 'session');
-    const cli = await startCliForTest(['-v', '--record', base, '127.0.0.1:0', `127.0.0.1:${target.port}`]);
-    await cli.waitForStderr(/ {2}- Recording sessions to .*\n/);
-    expect(cli.stderr()).toContain(`  - Recording sessions to ${base}.N\n`);
-    const c = await openClient(`ws://127.0.0.1:${cli.port}`);
-    c.ws.send(Buffer.from('over the wire'));
-    await c.waitForBytes(13);
-    await cli.waitForStderr(/opening record file: .*session\.1/);
-    // Shut down with the session still open: the recording must still be complete.
-    await cli.kill();
-    const frames = decode(evaluate(await finishedRecording(`${base}.1`, 1000)));
-    expect(frames.map((f) => f.data.toString())).toEqual(['over the wire', 'over the wire']);
-    c.ws.terminate();
-  });
+describe.each(WORKER_MODES)('%s', (_mode, workers) => {
+  describe('--record on the command line', () => {
+    it('records through the CLI, says so in the banner, and flushes the file at SIGTERM', async () => {
+      const dir = tempDir();
+      const target = await echo();
+      const base = path.join(dir, 'session');
+      const cli = await startCliForTest([
+        ...workers,
+        '-v',
+        '--record',
+        base,
+        '127.0.0.1:0',
+        `127.0.0.1:${target.port}`,
+      ]);
+      await cli.waitForStderr(/ {2}- Recording sessions to .*\n/);
+      expect(cli.stderr()).toContain(`  - Recording sessions to ${base}.N\n`);
+      const c = await openClient(`ws://127.0.0.1:${cli.port}`);
+      c.ws.send(Buffer.from('over the wire'));
+      await c.waitForBytes(13);
+      await cli.waitForStderr(/opening record file: .*session\.1/);
+      // Shut down with the session still open: the recording must still be complete.
+      await cli.kill();
+      const frames = decode(evaluate(await finishedRecording(`${base}.1`, 1000)));
+      expect(frames.map((f) => f.data.toString())).toEqual(['over the wire', 'over the wire']);
+      c.ws.terminate();
+    });
 
-  it('a directory that does not exist is a start-up error naming the option', async () => {
-    const cli = runCli(['--record', '/nonexistent-websockify-dir/rec', '127.0.0.1:0', '127.0.0.1:5900']);
-    defer(() => cli.kill());
-    expect(await withTimeout(cli.exited, 10000, 'exit')).toBe(2);
-    expect(cli.stderr()).toMatch(/record: directory \/nonexistent-websockify-dir does not exist/);
+    it('a directory that does not exist is a start-up error naming the option', async () => {
+      const cli = runCli([...workers, '--record', '/nonexistent-websockify-dir/rec', '127.0.0.1:0', '127.0.0.1:5900']);
+      defer(() => cli.kill());
+      expect(await withTimeout(cli.exited, 10000, 'exit')).toBe(2);
+      expect(cli.stderr()).toMatch(/record: directory \/nonexistent-websockify-dir does not exist/);
+    });
   });
 });

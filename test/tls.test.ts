@@ -18,8 +18,9 @@ import { defer } from './helpers/cleanup.js';
 import { startCliForTest, runCli, runToExit } from './helpers/cli.js';
 import { openWs, rawExchange, type TrackedWs, upgradeRequest } from './helpers/clients.js';
 import { startProxy } from './helpers/proxy.js';
-import { withTimeout } from './helpers/wait.js';
+import { eventually, withTimeout } from './helpers/wait.js';
 import { echoTarget } from './helpers/targets.js';
+import { WORKER_MODES } from './helpers/workers.js';
 
 let pki: TestPki;
 
@@ -89,62 +90,72 @@ function sClient(port: number, args: string[]): Promise<{ status: number; output
   );
 }
 
-describe('TLS and plain on one port (one CLI process)', () => {
-  it('serves wss:// and ws://, https:// and http:// on the same port, the key in the cert file', async () => {
-    const target = await echoPort();
-    const cli = await startCliForTest(['--cert', pki.server.combined, '127.0.0.1:0', `127.0.0.1:${target}`]);
-    expect(cli.stderr()).toContain('\n  - SSL/TLS support\n');
-    expect(cli.stderr()).not.toContain('Deny non-SSL/TLS');
-    const ca = await readFile(pki.ca, 'utf8');
-    await echoes(`wss://127.0.0.1:${cli.port}/websockify`, { ca });
-    await echoes(`ws://127.0.0.1:${cli.port}/websockify`);
-    // Not upgrades: the plain-HTTP answer (405 without --web), over both.
-    expect(await get(`https://127.0.0.1:${cli.port}/`, ca)).toBe(405);
-    expect(await get(`http://127.0.0.1:${cli.port}/`)).toBe(405);
-    expect(await servedSerial(cli.port, ca)).toBe(pki.server.serial);
-  });
+describe.each(WORKER_MODES)('%s', (_mode, workers) => {
+  describe('TLS and plain on one port (one CLI process)', () => {
+    it('serves wss:// and ws://, https:// and http:// on the same port, the key in the cert file', async () => {
+      const target = await echoPort();
+      const cli = await startCliForTest([
+        ...workers,
+        '--cert',
+        pki.server.combined,
+        '127.0.0.1:0',
+        `127.0.0.1:${target}`,
+      ]);
+      expect(cli.stderr()).toContain('\n  - SSL/TLS support\n');
+      expect(cli.stderr()).not.toContain('Deny non-SSL/TLS');
+      const ca = await readFile(pki.ca, 'utf8');
+      await echoes(`wss://127.0.0.1:${cli.port}/websockify`, { ca });
+      await echoes(`ws://127.0.0.1:${cli.port}/websockify`);
+      // Not upgrades: the plain-HTTP answer (405 without --web), over both.
+      expect(await get(`https://127.0.0.1:${cli.port}/`, ca)).toBe(405);
+      expect(await get(`http://127.0.0.1:${cli.port}/`)).toBe(405);
+      expect(await servedSerial(cli.port, ca)).toBe(pki.server.serial);
+    });
 
-  it('--ssl-only closes plain connections without an answer and serves wss://', async () => {
-    const target = await echoPort();
-    const cli = await startCliForTest([
+    it('--ssl-only closes plain connections without an answer and serves wss://', async () => {
+      const target = await echoPort();
+      const cli = await startCliForTest([...workers, 
       '--cert', pki.server.cert, '--key', pki.server.key, '--ssl-only', '127.0.0.1:0', `127.0.0.1:${target}`,
     ]); // prettier-ignore
-    expect(cli.stderr()).toContain('\n  - SSL/TLS support\n  - Deny non-SSL/TLS connections\n');
-    expect(await rawExchange(cli.port, upgradeRequest('/'))).toBe('');
-    expect(await rawExchange(cli.port, 'GET / HTTP/1.1\r\nHost: x\r\n\r\n')).toBe('');
-    await cli.waitForStderr(/non-TLS connection refused \(--ssl-only\)/);
-    await echoes(`wss://127.0.0.1:${cli.port}/`, await trusting());
+      expect(cli.stderr()).toContain('\n  - SSL/TLS support\n  - Deny non-SSL/TLS connections\n');
+      expect(await rawExchange(cli.port, upgradeRequest('/'))).toBe('');
+      expect(await rawExchange(cli.port, 'GET / HTTP/1.1\r\nHost: x\r\n\r\n')).toBe('');
+      await cli.waitForStderr(/non-TLS connection refused \(--ssl-only\)/);
+      await echoes(`wss://127.0.0.1:${cli.port}/`, await trusting());
+    });
   });
 });
 
-describe('client certificates (--verify-client --cafile)', () => {
-  it('accepts a client certificate signed by the CA and refuses none or one from another CA', async () => {
-    const target = await echoPort();
-    const cli = await startCliForTest([
+describe.each(WORKER_MODES)('%s', (_mode, workers) => {
+  describe('client certificates (--verify-client --cafile)', () => {
+    it('accepts a client certificate signed by the CA and refuses none or one from another CA', async () => {
+      const target = await echoPort();
+      const cli = await startCliForTest([...workers, 
       '--cert', pki.server.combined, '--verify-client', '--cafile', pki.ca, '127.0.0.1:0', `127.0.0.1:${target}`,
     ]); // prettier-ignore
-    const url = `wss://127.0.0.1:${cli.port}/`;
-    await echoes(url, await clientCert(pki.client));
-    await expect(openWs(url, await trusting())).rejects.toThrow();
-    await expect(openWs(url, await clientCert(pki.strangerClient))).rejects.toThrow();
-    await cli.waitForStderr(/^2: 127\.0\.0\.1: client certificate refused: no certificate presented$/m);
-    await cli.waitForStderr(/^3: 127\.0\.0\.1: client certificate refused: UNABLE_TO_VERIFY_LEAF_SIGNATURE$/m);
-  });
-
-  it('the request handed on carries the TLS socket: encrypted, with the peer certificate', async () => {
-    const target = await echoPort();
-    const seen: { encrypted: boolean; cn: unknown }[] = [];
-    const { server, port } = await startProxy({
-      tls: { cert: pki.server.cert, key: pki.server.key, verifyClient: true, cafile: pki.ca },
-      resolveTarget: (req) => {
-        const socket = req.socket as tls.TLSSocket;
-        seen.push({ encrypted: socket.encrypted === true, cn: socket.getPeerCertificate().subject?.CN });
-        return { kind: 'tcp', host: '127.0.0.1', port: target };
-      },
+      const url = `wss://127.0.0.1:${cli.port}/`;
+      await echoes(url, await clientCert(pki.client));
+      await expect(openWs(url, await trusting())).rejects.toThrow();
+      await expect(openWs(url, await clientCert(pki.strangerClient))).rejects.toThrow();
+      await cli.waitForStderr(/^2: 127\.0\.0\.1: client certificate refused: no certificate presented$/m);
+      await cli.waitForStderr(/^3: 127\.0\.0\.1: client certificate refused: UNABLE_TO_VERIFY_LEAF_SIGNATURE$/m);
     });
-    defer(() => server.close());
-    await echoes(`wss://127.0.0.1:${port}/`, await clientCert(pki.client));
-    expect(seen).toEqual([{ encrypted: true, cn: 'client' }]);
+
+    it('the request handed on carries the TLS socket: encrypted, with the peer certificate', async () => {
+      const target = await echoPort();
+      const seen: { encrypted: boolean; cn: unknown }[] = [];
+      const { server, port } = await startProxy({
+        tls: { cert: pki.server.cert, key: pki.server.key, verifyClient: true, cafile: pki.ca },
+        resolveTarget: (req) => {
+          const socket = req.socket as tls.TLSSocket;
+          seen.push({ encrypted: socket.encrypted === true, cn: socket.getPeerCertificate().subject?.CN });
+          return { kind: 'tcp', host: '127.0.0.1', port: target };
+        },
+      });
+      defer(() => server.close());
+      await echoes(`wss://127.0.0.1:${port}/`, await clientCert(pki.client));
+      expect(seen).toEqual([{ encrypted: true, cn: 'client' }]);
+    });
   });
 });
 
@@ -174,32 +185,48 @@ describe('minimum TLS version (--ssl-version), checked with openssl s_client', (
   });
 });
 
-describe('certificate rotation', () => {
-  it('new connections get the certificate written over the old one; a bad file keeps the old one', async () => {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'websockify-rotate-'));
-    defer(() => rm(dir, { recursive: true, force: true }));
-    const cert = path.join(dir, 'live.pem');
-    const key = path.join(dir, 'live.key');
-    await writeFile(cert, await readFile(pki.server.cert));
-    await writeFile(key, await readFile(pki.server.key));
-    const cli = await startCliForTest(['--cert', cert, '--key', key, '127.0.0.1:0', `127.0.0.1:${await echoPort()}`]);
-    const ca = await readFile(pki.ca, 'utf8');
-    expect(await servedSerial(cli.port, ca)).toBe(pki.server.serial);
+describe.each(WORKER_MODES)('%s', (_mode, workers) => {
+  describe('certificate rotation', () => {
+    it('new connections get the certificate written over the old one; a bad file keeps the old one', async () => {
+      const dir = await mkdtemp(path.join(os.tmpdir(), 'websockify-rotate-'));
+      defer(() => rm(dir, { recursive: true, force: true }));
+      const cert = path.join(dir, 'live.pem');
+      const key = path.join(dir, 'live.key');
+      await writeFile(cert, await readFile(pki.server.cert));
+      await writeFile(key, await readFile(pki.server.key));
+      const cli = await startCliForTest([
+        ...workers,
+        '--cert',
+        cert,
+        '--key',
+        key,
+        '127.0.0.1:0',
+        `127.0.0.1:${await echoPort()}`,
+      ]);
+      const ca = await readFile(pki.ca, 'utf8');
+      expect(await servedSerial(cli.port, ca)).toBe(pki.server.serial);
 
-    // A half-written certificate: logged, and the old one stays in use.
-    const good = await readFile(pki.server.cert, 'utf8');
-    await writeFile(cert, good.slice(0, good.length / 2));
-    await cli.waitForStderr(/TLS files changed but cannot be used \(keeping the previous ones\)/, 15000);
-    expect(await servedSerial(cli.port, ca)).toBe(pki.server.serial);
+      // A half-written certificate: logged, and the old one stays in use.
+      const good = await readFile(pki.server.cert, 'utf8');
+      await writeFile(cert, good.slice(0, good.length / 2));
+      await cli.waitForStderr(/TLS files changed but cannot be used \(keeping the previous ones\)/, 15000);
+      expect(await servedSerial(cli.port, ca)).toBe(pki.server.serial);
 
-    // The new pair, each file replaced by a rename (as most tools do).
-    await writeFile(`${key}.new`, await readFile(pki.rotated.key));
-    await writeFile(`${cert}.new`, await readFile(pki.rotated.cert));
-    await rename(`${key}.new`, key);
-    await rename(`${cert}.new`, cert);
-    await cli.waitForStderr(/TLS certificate reloaded from/, 15000);
-    expect(await servedSerial(cli.port, ca)).toBe(pki.rotated.serial);
-    await echoes(`wss://127.0.0.1:${cli.port}/`, { ca });
+      // The new pair, each file replaced by a rename (as most tools do).
+      await writeFile(`${key}.new`, await readFile(pki.rotated.key));
+      await writeFile(`${cert}.new`, await readFile(pki.rotated.cert));
+      await rename(`${key}.new`, key);
+      await rename(`${cert}.new`, cert);
+      // Each process that serves TLS (each worker) watches the files and says so once.
+      const copies = workers.length > 0 ? 2 : 1;
+      await eventually(
+        () => (cli.stderr().match(/TLS certificate reloaded from/g) ?? []).length >= copies,
+        `${copies} reload line(s)`,
+        { ms: 15000 },
+      );
+      expect(await servedSerial(cli.port, ca)).toBe(pki.rotated.serial);
+      await echoes(`wss://127.0.0.1:${cli.port}/`, { ca });
+    });
   });
 });
 

@@ -16,6 +16,7 @@ import { openClient, rawExchange } from './helpers/clients.js';
 import { startProxy } from './helpers/proxy.js';
 import { withTimeout } from './helpers/wait.js';
 import { echoTarget, type TestTarget } from './helpers/targets.js';
+import { WORKER_MODES } from './helpers/workers.js';
 
 /** Written next to the web root (and in a dotfile inside it): must never appear in a response. */
 const MARKER = 'SECRET-MARKER-5d1c0e';
@@ -340,49 +341,65 @@ describe('no path leaves the web root', () => {
   });
 });
 
-describe('the command line', () => {
-  it('a missing web root is a start-up error naming --web (exit 2)', async () => {
-    const missing = path.join(tmp, 'nope');
-    const r = await runToExit(['--web', missing, '127.0.0.1:0', '127.0.0.1:9']);
-    expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/^websockify: error: option --web: web root .*nope: ENOENT\n/);
-  });
+describe.each(WORKER_MODES)('%s', (_mode, workers) => {
+  describe('the command line', () => {
+    it('a missing web root is a start-up error naming --web (exit 2)', async () => {
+      const missing = path.join(tmp, 'nope');
+      const r = await runToExit([...workers, '--web', missing, '127.0.0.1:0', '127.0.0.1:9']);
+      expect(r.status).toBe(2);
+      expect(r.stderr).toMatch(/^websockify: error: option --web: web root .*nope: ENOENT\n/);
+    });
 
-  it('the library refuses an empty web root (it would be the start directory): ConfigError naming web', async () => {
-    await expect(
-      startWebsockify({ listen: { host: '127.0.0.1', port: 0 }, target: '127.0.0.1:9', web: '' }),
-    ).rejects.toThrow(
-      expect.objectContaining({
-        name: 'ConfigError',
-        code: 'ERR_OPTION_VALUE',
-        option: 'web',
-        message: 'option web: web root is empty (give a directory)',
-      }),
-    );
-  });
+    it('the library refuses an empty web root (it would be the start directory): ConfigError naming web', async () => {
+      await expect(
+        startWebsockify({ listen: { host: '127.0.0.1', port: 0 }, target: '127.0.0.1:9', web: '' }),
+      ).rejects.toThrow(
+        expect.objectContaining({
+          name: 'ConfigError',
+          code: 'ERR_OPTION_VALUE',
+          option: 'web',
+          message: 'option web: web root is empty (give a directory)',
+        }),
+      );
+    });
 
-  it('a web root that is a file is a start-up error naming --web (exit 2)', async () => {
-    const r = await runToExit(['--web', path.join(root, 'a.txt'), '127.0.0.1:0', '127.0.0.1:9']);
-    expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/^websockify: error: option --web: web root .*a\.txt is not a directory\n/);
-  });
+    it('a web root that is a file is a start-up error naming --web (exit 2)', async () => {
+      const r = await runToExit([...workers, '--web', path.join(root, 'a.txt'), '127.0.0.1:0', '127.0.0.1:9']);
+      expect(r.status).toBe(2);
+      expect(r.stderr).toMatch(/^websockify: error: option --web: web root .*a\.txt is not a directory\n/);
+    });
 
-  it('resolves a relative root once, shows it in the banner, serves it and logs requests with -v', async () => {
-    const relative = path.relative(process.cwd(), root);
-    const cli = await startCliForTest(['-v', '--web', relative, '127.0.0.1:0', `127.0.0.1:${target.port}`]);
-    expect(cli.stderr()).toContain(`  - Web server. Web root: ${root}\n`);
-    expect((await get('/bytes.bin', [], cli.port)).body.equals(BYTES)).toBe(true);
-    await cli.waitForStderr(/: "GET \/bytes\.bin HTTP\/1\.1" 200 70000\n/);
-    expect((await get('/../x', [], cli.port)).status).toBe(403);
-    await cli.waitForStderr(/127\.0\.0\.1: code 403, message parent directory in the path\n/);
-  });
+    it('resolves a relative root once, shows it in the banner, serves it and logs requests with -v', async () => {
+      const relative = path.relative(process.cwd(), root);
+      const cli = await startCliForTest([
+        ...workers,
+        '-v',
+        '--web',
+        relative,
+        '127.0.0.1:0',
+        `127.0.0.1:${target.port}`,
+      ]);
+      expect(cli.stderr()).toContain(`  - Web server. Web root: ${root}\n`);
+      expect((await get('/bytes.bin', [], cli.port)).body.equals(BYTES)).toBe(true);
+      await cli.waitForStderr(/: "GET \/bytes\.bin HTTP\/1\.1" 200 70000\n/);
+      expect((await get('/../x', [], cli.port)).status).toBe(403);
+      await cli.waitForStderr(/127\.0\.0\.1: code 403, message parent directory in the path\n/);
+    });
 
-  it('--file-only shows in the banner and refuses listings', async () => {
-    const cli = await startCliForTest(['--web', root, '--file-only', '127.0.0.1:0', `127.0.0.1:${target.port}`]);
-    expect(cli.stderr()).toContain(`  - Web server (no directory listings). Web root: ${root}\n`);
-    expect((await get('/listing/', [], cli.port)).status).toBe(404);
-    // Without -v the request itself is not logged; the error line is.
-    await cli.waitForStderr(/code 404, message File not found \(no directory listings: --file-only\)\n/);
-    expect(cli.stderr()).not.toContain('"GET');
+    it('--file-only shows in the banner and refuses listings', async () => {
+      const cli = await startCliForTest([
+        ...workers,
+        '--web',
+        root,
+        '--file-only',
+        '127.0.0.1:0',
+        `127.0.0.1:${target.port}`,
+      ]);
+      expect(cli.stderr()).toContain(`  - Web server (no directory listings). Web root: ${root}\n`);
+      expect((await get('/listing/', [], cli.port)).status).toBe(404);
+      // Without -v the request itself is not logged; the error line is.
+      await cli.waitForStderr(/code 404, message File not found \(no directory listings: --file-only\)\n/);
+      expect(cli.stderr()).not.toContain('"GET');
+    });
   });
 });

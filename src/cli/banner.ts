@@ -8,13 +8,15 @@ import { describeTarget } from '../targets/target.js';
 /**
  * `listen` describes where the server listens (WebsockifyServer.describeListen()); `targetLabel`
  * overrides the target description (a wrapped program's command line); `daemonPid` adds the
- * reference's "Backgrounding (daemon)" line, with the PID (so that a log file has it).
+ * reference's "Backgrounding (daemon)" line, with the PID (so that a log file has it);
+ * `workers` above 1 adds a line for --workers.
  */
 export function bannerLines(
   options: ResolvedOptions,
   listen: string,
   targetLabel?: string,
   daemonPid?: number,
+  workers = 1,
 ): string[] {
   const described =
     options.targetDescription === 'dynamic'
@@ -23,6 +25,7 @@ export function bannerLines(
   const target = (targetLabel ?? described) + (options.targetTls ? ' (using SSL)' : '');
   const lines = ['WebSocket server settings:', `  - Listen on ${listen}`];
   if (daemonPid !== undefined) lines.push(`  - Backgrounding (daemon, PID ${daemonPid})`);
+  if (workers > 1) lines.push(`  - ${workers} worker processes (--workers)`);
   if (options.web !== undefined) {
     const kind = options.fileOnly ? 'Web server (no directory listings)' : 'Web server';
     lines.push(`  - ${kind}. Web root: ${options.web}`);

@@ -4,26 +4,31 @@
 // token files read again, sessions kept); with -D, do that in a daemon (daemon.ts). All
 // behaviour lives in the library and in wrap/.
 
+import type net from 'node:net';
+import { WorkerStartError } from '../cluster/start-error.js';
 import type { MetricsAddress } from '../config/metrics-address.js';
 import { ConfigError } from '../errors/config-error.js';
 import { WebsockifyError } from '../errors/websockify-error.js';
+import type { ResolvedOptions } from '../config/options.js';
 import type { LogFormat } from '../log/log-format.js';
 import { createLogger, stderrSink, type LogSink, type Logger } from '../log/logger.js';
 import type { ServedMetrics } from '../metrics/serve.js';
+import type { ObservedServer } from '../metrics/server-metrics.js';
 import { takeActivatedSocket } from '../server/socket-activation.js';
-import { WebsockifyServer } from '../server/websockify-server.js';
 import { VERSION } from '../version.js';
 import { WrapCommandError } from '../wrap/command.js';
 import { pickFreeLoopbackPort } from '../wrap/free-port.js';
-import { locateRebindLibrary, RebindUnavailableError } from '../wrap/rebind-library.js';
+import { locateRebindLibrary } from '../wrap/rebind-library.js';
 import { WrapSupervisor } from '../wrap/supervisor.js';
 import { bannerLines, TRAFFIC_LEGEND } from './banner.js';
+import { buildServer, type RunConfig } from './build-server.js';
 import { runCompletion } from './completion.js';
 import { openLogSinks } from './log-sinks.js';
 import { daemonChannel, startDaemon, type DaemonChannel } from './daemon.js';
-import { parseCommandLine, type CliConfig, type WrapSpec } from './parse.js';
-import { loadCliPlugins, type LoadedPlugins } from './plugins.js';
-import { cliMessage, exitStatusOf } from './usage-error.js';
+import { parseCommandLine, type WrapSpec } from './parse.js';
+import type { LoadedPlugins } from './plugins.js';
+import { ListenError, startupFailure, usageFailure } from './startup-failure.js';
+import { cliMessage } from './usage-error.js';
 
 const SIGNAL_NUMBERS = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 } as const;
 type HandledSignal = keyof typeof SIGNAL_NUMBERS;
@@ -31,45 +36,10 @@ type HandledSignal = keyof typeof SIGNAL_NUMBERS;
 /** How long a client waits for a wrapped program that is starting or respawning. */
 const WRAPPED_TARGET_WAIT_MS = 5000;
 
-function usageFailure(message: string, terminal: LogSink): number {
-  terminal('error', `websockify: error: ${message}`);
-  terminal('error', "Try 'websockify --help' for more information.");
-  return 2;
-}
-
 /** Closes a daemon's channel to the terminal (its start-up failed) once `status` is reported. */
 async function closing(daemon: DaemonChannel | undefined, status: number): Promise<number> {
   await daemon?.close(false);
   return status;
-}
-
-/** The listen socket could not be opened (EADDRINUSE, EACCES...). */
-class ListenError extends Error {}
-
-/**
- * The failures that end start-up with a message instead of a stack trace, and their status:
- * library errors name their option's flag, configuration ones are usage errors (status 2).
- */
-function startupFailure(err: unknown, logger: Logger, terminal: LogSink): number {
-  if (err instanceof WebsockifyError) {
-    const status = exitStatusOf(err);
-    if (status === 2) return usageFailure(cliMessage(err), terminal);
-    logger.error(`websockify: ${cliMessage(err)}`);
-    return status;
-  }
-  if (err instanceof ListenError) {
-    logger.error(err.message);
-    return 1;
-  }
-  if (err instanceof WrapCommandError) {
-    logger.error(`websockify: ${err.message}`);
-    return err.exitStatus;
-  }
-  if (err instanceof RebindUnavailableError) {
-    logger.error(`websockify: ${err.message}`);
-    return 1;
-  }
-  throw err;
 }
 
 interface Wrapped {
@@ -96,10 +66,20 @@ async function prepareWrap(spec: WrapSpec, stdinIsListener: boolean, logger: Log
   return { supervisor, movedPort };
 }
 
-type RunConfig = Extract<CliConfig, { kind: 'run' }>;
+/** What the command runs: a WebsockifyServer, or with --workers N a ClusterPrimary. */
+interface Served {
+  readonly options: ResolvedOptions;
+  listen(): Promise<net.AddressInfo | string>;
+  describeListen(): string;
+  reload(): void;
+  /** --drain-seconds: fail /healthz, refuse new sessions, let open ones finish, then close. */
+  drain(): Promise<void>;
+  close(): Promise<void>;
+  on(event: 'done', listener: (reason: string) => void): unknown;
+}
 
 interface Started {
-  server: WebsockifyServer;
+  server: Served;
   wrapped?: Wrapped;
   plugins: LoadedPlugins;
   /** --metrics' listener. */
@@ -112,50 +92,63 @@ function errnoMessage(err: unknown): string {
   return e.code && !e.message.startsWith(e.code) ? `${e.code} ${e.message}` : e.message;
 }
 
-/** --metrics: counts the server's events and serves them; prom-client is loaded only here. */
-async function startMetrics(address: MetricsAddress, server: WebsockifyServer, logger: Logger): Promise<ServedMetrics> {
-  const { serveServerMetrics } = await import('../metrics/serve.js');
+/**
+ * --metrics: counts the server's events and serves them, or with --workers serves the sum of the
+ * workers' counts (each worker counts its own); prom-client is loaded only here.
+ */
+async function startMetrics(
+  address: MetricsAddress,
+  server: ObservedServer | 'cluster',
+  logger: Logger,
+): Promise<ServedMetrics> {
+  const { serveServerMetrics, serveClusterMetrics } = await import('../metrics/serve.js');
   try {
-    return await serveServerMetrics(server, address, logger);
+    return server === 'cluster'
+      ? await serveClusterMetrics(address, logger)
+      : await serveServerMetrics(server, address, logger);
   } catch (err) {
     throw new ListenError(`Opening the metrics socket failed: ${errnoMessage(err)}`);
   }
 }
 
+/** Where log lines go: every sink, and the terminal alone (usage errors). */
+interface LogOutputs {
+  sinks: readonly LogSink[];
+  terminal: LogSink;
+}
+
 /** `daemonPid` is set when running as a daemon. */
-async function start(config: RunConfig, logger: Logger, daemonPid?: number): Promise<Started> {
+async function start(config: RunConfig, logger: Logger, log: LogOutputs, daemonPid?: number): Promise<Started> {
   const { wrap } = config;
   const { listen } = config.options;
   const wrapped = wrap ? await prepareWrap(wrap, 'fd' in listen && listen.fd === 0, logger) : undefined;
   const target = wrapped
     ? { kind: 'loopback' as const, port: wrapped.movedPort, waitMs: WRAPPED_TARGET_WAIT_MS }
     : config.options.target;
-  const plugins = await loadCliPlugins(config, logger);
-  const { resolveTarget, auth } = plugins;
-  let server;
-  try {
-    server = new WebsockifyServer({
-      ...config.options,
-      ...(resolveTarget ? { resolveTarget } : { target }),
-      ...(auth ? { auth } : {}),
-      logger,
-    });
-  } catch (err) {
-    await plugins.close();
-    throw err;
+  let server: Served;
+  let plugins: LoadedPlugins;
+  /** What --metrics counts: this process's server, or the workers' own. */
+  let observed: ObservedServer | 'cluster';
+  if (config.workers > 1) {
+    ({ server, plugins } = (await import('./primary-server.js')).createPrimary(config, target, logger, log));
+    observed = 'cluster';
+  } else {
+    const built = await buildServer(config, target, logger);
+    ({ server, plugins } = built);
+    observed = built.server;
   }
   for (const notice of config.notices) logger.warn(notice);
   try {
     await server.listen();
   } catch (err) {
     await plugins.close();
-    if (err instanceof ConfigError) throw err;
+    if (err instanceof ConfigError || err instanceof WorkerStartError) throw err;
     throw new ListenError(`Opening socket failed: ${errnoMessage(err)}`);
   }
   let metrics: ServedMetrics | undefined;
   if (config.metrics) {
     try {
-      metrics = await startMetrics(config.metrics, server, logger);
+      metrics = await startMetrics(config.metrics, observed, logger);
     } catch (err) {
       await server.close();
       await plugins.close();
@@ -165,7 +158,7 @@ async function start(config: RunConfig, logger: Logger, daemonPid?: number): Pro
   const targetLabel = wrap
     ? `'${wrap.command.join(' ')}' (port ${wrap.programPort}, moved to ${wrapped!.movedPort})`
     : plugins.targetLabel;
-  const banner = bannerLines(server.options, server.describeListen(), targetLabel, daemonPid);
+  const banner = bannerLines(server.options, server.describeListen(), targetLabel, daemonPid, config.workers);
   // Before the last line ("proxying from"), which says that start-up is done.
   if (metrics) banner.splice(-1, 0, `  - Metrics on ${metrics.url}`);
   for (const line of banner) logger.info(line);
@@ -227,7 +220,7 @@ export async function main(args: string[]): Promise<number> {
     return closing(daemon, startupFailure(err, createLogger({ sinks: [logTerminal] }), terminal));
   }
   try {
-    started = await start(config, logger, daemon ? process.pid : undefined);
+    started = await start(config, logger, { sinks: logSinks.sinks, terminal }, daemon ? process.pid : undefined);
   } catch (err) {
     return closing(daemon, startupFailure(err, logger, terminal));
   }

@@ -37,6 +37,8 @@ export type CliConfig =
       logging: LogDestinations;
       /** -D: run in the background once started. */
       daemon: boolean;
+      /** --workers: processes that run the proxy (1: this one does). */
+      workers: number;
       /** Notices to print at start (compatibility-only options). */
       notices: string[];
       /** --token-plugin (or --target-config): the target is chosen per connection. */
@@ -326,6 +328,24 @@ export async function parseCommandLine(typed: string[], context: ParseContext = 
   }
 }
 
+/**
+ * --workers N: each worker would count only the connections it was handed, so a limit would
+ * be N times too high; until the workers share one count, say so instead of ignoring it.
+ */
+function checkWorkerOptions(s: Settings): void {
+  for (const [flag, value] of [
+    ['max-connections', s.maxConnections],
+    ['max-connections-per-ip', s.maxConnectionsPerIp],
+  ] as const) {
+    if (value) {
+      throw new UsageError(
+        `--${flag} cannot be used with --workers yet: each worker would count only its own connections`,
+        `--${flag}`,
+      );
+    }
+  }
+}
+
 async function parse(typed: string[], context: ParseContext): Promise<CliConfig> {
   const args = expandOptionPrefixes(typed, LONG_OPTIONS);
   rejectValuedFlags(args);
@@ -365,6 +385,7 @@ async function parse(typed: string[], context: ParseContext): Promise<CliConfig>
   }
   const target = parseTarget(s, targets, wrap, tokens);
   if (s.metrics) checkMetricsPort(s.metrics, listen);
+  if ((s.workers ?? 1) > 1) checkWorkerOptions(s);
 
   const logging: LogDestinations = {
     ...(s.logFile === undefined ? {} : { logFile: path.resolve(s.logFile) }),
@@ -382,6 +403,7 @@ async function parse(typed: string[], context: ParseContext): Promise<CliConfig>
     verbose: s.verbose === true,
     logging,
     daemon: s.daemon === true,
+    workers: s.workers ?? 1,
     notices,
     ...(tokens ? { tokens } : {}),
     ...(s.authPlugin === undefined ? {} : { auth: { name: s.authPlugin, source: s.authSource } }),

@@ -21,6 +21,7 @@ import {
   PORT,
   SECONDS,
   TEXT,
+  WORKER_COUNT,
   type ValueKind,
 } from './values.js';
 
@@ -528,6 +529,14 @@ export const OPTION_TABLE = [
     value: METRICS_ADDRESS,
     group: G_DEPLOY,
     help: `serve Prometheus metrics on a port of their own (never the listen port); ADDR default ${METRICS_DEFAULT_HOST} (new)`,
+  },
+  {
+    flag: 'workers',
+    key: 'workers',
+    use: 'command',
+    value: WORKER_COUNT,
+    group: G_DEPLOY,
+    help: "proxy in N worker processes behind one primary (default 1; 'auto': one per core) (new)",
   },
 
   {

@@ -4,6 +4,7 @@
 // uses the same checks, so a rule is written once whichever way the value arrives.
 
 import { isIP } from 'node:net';
+import os from 'node:os';
 import { badValue, optionProblem } from '../errors/config-error.js';
 
 /** How an option's value is read from the command line. */
@@ -128,6 +129,21 @@ export const PORT: ValueKind<number> = {
     const port = /^\d{1,5}$/.test(text) ? Number(text) : NaN;
     if (!(port >= 1 && port <= 65535)) throw badValue(key, 'a port number (1-65535)', text);
     return port;
+  },
+};
+
+/** More would only add memory: a worker per core is what the proxy can use. */
+export const MAX_WORKERS = 1024;
+
+/** A number of worker processes (`--workers`): 1 to MAX_WORKERS, or `auto` for one per core. */
+export const WORKER_COUNT: ValueKind<number> = {
+  takesValue: true,
+  metavar: 'N',
+  parse(text, key) {
+    if (text === 'auto') return os.availableParallelism();
+    const n = /^\d{1,5}$/.test(text) ? Number(text) : NaN;
+    if (!(n >= 1 && n <= MAX_WORKERS)) throw badValue(key, `a number from 1 to ${MAX_WORKERS} or 'auto'`, text);
+    return n;
   },
 };
 

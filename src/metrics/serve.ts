@@ -1,5 +1,7 @@
-// `--metrics` in one process: count the server's events into the default registry and serve them
-// on the metrics address. Loaded by the CLI only when the flag is given (it loads prom-client).
+// `--metrics` for the command: in one process, count the server's events into the default
+// registry and serve them on the metrics address; as the primary of --workers, serve the sum of
+// the workers' registries (each worker counts its own server). Loaded by the CLI only when the
+// flag is given (it loads prom-client).
 
 import type { Logger } from '../log/logger.js';
 import { startMetricsEndpoint } from './endpoint.js';
@@ -32,4 +34,10 @@ export async function serveServerMetrics(
     stop();
     throw err;
   }
+}
+
+/** The primary of --workers: serves the sum over the workers, each collecting its own server. */
+export async function serveClusterMetrics(address: MetricsAddress, logger: Logger): Promise<ServedMetrics> {
+  const endpoint = await startMetricsEndpoint({ ...address, cluster: true, logger });
+  return { url: endpoint.url, close: () => endpoint.close() };
 }

@@ -167,10 +167,40 @@ export class WebsockifyServer extends EventEmitter<WebsockifyServerEvents> {
     this.accepting = true;
     this.tls?.watch();
     if (o.timeoutMs > 0) {
-      this.lifetimeTimer = setTimeout(() => this.stopAccepting(`--timeout ${o.timeoutMs / 1000}`), o.timeoutMs);
+      this.lifetimeTimer = setTimeout(() => {
+        const reason = `listener exit due to --timeout ${o.timeoutMs / 1000}`;
+        // The port is closed before the line says so (stopAccepting may also finish at once).
+        void this.closeListener();
+        o.logger.info(reason);
+        this.stopAccepting(reason);
+      }, o.timeoutMs);
     }
     this.armIdleTimer();
     return this.address();
+  }
+
+  /**
+   * Serves connections accepted elsewhere instead of listening: a cluster worker, whose primary
+   * holds the listen socket and hands each socket to accept(). `unixPeer` names the clients of
+   * a unix listen socket (`unix:PATH`). No lifetime timers run here; they are the primary's.
+   */
+  serveAccepted(unixPeer: string | undefined): void {
+    if (unixPeer !== undefined) this.connections.unixPeer = unixPeer;
+    this.accepting = true;
+    this.tls?.watch();
+  }
+
+  /** Takes a socket accepted elsewhere (see serveAccepted), numbered `id` for logs and recordings. */
+  accept(socket: net.Socket, id: number): void {
+    this.onConnection(socket, id);
+  }
+
+  /**
+   * --run-once in a cluster: another worker started the one session, so further upgrades here
+   * are refused (503) as after this server's own.
+   */
+  sessionTakenElsewhere(): void {
+    this.upgradedOnce = true;
   }
 
   /**
@@ -254,7 +284,7 @@ export class WebsockifyServer extends EventEmitter<WebsockifyServerEvents> {
     return new Promise((resolve) => this.listener.close(() => resolve()));
   }
 
-  private onConnection(socket: net.Socket): void {
+  private onConnection(socket: net.Socket, id?: number): void {
     if (!this.accepting) {
       socket.destroy();
       return;
@@ -266,7 +296,7 @@ export class WebsockifyServer extends EventEmitter<WebsockifyServerEvents> {
       return;
     }
     clearTimeout(this.idleTimer);
-    this.intake.accept(this.connections.accept(socket, this.core.allocateId()));
+    this.intake.accept(this.connections.accept(socket, id ?? this.core.allocateId()));
   }
 
   private onUpgrade(stats: SessionStats): void {
@@ -288,10 +318,12 @@ export class WebsockifyServer extends EventEmitter<WebsockifyServerEvents> {
     }
   }
 
-  /** --timeout: the port stops accepting at once; the server is done when sessions end. */
-  private stopAccepting(what: string): void {
-    this.lifetimeReason = `listener exit due to ${what}`;
-    this.options.logger.info(this.lifetimeReason);
+  /**
+   * --timeout (or a cluster primary's): the port stops accepting at once and connections without
+   * a request are dropped; the server is done, with `reason`, when its sessions end.
+   */
+  stopAccepting(reason: string): void {
+    this.lifetimeReason = reason;
     void this.closeListener();
     // Connections without a request yet, and kept-alive ones between requests.
     this.connections.destroy(
