@@ -39,7 +39,7 @@ export class Connection {
   private current: Stage = 'first-bytes';
   private timer: NodeJS.Timeout | undefined;
   private onExpire: (() => void) | undefined;
-  private readonly expiry = new AbortController();
+  private deadlinePassed = false;
 
   constructor(
     /** The connection number in log lines. */
@@ -61,7 +61,7 @@ export class Connection {
       logger.debug(
         `${this.label}: handshake not done within ${deadlineMs / 1000} s (${STAGE_TEXT[this.current]}); dropped`,
       );
-      this.expiry.abort();
+      this.deadlinePassed = true;
       const expire = this.onExpire ?? (() => this.socket.destroy());
       this.current = 'answered';
       expire();
@@ -79,12 +79,7 @@ export class Connection {
 
   /** True once the handshake deadline has passed (the connection is being dropped). */
   get expired(): boolean {
-    return this.expiry.signal.aborted;
-  }
-
-  /** Aborts when the deadline passes: for waits that must end with it (sniffing). */
-  get deadline(): AbortSignal {
-    return this.expiry.signal;
+    return this.deadlinePassed;
   }
 
   /**

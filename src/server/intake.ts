@@ -46,9 +46,8 @@ export class ConnectionIntake {
       return;
     }
     const { trusts } = this.opts.proxyProtocol;
-    conn.enter('proxy-header'); // the deadline closes the socket: no answer to a non-PROXY peer
-    void readProxyHeader(socket, conn.deadline).then((read) => {
-      if (socket.destroyed || read.kind === 'timeout' || read.kind === 'closed') return;
+    const expire = readProxyHeader(socket, (read) => {
+      if (socket.destroyed || read === 'timeout' || read === 'closed') return;
       if (read.kind === 'invalid') {
         this.opts.logger.info(`${conn.label}: bad PROXY protocol header (${read.reason}); closed`);
         conn.enter('answered');
@@ -60,13 +59,16 @@ export class ConnectionIntake {
       this.sniff(conn, onError);
       socket.resume();
     });
+    // The deadline closes the socket: no answer to a peer that sent no PROXY header.
+    conn.enter('proxy-header', () => {
+      expire();
+      socket.destroy();
+    });
   }
 
   private sniff(conn: Connection, onError: (err: Error) => void): void {
     const socket = conn.raw;
-    // The deadline ends sniffing (a 'timeout' result, answered below).
-    conn.enter('first-bytes', () => {});
-    void sniffConnection(socket, conn.deadline).then((sniffed) => {
+    const expire = sniffConnection(socket, (sniffed) => {
       if (socket.destroyed) return;
       const kind = sniffed === 'flash-policy' && !this.opts.flashPolicy ? 'plain' : sniffed;
       if (kind === 'tls' && this.opts.tls) {
@@ -82,6 +84,8 @@ export class ConnectionIntake {
       }
       this.refuse(conn, kind);
     });
+    // The deadline ends sniffing with a 'timeout' result, answered in refuse().
+    conn.enter('first-bytes', expire);
   }
 
   private refuse(conn: Connection, kind: SniffResult): void {

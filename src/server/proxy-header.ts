@@ -8,45 +8,25 @@ import { formatHostPort } from '../config/address.js';
 import type { Logger } from '../log/logger.js';
 import { parseProxyHeader, type ProxyHeader } from '../protocol/proxy-protocol.js';
 import type { Connection } from './connection.js';
+import { readPrefix, type PrefixResult, type PrefixVerdict } from './prefix-reader.js';
 
-export type ProxyHeaderRead =
-  | { kind: 'header'; header: ProxyHeader }
-  | { kind: 'invalid'; reason: string }
-  | { kind: 'timeout' }
-  | { kind: 'closed' };
+export type ProxyHeaderRead = { kind: 'header'; header: ProxyHeader } | { kind: 'invalid'; reason: string };
 
 /**
- * Reads the PROXY header at the start of `socket`, until `deadline` aborts. On return the socket
- * is paused, with the bytes after the header unshifted (nothing beyond the header is consumed).
+ * Reads the PROXY header at the start of `socket`; `done` gets it with the socket paused and
+ * the bytes after the header put back (nothing beyond the header is consumed). Returns what the
+ * handshake deadline calls to end the wait ('timeout').
  */
-export function readProxyHeader(socket: net.Socket, deadline: AbortSignal): Promise<ProxyHeaderRead> {
-  return new Promise((resolve) => {
-    let seen: Buffer = Buffer.alloc(0);
-    const finish = (result: ProxyHeaderRead, rest?: Buffer): void => {
-      deadline.removeEventListener('abort', onDeadline);
-      socket.off('data', onData);
-      socket.off('end', onGone);
-      socket.off('close', onGone);
-      socket.pause();
-      if (rest && rest.length > 0 && !socket.destroyed) socket.unshift(rest);
-      resolve(result);
-    };
-    const onData = (chunk: Buffer): void => {
-      seen = seen.length === 0 ? chunk : Buffer.concat([seen, chunk]);
-      const parsed = parseProxyHeader(seen);
-      if (parsed.kind === 'incomplete') return;
-      if (parsed.kind === 'invalid') return finish(parsed);
-      finish(parsed, seen.subarray(parsed.header.length));
-    };
-    const onGone = (): void => finish({ kind: 'closed' });
-    const onDeadline = (): void => finish({ kind: 'timeout' });
-    if (deadline.aborted) return finish({ kind: 'timeout' });
-    deadline.addEventListener('abort', onDeadline, { once: true });
-    socket.on('data', onData);
-    socket.once('end', onGone);
-    socket.once('close', onGone);
-    socket.resume();
-  });
+export function readProxyHeader(socket: net.Socket, done: (read: PrefixResult<ProxyHeaderRead>) => void): () => void {
+  return readPrefix(socket, examineHeader, done, { resume: true });
+}
+
+function examineHeader(seen: Buffer): PrefixVerdict<ProxyHeaderRead> | undefined {
+  const parsed = parseProxyHeader(seen);
+  if (parsed.kind === 'incomplete') return undefined;
+  // An invalid header: the connection is closed, nothing is put back.
+  if (parsed.kind === 'invalid') return { result: parsed, consumed: seen.length };
+  return { result: parsed, consumed: parsed.header.length };
 }
 
 /** The peer label and address a header's source gives: `192.0.2.7:51000` and `192.0.2.7`. */

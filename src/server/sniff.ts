@@ -5,10 +5,11 @@
 
 import type net from 'node:net';
 import { POLICY_REQUEST } from './flash-policy.js';
+import { readPrefix, type PrefixResult, type PrefixVerdict } from './prefix-reader.js';
 
 export type FirstBytes = 'tls' | 'plain' | 'flash-policy';
 /** What sniffing found: a protocol, 'timeout' (nothing arrived in time) or 'closed' (the peer left). */
-export type SniffResult = FirstBytes | 'timeout' | 'closed';
+export type SniffResult = PrefixResult<FirstBytes>;
 
 const TLS_HANDSHAKE_RECORD = 0x16;
 const SSL2_CLIENT_HELLO = 0x80;
@@ -25,32 +26,15 @@ export function classifyFirstBytes(bytes: Buffer): FirstBytes | undefined {
 }
 
 /**
- * Waits for the first bytes, until `deadline` aborts, and classifies them. On return the socket
- * is paused with those bytes unshifted (the first chunk itself: plain traffic is not copied).
+ * Waits for the first bytes and classifies them; `done` gets the result with the socket paused
+ * and those bytes put back (the first chunk itself: plain traffic is not copied). Returns what
+ * the handshake deadline calls to end the wait ('timeout').
  */
-export function sniffConnection(socket: net.Socket, deadline: AbortSignal): Promise<SniffResult> {
-  return new Promise((resolve) => {
-    let seen: Buffer | undefined;
-    const finish = (result: SniffResult): void => {
-      deadline.removeEventListener('abort', onDeadline);
-      socket.off('data', onData);
-      socket.off('end', onGone);
-      socket.off('close', onGone);
-      socket.pause();
-      if (seen && !socket.destroyed) socket.unshift(seen);
-      resolve(result);
-    };
-    const onData = (chunk: Buffer): void => {
-      seen = seen ? Buffer.concat([seen, chunk]) : chunk;
-      const kind = classifyFirstBytes(seen);
-      if (kind) finish(kind);
-    };
-    const onGone = (): void => finish('closed');
-    const onDeadline = (): void => finish('timeout');
-    if (deadline.aborted) return finish('timeout');
-    deadline.addEventListener('abort', onDeadline, { once: true });
-    socket.on('data', onData);
-    socket.once('end', onGone);
-    socket.once('close', onGone);
-  });
+export function sniffConnection(socket: net.Socket, done: (result: SniffResult) => void): () => void {
+  return readPrefix(socket, examineFirstBytes, done);
+}
+
+function examineFirstBytes(seen: Buffer): PrefixVerdict<FirstBytes> | undefined {
+  const kind = classifyFirstBytes(seen);
+  return kind && { result: kind, consumed: 0 };
 }
