@@ -19,12 +19,12 @@ RUN npm ci \
 FROM node:20-bookworm-slim
 COPY --from=build /opt/websockify /opt/websockify
 ENV PATH=/opt/websockify/bin:$PATH \
-    WEBSOCKIFY_HEALTH_URL=http://127.0.0.1:6080/
+    WEBSOCKIFY_HEALTH_URL=http://127.0.0.1:6080/healthz
 USER node
 EXPOSE 6080
-# Healthy while websockify answers HTTP on its port (405 without --web, 200 with it); set
-# WEBSOCKIFY_HEALTH_URL when it listens elsewhere (https:// for --ssl-only).
+# Healthy while websockify's /healthz answers 200 on its port (503 while it drains, with
+# --drain-seconds); set WEBSOCKIFY_HEALTH_URL when it listens elsewhere (https:// for --ssl-only).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=10s \
-  CMD ["node", "-e", "fetch(process.env.WEBSOCKIFY_HEALTH_URL).then((r) => process.exit(r.status < 500 ? 0 : 1), () => process.exit(1))"]
+  CMD ["node", "-e", "fetch(process.env.WEBSOCKIFY_HEALTH_URL).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 ENTRYPOINT ["websockify"]
 CMD ["6080", "127.0.0.1:5900"]

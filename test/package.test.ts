@@ -292,6 +292,9 @@ describe('Dockerfile: the entrypoint as PID 1 of a PID namespace (unshare), unpr
     const health = /^(?:--\S+\s+)+CMD (\[.*\])$/.exec(docker.get('HEALTHCHECK')!);
     const check = JSON.parse(health![1]!) as string[];
     expect(check.slice(0, 2)).toEqual(['node', '-e']);
+    // The check asks the health endpoint (503 while draining), on the CMD's port.
+    const healthUrl = /WEBSOCKIFY_HEALTH_URL=(\S+)/.exec(docker.get('ENV')!)![1]!;
+    expect(healthUrl).toBe('http://127.0.0.1:6080/healthz');
 
     const t = await echoTarget();
     defer(() => t.close());
@@ -330,7 +333,7 @@ describe('Dockerfile: the entrypoint as PID 1 of a PID namespace (unshare), unpr
 
     // The HEALTHCHECK command (the container shares its network namespace with it).
     const healthy = await run(check[0] === 'node' ? process.execPath : check[0]!, check.slice(1), {
-      env: { ...process.env, WEBSOCKIFY_HEALTH_URL: `http://127.0.0.1:${port}/` },
+      env: { ...process.env, WEBSOCKIFY_HEALTH_URL: healthUrl.replace(':6080/', `:${port}/`) },
       timeout: 30000,
     }).then(
       () => 0,
