@@ -1,14 +1,16 @@
 // --max-connections and --max-connections-per-ip: upgrades over a limit get 503 with Retry-After
 // and a 'refused' event with reason 'limit'; a place is given back when its connection closes;
 // the per-address count uses the real client (a second loopback address, a trusted proxy's
-// X-Forwarded-For); bad values are refused.
+// X-Forwarded-For); with --workers the primary keeps one count for every worker; bad values
+// are refused.
 
 import { describe, expect, it } from '@jest/globals';
 import net from 'node:net';
 import { ConfigError, type RefusalEvent, type WebsockifyOptions } from '../src/index.js';
 import { defer } from './helpers/cleanup.js';
 import { upgradeRequest } from './helpers/clients.js';
-import { sleep, withTimeout } from './helpers/wait.js';
+import { eventually, sleep, withTimeout } from './helpers/wait.js';
+import { WORKER_MODES } from './helpers/workers.js';
 import { clientForTest, echoForTest, expectEcho } from './helpers/per-test.js';
 import { parseAnswer, recordingLogger, type HttpAnswer } from './helpers/plugins.js';
 import { cliForTest, exitStatus, startCliForTest } from './helpers/cli.js';
@@ -98,11 +100,29 @@ describe('connection limits', () => {
   });
 });
 
-describe('the CLI flags', () => {
-  it('--max-connections 1 --max-connections-per-ip 1: the second client gets 503', async () => {
+describe.each(WORKER_MODES)('the CLI flags (%s)', (_mode, workers) => {
+  it('--max-connections 2: one count over every worker; a place is free again when its client leaves', async () => {
+    const cli = await startCliForTest([...workers, '--max-connections', '2', '127.0.0.1:0', await echoForTest()]);
+    const url = `ws://127.0.0.1:${cli.port}/`;
+    // With --workers 2 these two are on different workers (the least busy one gets each).
+    const first = await clientForTest(url);
+    const second = await clientForTest(url);
+    await expectEcho(first, 'one');
+    await expectEcho(second, 'two');
+    const over = await upgradeFrom(cli.port, '127.0.0.1');
+    expect(over.status).toBe(503);
+    expect(over.headers['retry-after']).toBe('5');
+    await cli.waitForStderr(/refused upgrade: 503 2 connections open \(the limit\)/);
+    first.ws.close(1000);
+    await withTimeout(first.closed, 5000, 'first client closed');
+    // The place comes back when the server has seen the socket close.
+    await eventually(async () => (await upgradeFrom(cli.port, '127.0.0.1')).status === 101, 'a place free again');
+    await expectEcho(second, 'still two');
+  });
+
+  it('--max-connections-per-ip 1: a second client from the same address is refused, on any worker', async () => {
     const cli = await startCliForTest([
-      '--max-connections',
-      '1',
+      ...workers,
       '--max-connections-per-ip',
       '1',
       '127.0.0.1:0',
@@ -110,10 +130,13 @@ describe('the CLI flags', () => {
     ]);
     const first = await clientForTest(`ws://127.0.0.1:${cli.port}/`);
     await expectEcho(first, 'one');
-    expect((await upgradeFrom(cli.port, '127.0.0.2')).status).toBe(503);
-    await cli.waitForStderr(/refused upgrade: 503 1 connections open \(the limit\)/);
+    expect((await upgradeFrom(cli.port, '127.0.0.1')).status).toBe(503);
+    await cli.waitForStderr(/refused upgrade: 503 1 connections open from 127\.0\.0\.1 \(the per-address limit\)/);
+    expect((await upgradeFrom(cli.port, '127.0.0.2')).status).toBe(101);
   });
+});
 
+describe('the CLI flags', () => {
   it.each([
     ['--max-connections', 'x'],
     ['--max-connections-per-ip', '-3'],

@@ -2,7 +2,8 @@
 // worker processes, numbered across all of them; a worker killed with SIGKILL takes only its own
 // clients (1006) while a session on another worker keeps echoing byte-exact, and it is replaced;
 // SIGTERM closes the clients of every worker with 1001 and exits 0; SIGHUP reaches every worker;
-// a worker that cannot start ends start-up with its status; bad values of --workers exit 2.
+// a worker that cannot start ends start-up with its status; the connection-limit places of a
+// killed worker are given back; bad values of --workers exit 2.
 // (The suites for TLS, tokens, auth, --web, --record, unix sockets, inetd, systemd and the
 // lifetime rules run their command-line tests with --workers 2 as well.)
 
@@ -12,6 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
 import { pattern } from './helpers/bytes.js';
+import { defer } from './helpers/cleanup.js';
 import { cliForTest, exitStatus, startCliForTest } from './helpers/cli.js';
 import { openClient, tryConnect, type OpenClient } from './helpers/clients.js';
 import { clientForTest as client, echoForTest, expectHello, wrapServerCommand } from './helpers/per-test.js';
@@ -229,14 +231,23 @@ describe('--workers 2', () => {
 });
 
 describe('--workers values', () => {
-  it.each(['max-connections', 'max-connections-per-ip'])(
-    '--%s with --workers 2 exits 2 naming it (a per-worker count would let N times as many in)',
-    async (flag) => {
-      const cli = cliForTest(['--workers', '2', `--${flag}`, '5', '127.0.0.1:0', '127.0.0.1:5900']);
-      expect(await exitStatus(cli, 20000)).toBe(2);
-      expect(cli.stderr()).toContain(`--${flag} cannot be used with --workers yet`);
-    },
-  );
+  it('--max-connections: the places a killed worker held are free again', async () => {
+    const target = await echoForTest();
+    const cli = await startCliForTest(['-v', '--workers', '2', '--max-connections', '1', '127.0.0.1:0', target]);
+    await workersOf(cli.child.pid!, 2);
+    const url = `ws://127.0.0.1:${cli.port}`;
+    const a = await client(url);
+    await echoesExactly(a, Buffer.from('holds the one place'));
+    await expect(openClient(url)).rejects.toThrow('HTTP 503');
+    const holder = handedTo(cli.stderr()).get(1)!;
+    process.kill(holder, 'SIGKILL');
+    expect((await withTimeout(a.closed, 15000, 'client of the killed worker')).code).toBe(1006);
+    const b = await eventually(() => openClient(url).catch(() => undefined), 'a session after the worker died', {
+      ms: 15000,
+    });
+    defer(() => b.ws.terminate());
+    await echoesExactly(b, Buffer.from('the place was given back'));
+  });
 
   it.each(['0', 'x', '1.5', '-1', '100000'])('--workers %s exits 2 naming the option', async (value) => {
     const cli = cliForTest(['--workers', value, '127.0.0.1:0', '127.0.0.1:5900']);

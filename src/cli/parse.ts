@@ -328,24 +328,6 @@ export async function parseCommandLine(typed: string[], context: ParseContext = 
   }
 }
 
-/**
- * --workers N: each worker would count only the connections it was handed, so a limit would
- * be N times too high; until the workers share one count, say so instead of ignoring it.
- */
-function checkWorkerOptions(s: Settings): void {
-  for (const [flag, value] of [
-    ['max-connections', s.maxConnections],
-    ['max-connections-per-ip', s.maxConnectionsPerIp],
-  ] as const) {
-    if (value) {
-      throw new UsageError(
-        `--${flag} cannot be used with --workers yet: each worker would count only its own connections`,
-        `--${flag}`,
-      );
-    }
-  }
-}
-
 async function parse(typed: string[], context: ParseContext): Promise<CliConfig> {
   const args = expandOptionPrefixes(typed, LONG_OPTIONS);
   rejectValuedFlags(args);
@@ -385,7 +367,6 @@ async function parse(typed: string[], context: ParseContext): Promise<CliConfig>
   }
   const target = parseTarget(s, targets, wrap, tokens);
   if (s.metrics) checkMetricsPort(s.metrics, listen);
-  if ((s.workers ?? 1) > 1) checkWorkerOptions(s);
 
   const logging: LogDestinations = {
     ...(s.logFile === undefined ? {} : { logFile: path.resolve(s.logFile) }),

@@ -5,6 +5,7 @@
 // with its socket as the message's handle.
 
 import type { LogFields, LogLevel } from '../log/logger.js';
+import type { LimitRefusal } from '../server/limits.js';
 
 /** Primary to worker. */
 export type ToWorker =
@@ -21,7 +22,9 @@ export type ToWorker =
   /** Stop: close every client with 1001, then exit. */
   | { type: 'websockify:close' }
   /** SIGTERM with --drain-seconds: drain for up to `seconds` (server.drain()), close, then exit. */
-  | { type: 'websockify:drain'; seconds: number };
+  | { type: 'websockify:drain'; seconds: number }
+  /** The answer to an admit: a place was taken, or which connection limit is full. */
+  | { type: 'websockify:admitted'; ticket: number; verdict: 'ok' | LimitRefusal };
 
 /** A log entry on its way to the primary's sinks (the time as milliseconds since the epoch). */
 export interface RelayedEntry {
@@ -48,7 +51,11 @@ export type FromWorker =
   /** A WebSocket session ended. */
   | { type: 'websockify:session-end' }
   /** Closed after a close message; the worker exits next. */
-  | { type: 'websockify:exiting' };
+  | { type: 'websockify:exiting' }
+  /** --max-connections: may an upgrade from `address` take a place? (shared-limits.ts) */
+  | { type: 'websockify:admit'; ticket: number; address: string }
+  /** The socket of an admitted upgrade closed: its place is free. */
+  | { type: 'websockify:release'; ticket: number };
 
 const PREFIX = 'websockify:';
 

@@ -2,8 +2,9 @@
 // socket, inetd's or systemd's inherited socket), accepts every connection without reading
 // from it and hands its socket to the worker with the fewest open connections over node:cluster's
 // IPC channel; it numbers connections (log prefixes and --record's FILE.N stay unique), keeps
-// the lifetime rules over all workers (lifetime.ts), writes the workers' log lines (log-relay.ts),
-// relays SIGHUP reloads, the drain and the final close, and replaces a worker that dies.
+// the lifetime rules and the connection limits over all workers (lifetime.ts,
+// shared-limits.ts), writes the workers' log lines (log-relay.ts), relays SIGHUP reloads, the
+// drain and the final close, and replaces a worker that dies.
 
 import cluster, { type Worker } from 'node:cluster';
 import { EventEmitter } from 'node:events';
@@ -17,6 +18,7 @@ import { RespawnLimiter } from '../wrap/respawn-limiter.js';
 import { ClusterLifetime } from './lifetime.js';
 import { deliverRelayed } from './log-relay.js';
 import { isOurs, type FromWorker, type ToWorker } from './messages.js';
+import { PrimaryLimits } from './shared-limits.js';
 import { WorkerStartError } from './start-error.js';
 
 export interface ClusterPrimaryOptions {
@@ -75,6 +77,8 @@ export class ClusterPrimary extends EventEmitter<ClusterPrimaryEvents> {
   private readonly slots: Slot[] = [];
   private readonly limiters = new Map<number, RespawnLimiter>();
   private readonly fdLimit: FdLimitGuard;
+  /** --max-connections, --max-connections-per-ip: one count over every worker. */
+  private readonly limits: PrimaryLimits;
   /** Accepted sockets waiting for a ready worker: their numbers and give-up timers. */
   private readonly waiting = new Map<net.Socket, { id: number; timer: NodeJS.Timeout }>();
   private unixPeer: string | undefined;
@@ -95,6 +99,7 @@ export class ClusterPrimary extends EventEmitter<ClusterPrimaryEvents> {
     this.options = opts.options;
     const { logger } = opts.options;
     this.fdLimit = new FdLimitGuard(logger);
+    this.limits = new PrimaryLimits(opts.options.maxConnections, opts.options.maxConnectionsPerIp);
     this.listener = net.createServer({ pauseOnConnect: true, noDelay: true, keepAlive: true }, (s) => this.dispatch(s));
     this.listener.on('error', (err: NodeJS.ErrnoException) => {
       if (err.code === 'EMFILE' || err.code === 'ENFILE') this.fdLimit.refused(err.code);
@@ -314,12 +319,21 @@ export class ClusterPrimary extends EventEmitter<ClusterPrimaryEvents> {
         slot.sessions--;
         this.lifetime.sessionsEnded(1);
         return;
+      case 'websockify:admit': {
+        const verdict = this.limits.admit(slot, message.ticket, message.address);
+        slot.worker.send({ type: 'websockify:admitted', ticket: message.ticket, verdict } satisfies ToWorker);
+        return;
+      }
+      case 'websockify:release':
+        this.limits.release(slot, message.ticket);
+        return;
     }
   }
 
   private onExit(slot: Slot, code: number | null, signal: NodeJS.Signals | null): void {
     slot.gone = true;
     this.slots.splice(this.slots.indexOf(slot), 1);
+    this.limits.releaseAll(slot);
     const { logger } = this.options;
     const pid = slot.worker.process.pid;
     const how = signal ? `was killed by ${signal}` : `exited with status ${code}`;

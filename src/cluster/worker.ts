@@ -1,6 +1,7 @@
 // A worker of a cluster (`--workers N`): it builds its server from what the primary sends, then
 // serves the connections the primary hands it (WebsockifyServer.serveAccepted) and reports back
-// what the primary's lifetime rules count: connections closed, sessions started and ended. Its
+// what the primary's lifetime rules count: connections closed, sessions started and ended; it
+// asks the primary for a place per upgrade when a connection limit is set. Its
 // log lines go to the primary (log-relay.ts). Signals are the primary's to act on: SIGTERM,
 // SIGINT and SIGHUP are ignored here (Ctrl-C reaches the whole process group), and the primary
 // relays reloads, the drain and the close. If the primary goes away (killed), node:cluster
@@ -12,6 +13,7 @@ import { createLogger, type Logger, type LogSink } from '../log/logger.js';
 import type { WebsockifyServer } from '../server/websockify-server.js';
 import { relaySink } from './log-relay.js';
 import { isOurs, type FromWorker, type ToWorker } from './messages.js';
+import { WorkerLimits } from './shared-limits.js';
 
 /** What a worker runs, once built. */
 export interface WorkerServer {
@@ -43,6 +45,8 @@ export function runWorker(build: BuildWorker): void {
   let built: WorkerServer | undefined;
   let logger: Logger | undefined;
   let exiting = false;
+  /** The connection limits, counted by the primary over every worker. */
+  let limits: WorkerLimits | undefined;
   const exit = async (status: number): Promise<void> => {
     if (exiting) return;
     exiting = true;
@@ -69,7 +73,9 @@ export function runWorker(build: BuildWorker): void {
     const { server } = result;
     server.on('upgrade', () => send({ type: 'websockify:upgrade' }));
     server.on('session-end', () => send({ type: 'websockify:session-end' }));
-    server.serveAccepted(message.unixPeer);
+    const { maxConnections, maxConnectionsPerIp } = server.options;
+    limits = maxConnections > 0 || maxConnectionsPerIp > 0 ? new WorkerLimits(send) : undefined;
+    server.serveAccepted(message.unixPeer, limits);
     send({ type: 'websockify:ready' });
   };
 
@@ -104,6 +110,9 @@ export function runWorker(build: BuildWorker): void {
         return;
       case 'websockify:session-taken':
         built?.server.sessionTakenElsewhere();
+        return;
+      case 'websockify:admitted':
+        limits?.answered(message.ticket, message.verdict);
         return;
       case 'websockify:close':
         void exit(0);

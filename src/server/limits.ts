@@ -4,6 +4,17 @@
 
 export type LimitRefusal = 'total' | 'per-ip';
 
+/** A place taken (its release) or the limit that is full. */
+export type LimitVerdict = (() => void) | LimitRefusal;
+
+/**
+ * Who keeps the counts: this process (ConnectionLimits), or a cluster primary that counts the
+ * upgrades of every worker (cluster/shared-limits.ts). `done` may be called synchronously.
+ */
+export interface LimitKeeper {
+  admit(address: string, done: (verdict: LimitVerdict) => void): void;
+}
+
 export class ConnectionLimits {
   private total = 0;
   private readonly byAddress = new Map<string, number>();
@@ -25,7 +36,7 @@ export class ConnectionLimits {
   }
 
   /** Takes a place for a connection from `address`: returns its release, or which limit is full. */
-  admit(address: string): (() => void) | LimitRefusal {
+  take(address: string): LimitVerdict {
     const mine = this.byAddress.get(address) ?? 0;
     if (this.max > 0 && this.total >= this.max) return 'total';
     if (this.perAddress > 0 && mine >= this.perAddress) return 'per-ip';
@@ -40,5 +51,10 @@ export class ConnectionLimits {
       if (left === 0) this.byAddress.delete(address);
       else this.byAddress.set(address, left);
     };
+  }
+
+  /** As a LimitKeeper: answers at once. */
+  admit(address: string, done: (verdict: LimitVerdict) => void): void {
+    done(this.take(address));
   }
 }

@@ -24,6 +24,7 @@ import { unixSocketPath } from './passed-socket.js';
 import { createRequestHandler } from './plain-http.js';
 import { authGate } from '../auth/web-gate.js';
 import { Admission } from './admission.js';
+import type { LimitKeeper } from './limits.js';
 import { DrainWait } from './drain.js';
 import { withHealth } from './health.js';
 import { TrustedProxies } from './trusted-proxies.js';
@@ -109,10 +110,10 @@ export class WebsockifyServer extends EventEmitter<WebsockifyServerEvents> {
           this.emit('refused', { reason: 'limit', status: 503, peer: conn.peer });
           return;
         }
-        const peer = this.admission.admitUpgrade(req, socket, conn);
         // The core logs and reports the client by the admitted label (the real client's).
-        if (peer !== undefined)
-          this.core.handleUpgrade(req, socket, head, { id: conn.id, peer, enter: (s) => conn.enter(s) });
+        this.admission.admitUpgrade(req, socket, conn, (peer) =>
+          this.core.handleUpgrade(req, socket, head, { id: conn.id, peer, enter: (s) => conn.enter(s) }),
+        );
       },
     });
     const toHttp = (conn: Connection): void => {
@@ -182,10 +183,12 @@ export class WebsockifyServer extends EventEmitter<WebsockifyServerEvents> {
   /**
    * Serves connections accepted elsewhere instead of listening: a cluster worker, whose primary
    * holds the listen socket and hands each socket to accept(). `unixPeer` names the clients of
-   * a unix listen socket (`unix:PATH`). No lifetime timers run here; they are the primary's.
+   * a unix listen socket (`unix:PATH`); `limits` counts --max-connections over every worker.
+   * No lifetime timers run here; they are the primary's.
    */
-  serveAccepted(unixPeer: string | undefined): void {
+  serveAccepted(unixPeer: string | undefined, limits?: LimitKeeper): void {
     if (unixPeer !== undefined) this.connections.unixPeer = unixPeer;
+    if (limits) this.admission.shareLimits(limits);
     this.accepting = true;
     this.tls?.watch();
   }
