@@ -14,7 +14,7 @@ import type { LogFormat } from '../log/log-format.js';
 import { createLogger, stderrSink, type LogSink, type Logger } from '../log/logger.js';
 import type { ServedMetrics } from '../metrics/serve.js';
 import type { ObservedServer } from '../metrics/server-metrics.js';
-import { takeActivatedSocket } from '../server/socket-activation.js';
+import { takeActivatedSocket } from '../listen/systemd.js';
 import { VERSION } from '../version.js';
 import { WrapCommandError } from '../wrap/command.js';
 import { pickFreeLoopbackPort } from '../wrap/free-port.js';

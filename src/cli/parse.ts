@@ -13,7 +13,7 @@ import { metavarOf, missingNeed, OPTION_TABLE, type OptionRow, type Settings } f
 import type { ListenOption, WebsockifyOptions } from '../config/options.js';
 import type { LogFormat } from '../log/log-format.js';
 import { parseSyslogServer, type SyslogDestination } from '../log/syslog-sink.js';
-import type { ActivatedSocket } from '../server/socket-activation.js';
+import type { ActivatedSocket } from '../listen/systemd.js';
 import type { TargetSpec } from '../targets/target.js';
 import type { WrapMode } from '../wrap/supervisor.js';
 import { helpText, USAGE_FORMS } from './help-text.js';
