@@ -400,21 +400,15 @@ async function parse(typed: string[], context: ParseContext): Promise<CliConfig>
   notices.push(...tlsNotices);
   return {
     kind: 'run',
-    ...(wrapSpec ? { wrap: wrapSpec } : {}),
+    wrap: wrapSpec,
     verbose: s.verbose === true,
     logging,
     daemon: s.daemon === true,
     workers: s.workers ?? 1,
     notices,
-    ...(tokens ? { tokens } : {}),
+    tokens,
     ...(s.authPlugin === undefined ? {} : { auth: { name: s.authPlugin, source: s.authSource } }),
-    ...(s.metrics ? { metrics: s.metrics } : {}),
-    options: {
-      ...copied,
-      listen,
-      ...(target ? { target } : {}),
-      ...(tls ? { tls } : {}),
-      ...(targetTls ? { targetTls } : {}),
-    },
+    metrics: s.metrics,
+    options: { ...copied, listen, target, tls, targetTls },
   };
 }
