@@ -28,6 +28,12 @@ function flagsByKey() {
   return map;
 }
 
+/** A type on one line; `?: T | undefined` shows as `T` (left out and undefined mean the same). */
+function typeText(text) {
+  const line = text.replace(/\s*\n\s*/g, ' ');
+  return line.replace(/ \| undefined\b/g, '');
+}
+
 function members(file, name) {
   const decl = file.statements.find((s) => ts.isInterfaceDeclaration(s) && s.name.text === name);
   if (!decl) throw new Error(`interface ${name} not found in src/config/options.ts`);
@@ -41,7 +47,7 @@ function members(file, name) {
     return {
       name: m.name.getText(file),
       optional: m.questionToken !== undefined,
-      type: m.type ? m.type.getText(file).replace(/\s*\n\s*/g, ' ') : 'unknown',
+      type: m.type ? typeText(m.type.getText(file)) : 'unknown',
       comment,
     };
   });

@@ -6,7 +6,7 @@ export { clientAddress } from './protocol/client-address.js';
 export { attachWebsockify, type AttachOptions, type AttachedWebsockify } from './server/attach.js';
 export type { WebsockifyOptions, TlsServerOptions, ListenOption } from './config/options.js';
 export { TlsSetupError } from './tls/credentials.js';
-export { takeActivatedSocket, type ActivatedSocket } from './server/socket-activation.js';
+export { takeActivatedSocket, type ActivatedSocket } from './listen/systemd.js';
 export { WebsockifyError, ERROR_CODES, type ErrorCode, type OptionNamer } from './errors/websockify-error.js';
 export { ConfigError } from './errors/config-error.js';
 export { UpgradeRefused, type RefusalDetails } from './errors/upgrade-refused.js';

@@ -80,7 +80,11 @@ function killQuietly(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
-function start(file: string, args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Proc {
+function start(
+  file: string,
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv | undefined; cwd?: string } = {},
+): Proc {
   const child = spawn(file, args, { env: options.env ?? process.env, cwd: options.cwd, stdio: 'pipe' });
   child.stdin!.end();
   const text = { stdout: '', stderr: '' };

@@ -48,8 +48,8 @@ function asRefusal(err: unknown): UpgradeRefused | undefined {
   if (typeof e !== 'object' || e === null || typeof e.status !== 'number') return undefined;
   if (!Number.isInteger(e.status) || e.status < 400 || e.status > 599) return undefined;
   return new UpgradeRefused(e.status, typeof e.message === 'string' && e.message ? e.message : 'Forbidden', {
-    ...(typeof e.headers === 'object' && e.headers !== null ? { headers: e.headers as Record<string, string> } : {}),
-    ...(typeof e.reason === 'string' ? { reason: e.reason } : {}),
+    headers: typeof e.headers === 'object' && e.headers !== null ? (e.headers as Record<string, string>) : undefined,
+    reason: typeof e.reason === 'string' ? e.reason : undefined,
   });
 }
 

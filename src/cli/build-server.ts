@@ -27,7 +27,7 @@ export async function buildServer(
     const server = new WebsockifyServer({
       ...config.options,
       ...(resolveTarget ? { resolveTarget } : { target }),
-      ...(auth ? { auth } : {}),
+      auth,
       ...overrides,
       logger,
     });

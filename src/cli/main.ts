@@ -14,7 +14,7 @@ import type { LogFormat } from '../log/log-format.js';
 import { createLogger, stderrSink, type LogSink, type Logger } from '../log/logger.js';
 import type { ServedMetrics } from '../metrics/serve.js';
 import type { ObservedServer } from '../metrics/server-metrics.js';
-import { takeActivatedSocket } from '../server/socket-activation.js';
+import { takeActivatedSocket } from '../listen/systemd.js';
 import { VERSION } from '../version.js';
 import { WrapCommandError } from '../wrap/command.js';
 import { pickFreeLoopbackPort } from '../wrap/free-port.js';
@@ -80,10 +80,10 @@ interface Served {
 
 interface Started {
   server: Served;
-  wrapped?: Wrapped;
+  wrapped: Wrapped | undefined;
   plugins: LoadedPlugins;
   /** --metrics' listener. */
-  metrics?: ServedMetrics;
+  metrics: ServedMetrics | undefined;
 }
 
 /** An OS error as a message: `EADDRINUSE listen EADDRINUSE...` unless it starts with its code. */
@@ -171,7 +171,7 @@ async function start(config: RunConfig, logger: Logger, log: LogOutputs, daemonP
       throw new WrapCommandError(`cannot start '${wrap!.command[0]}': ${(err as Error).message}`, 127);
     }
   }
-  return { server, plugins, ...(wrapped ? { wrapped } : {}), ...(metrics ? { metrics } : {}) };
+  return { server, plugins, wrapped, metrics };
 }
 
 /** Runs the command with `args` (without node and script); resolves to the exit status. */

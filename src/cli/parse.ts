@@ -13,9 +13,9 @@ import { metavarOf, missingNeed, OPTION_TABLE, type OptionRow, type Settings } f
 import type { ListenOption, WebsockifyOptions } from '../config/options.js';
 import type { LogFormat } from '../log/log-format.js';
 import { parseSyslogServer, type SyslogDestination } from '../log/syslog-sink.js';
-import type { ActivatedSocket } from '../server/socket-activation.js';
+import type { ActivatedSocket } from '../listen/systemd.js';
 import type { TargetSpec } from '../targets/target.js';
-import type { WrapMode } from '../wrap/supervisor.js';
+import type { CommandLine, WrapMode } from '../wrap/supervisor.js';
 import { helpText, USAGE_FORMS } from './help-text.js';
 import { expandOptionPrefixes } from './option-prefixes.js';
 import { tlsOptions } from './tls-flags.js';
@@ -30,9 +30,9 @@ export type CliConfig =
   | { kind: 'version' }
   | {
       kind: 'run';
-      options: WebsockifyOptions & { listen: ListenOption; target?: TargetSpec };
-      /** Present in wrap mode (`PORT -- COMMAND`); the target is then the moved port. */
-      wrap?: WrapSpec;
+      options: WebsockifyOptions & { listen: ListenOption; target?: TargetSpec | undefined };
+      /** Set in wrap mode (`PORT -- COMMAND`); the target is then the moved port. */
+      wrap?: WrapSpec | undefined;
       verbose: boolean;
       logging: LogDestinations;
       /** -D: run in the background once started. */
@@ -42,11 +42,11 @@ export type CliConfig =
       /** Notices to print at start (compatibility-only options). */
       notices: string[];
       /** --token-plugin (or --target-config): the target is chosen per connection. */
-      tokens?: CliConfigTokens;
+      tokens?: CliConfigTokens | undefined;
       /** --auth-plugin. */
-      auth?: PluginSpec;
+      auth?: PluginSpec | undefined;
       /** --metrics: where the metrics listener binds. */
-      metrics?: MetricsAddress;
+      metrics?: MetricsAddress | undefined;
     };
 
 /** A plugin named on the command line, loaded at start (cli/plugins.ts). */
@@ -69,7 +69,7 @@ export interface LogDestinations {
 }
 
 export interface WrapSpec {
-  command: string[];
+  command: CommandLine;
   mode: WrapMode;
   /** The port the program binds (REBIND_OLD_PORT): --wrap-port, else the listen port. */
   programPort: number;
@@ -78,7 +78,7 @@ export interface WrapSpec {
 /** What the command line is run with besides its arguments. */
 export interface ParseContext {
   /** The socket systemd passed in (socket activation): then the listen argument is optional. */
-  activated?: ActivatedSocket;
+  activated?: ActivatedSocket | undefined;
 }
 
 type Parsed = Record<string, unknown> & { _: (string | number)[]; '--'?: (string | number)[] };
@@ -220,7 +220,7 @@ function parseTokenOptions(s: Settings): CliConfigTokens | undefined {
  * `targets` are the positionals after the listen argument; `listenPort` is the listen
  * argument's port, absent when websockify listens on a unix socket or an inherited one.
  */
-function parseWrap(s: Settings, command: string[], targets: string[], listenPort: number | undefined): WrapSpec {
+function parseWrap(s: Settings, command: CommandLine, targets: string[], listenPort: number | undefined): WrapSpec {
   if (targets.length > 0) {
     throw new UsageError(`Too many arguments: a wrapped program replaces the target ('${targets[0]}')`, 'target');
   }
@@ -338,8 +338,9 @@ async function parse(typed: string[], context: ParseContext): Promise<CliConfig>
 
   checkNeeds(s);
   const positionals = argv._.map(String);
-  const wrapCommand = argv['--']?.map(String);
-  const wrap = wrapCommand !== undefined && wrapCommand.length > 0;
+  const [program, ...programArgs] = argv['--']?.map(String) ?? [];
+  const wrapCommand: CommandLine | undefined = program === undefined ? undefined : [program, ...programArgs];
+  const wrap = wrapCommand !== undefined;
   if (!wrap && args.includes('--')) throw new UsageError('no command given after --', '--');
 
   const notices = (OPTION_TABLE as readonly OptionRow[])
@@ -380,21 +381,15 @@ async function parse(typed: string[], context: ParseContext): Promise<CliConfig>
   notices.push(...tlsNotices);
   return {
     kind: 'run',
-    ...(wrapSpec ? { wrap: wrapSpec } : {}),
+    wrap: wrapSpec,
     verbose: s.verbose === true,
     logging,
     daemon: s.daemon === true,
     workers: s.workers ?? 1,
     notices,
-    ...(tokens ? { tokens } : {}),
+    tokens,
     ...(s.authPlugin === undefined ? {} : { auth: { name: s.authPlugin, source: s.authSource } }),
-    ...(s.metrics ? { metrics: s.metrics } : {}),
-    options: {
-      ...copied,
-      listen,
-      ...(target ? { target } : {}),
-      ...(tls ? { tls } : {}),
-      ...(targetTls ? { targetTls } : {}),
-    },
+    metrics: s.metrics,
+    options: { ...copied, listen, target, tls, targetTls },
   };
 }

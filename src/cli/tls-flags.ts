@@ -11,8 +11,9 @@ import type { TlsServerOptions, WebsockifyOptions } from '../config/options.js';
 import { flagOf, UsageError } from './usage-error.js';
 
 export interface TlsFlags {
-  tls?: TlsServerOptions;
-  targetTls?: WebsockifyOptions['targetTls'];
+  /** Undefined: TLS is off. */
+  tls: TlsServerOptions | undefined;
+  targetTls: WebsockifyOptions['targetTls'];
   /** Flags that have no effect as given, to be mentioned at start. */
   notices: string[];
 }
@@ -38,7 +39,6 @@ export function tlsOptions(given: Partial<TlsServerOptions>, s: Settings, cwd = 
   const notices: string[] = [];
   const cafile = existingFile(s['targetTls.cafile'], 'targetTls.cafile', cwd);
   const targetTls = s.targetTls ? (cafile ? { cafile } : true) : undefined;
-  const target = targetTls === undefined ? {} : { targetTls };
   const cert = existingFile(given.cert, 'tls.cert', cwd) ?? path.resolve(cwd, DEFAULTS.cert);
   if (!isFile(cert)) {
     // The default certificate is absent: TLS is off, as in the reference.
@@ -54,19 +54,17 @@ export function tlsOptions(given: Partial<TlsServerOptions>, s: Settings, cwd = 
         notices.push(`note: --${o.flag} has no effect: TLS is off ('${cert}' not found; give --cert FILE)`);
       }
     }
-    return { ...target, notices };
+    return { tls: undefined, targetTls, notices };
   }
   if (given.cafile !== undefined && !given.verifyClient)
     notices.push('note: --cafile has no effect without --verify-client');
-  const key = existingFile(given.key, 'tls.key', cwd);
-  const ca = existingFile(given.cafile, 'tls.cafile', cwd);
   const tls: TlsServerOptions = {
     ...given,
     cert,
-    ...(key ? { key } : {}),
-    ...(ca ? { cafile: ca } : {}),
+    key: existingFile(given.key, 'tls.key', cwd),
+    cafile: existingFile(given.cafile, 'tls.cafile', cwd),
     sslOnly: given.sslOnly ?? false,
     verifyClient: given.verifyClient ?? false,
   };
-  return { tls, ...target, notices };
+  return { tls, targetTls, notices };
 }

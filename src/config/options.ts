@@ -22,21 +22,21 @@ export interface TlsServerOptions {
   /** PEM certificate chain file (`--cert`); it may hold the private key too. */
   cert: string;
   /** PEM private key file, when the key is not in `cert` (`--key`). */
-  key?: string;
+  key?: string | undefined;
   /** Passphrase of an encrypted key (`--key-password`). */
-  keyPassword?: string;
+  keyPassword?: string | undefined;
   /** Refuse connections that do not start a TLS handshake (`--ssl-only`). */
-  sslOnly?: boolean;
+  sslOnly?: boolean | undefined;
   /** Lowest TLS version accepted (`--ssl-version`); default TLSv1.2. */
-  minVersion?: SecureVersion;
+  minVersion?: SecureVersion | undefined;
   /** OpenSSL cipher list for TLS 1.2 and below (`--ssl-ciphers`). */
-  ciphers?: string;
+  ciphers?: string | undefined;
   /** Require a client certificate (`--verify-client`), checked against `cafile`. */
-  verifyClient?: boolean;
+  verifyClient?: boolean | undefined;
   /** CA bundle for client certificates (`--cafile`); default: Node's root CA list. */
-  cafile?: string;
+  cafile?: string | undefined;
   /** Seconds between checks of the files for changes (certificate rotation); 0: never. Default 1. */
-  reloadInterval?: number;
+  reloadInterval?: number | undefined;
 }
 
 /** The TLS settings after normalisation: absolute paths, defaults applied. */
@@ -60,7 +60,9 @@ export interface ResolvedTls {
  *   fd 3 from systemd; `name` says where it came from in logs ("inetd", "systemd").
  */
 export type ListenOption =
-  { host?: string; port: number } | { path: string; mode?: number } | { fd: number; name?: string };
+  | { host?: string | undefined; port: number }
+  | { path: string; mode?: number | undefined }
+  | { fd: number; name?: string | undefined };
 
 /** ListenOption after normalisation, tagged by kind. */
 export type ListenSource =
@@ -68,42 +70,43 @@ export type ListenSource =
   | { kind: 'unix'; path: string; mode: number }
   | { kind: 'fd'; fd: number; name: string | undefined };
 
+/** The library's options. Each may be left out or set to undefined: both mean its default. */
 export interface WebsockifyOptions {
   /** Where to listen (see ListenOption); default: a free TCP port on all interfaces. */
-  listen?: ListenOption;
+  listen?: ListenOption | undefined;
   /** Resolve the listen host preferring IPv6 (`-6`): a bare port then listens on `::`. */
-  preferIpv6?: boolean;
+  preferIpv6?: boolean | undefined;
   /** Fixed target: `"host:port"`, `{ kind: 'tcp', host, port }` or `{ kind: 'unix', path }`. */
-  target?: string | TargetSpec;
+  target?: string | TargetSpec | undefined;
   /**
    * Chooses the target per request instead of a fixed one; `tokenResolver(plugin)` builds one
    * from a token plugin. Throw UpgradeRefused to refuse the upgrade with an HTTP status.
    */
-  resolveTarget?: TargetResolver;
+  resolveTarget?: TargetResolver | undefined;
   /** Checks every upgrade after its target is chosen (an auth plugin, e.g. BasicHTTPAuth). */
-  auth?: AuthPlugin;
+  auth?: AuthPlugin | undefined;
   /** Exit after the first WebSocket session ends (`--run-once`). */
-  runOnce?: boolean;
+  runOnce?: boolean | undefined;
   /** Stop accepting this many seconds after start, then exit when sessions end (`--timeout`). */
-  timeout?: number;
+  timeout?: number | undefined;
   /** Exit after this many seconds without any connection (`--idle-timeout`). */
-  idleTimeout?: number;
+  idleTimeout?: number | undefined;
   /** Ping clients every this many seconds; drop those answering none of two (`--heartbeat`). */
-  heartbeat?: number;
+  heartbeat?: number | undefined;
   /** Largest WebSocket message accepted from a client, in bytes; larger ones close with 1009. */
-  maxMessageSize?: number;
+  maxMessageSize?: number | undefined;
   /** Largest frame payload sent to a client, in bytes (`--max-frame-size`, default 1 MiB). */
-  maxFrameSize?: number;
+  maxFrameSize?: number | undefined;
   /** Seconds connecting to a target may take before the client gets 1011 (`--connect-timeout`, default 10; 0 none). */
-  connectTimeout?: number;
+  connectTimeout?: number | undefined;
   /** Seconds a client has to send its complete HTTP request. */
-  handshakeTimeout?: number;
+  handshakeTimeout?: number | undefined;
   /** Largest total size of request headers, in bytes (431 beyond it). */
-  maxHeaderSize?: number;
+  maxHeaderSize?: number | undefined;
   /** Bytes buffered toward one side before the other side stops being read. */
-  highWaterMark?: number;
+  highWaterMark?: number | undefined;
   /** Seconds allowed for closing handshakes and final flushes, at shutdown and per session. */
-  closeTimeout?: number;
+  closeTimeout?: number | undefined;
   /**
    * Serve static files from this directory on the same port (`--web`): GET and HEAD, with Range,
    * ETag and Last-Modified; `index.html` for directories, else a listing. A relative path is
@@ -111,51 +114,51 @@ export interface WebsockifyOptions {
    * leave it: `..`, encoded separators and NUL are refused, symlinks leading out of it are not
    * followed, dotfiles are not served. Without it, GET and HEAD get 405.
    */
-  web?: string;
+  web?: string | undefined;
   /** No directory listings (`--file-only`): a directory without an index file is 404. */
-  fileOnly?: boolean;
+  fileOnly?: boolean | undefined;
   /** Run `auth` on GET and HEAD of the web server too (`--web-auth`); needs `auth` and `web`. */
-  webAuth?: boolean;
+  webAuth?: boolean | undefined;
   /** Write `--traffic` symbols to stdout, or to a custom tap. */
-  traffic?: boolean | TrafficTap;
+  traffic?: boolean | TrafficTap | undefined;
   /**
    * Record each WebSocket session to `<record>.<N>` in noVNC's playback format (`--record`).
    * A relative path is taken from the current directory at start; its directory must exist.
    */
-  record?: string;
+  record?: string | undefined;
   /** Bytes of one recording that may wait for the disk before that recording is stopped. */
-  recordQueueLimit?: number;
+  recordQueueLimit?: number | undefined;
   /** Serve TLS on the listen port as well as plain connections (`--cert` and friends). */
-  tls?: TlsServerOptions;
+  tls?: TlsServerOptions | undefined;
   /**
    * Connect to targets over TLS (`--ssl-target`): SNI and verification against Node's CA list;
    * `cafile` trusts a private CA as well (`--ssl-target-cafile`).
    */
-  targetTls?: boolean | { cafile?: string };
+  targetTls?: boolean | { cafile?: string | undefined } | undefined;
   /**
    * Every connection starts with a PROXY protocol header, v1 or v2 (`--proxy-protocol`); its
    * source is the client. With `trustedProxies`, a header from another peer is read and ignored.
    * A connection without a valid header is closed. See docs/scale-out.md.
    */
-  proxyProtocol?: boolean;
+  proxyProtocol?: boolean | undefined;
   /**
    * Peers believed about the client (`--trusted-proxy`): IP addresses or CIDR ranges, a list or
    * one comma-separated string. Their X-Forwarded-For is read (the rightmost untrusted entry).
    */
-  trustedProxies?: string | readonly string[];
+  trustedProxies?: string | readonly string[] | undefined;
   /** Most WebSocket connections at once (`--max-connections`); more get 503. 0 or unset: no limit. */
-  maxConnections?: number;
+  maxConnections?: number | undefined;
   /** Most WebSocket connections at once from one client address (`--max-connections-per-ip`). */
-  maxConnectionsPerIp?: number;
+  maxConnectionsPerIp?: number | undefined;
   /** Seconds `drain()` lets sessions run when called without an argument (`--drain-seconds`; SIGTERM drains when above 0). */
-  drainSeconds?: number;
+  drainSeconds?: number | undefined;
   /**
    * Accept legacy clients (default true): Hixie-75/76 handshakes, Sec-WebSocket-Version 8
    * (hybi-08) and, on a standalone server, the Flash socket policy answer. false (`--no-legacy`):
    * RFC 6455 version 13 only, and `<policy-file-request/>` is treated as any other bad request.
    */
-  legacy?: boolean;
-  logger?: Logger;
+  legacy?: boolean | undefined;
+  logger?: Logger | undefined;
 }
 
 export interface ResolvedOptions {

@@ -4,20 +4,20 @@
 
 import { WebsockifyError } from './websockify-error.js';
 
-/** Optional parts of a refusal beyond its status and message. */
+/** Optional parts of a refusal beyond its status and message (undefined: left out). */
 export interface RefusalDetails {
   /** Extra response headers, e.g. `WWW-Authenticate`. */
-  headers?: Record<string, string>;
+  headers?: Record<string, string> | undefined;
   /** Reason phrase of the status line (default: the standard one for the status). */
-  reason?: string;
+  reason?: string | undefined;
   /** What the log line says, when it should say more than the response (default: message). */
-  logMessage?: string;
+  logMessage?: string | undefined;
   /**
    * What the refusal is about, when that is more specific than the step that refused it:
    * `'origin'` for an auth plugin that checks the Origin header (the server's `'refused'`
    * event then says `origin` instead of `auth`).
    */
-  kind?: 'origin';
+  kind?: 'origin' | undefined;
 }
 
 /**

@@ -7,6 +7,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { register as defaultRegistry, type Registry } from 'prom-client';
 import { formatHostPort } from '../config/address.js';
+import { listenServer } from '../listen/server-listen.js';
 import type { Logger } from '../log/logger.js';
 import { clusterAggregator } from './cluster-link.js';
 import { METRICS_DEFAULT_HOST } from '../config/metrics-address.js';
@@ -80,13 +81,7 @@ export async function startMetricsEndpoint(options: MetricsEndpointOptions): Pro
     );
   });
   server.keepAliveTimeout = 5000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  await listenServer(server, { port: options.port, host });
   server.on('error', (err) => options.logger?.error(`metrics listener: ${err.message}`));
   const address = (): AddressInfo => server.address() as AddressInfo;
   return {

@@ -23,7 +23,7 @@ class HandshakeOnly extends WebSocket {
 }
 
 const kProtocol = Symbol('websockify.protocol');
-type TaggedRequest = IncomingMessage & { [kProtocol]?: DataEncoding };
+type TaggedRequest = IncomingMessage & { [kProtocol]?: DataEncoding | undefined };
 
 export class Rfc6455Upgrade implements UpgradeHandler {
   private readonly wss: WebSocketServer;

@@ -1,6 +1,6 @@
-// A standalone websockify server: listener (TCP, unix socket or inherited socket) -> intake
-// (first-byte sniffing, TLS) -> HTTP front end -> proxy core, each accepted socket tracked as one
-// Connection (connection.ts) from accept to close, plus the lifetime rules (--run-once,
+// A standalone websockify server: listener (listen/: TCP, unix socket or inherited socket) ->
+// intake (first-byte sniffing, TLS) -> HTTP front end -> proxy core, each accepted socket tracked
+// as one Connection (connection.ts) from accept to close, plus the lifetime rules (--run-once,
 // --timeout, --idle-timeout), graceful close and draining. Behind a load balancer: the PROXY
 // protocol (intake), /healthz (health.ts), the client's real address and connection limits
 // (admission.ts). The CLI is a thin layer over this class; applications can use it directly or
@@ -19,8 +19,8 @@ import { createHttpFrontend } from './http-frontend.js';
 import { FdLimitGuard } from './fd-limit.js';
 import { ConnectionIntake } from './intake.js';
 import { TlsFrontend } from './tls-frontend.js';
-import { createListener, describeListen, listenOn } from './listener.js';
-import { unixSocketPath } from './passed-socket.js';
+import { createListener, describeListen, listenOn } from '../listen/listener.js';
+import { unixSocketPath } from '../listen/inherited.js';
 import { createRequestHandler } from './plain-http.js';
 import { authGate } from '../auth/web-gate.js';
 import { Admission } from './admission.js';

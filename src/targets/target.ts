@@ -44,7 +44,7 @@ export interface ConnectOptions {
   /** How long one connection attempt (TCP, then TLS) may take; 0 for no limit. */
   timeoutMs: number;
   /** Read the plain (non-TLS) socket into these buffers (Node's `onread`). */
-  onread?: net.OnReadOpts;
+  onread?: net.OnReadOpts | undefined;
 }
 
 /** Cancels an attempt still in progress; the callback is not called after it. */
@@ -85,7 +85,7 @@ function connectOnce(options: net.NetConnectOpts, timeoutMs: number, done: Conne
 }
 
 function tcpOptions(host: string, port: number, onread: net.OnReadOpts | undefined): net.NetConnectOpts {
-  return { host, port, noDelay: true, keepAlive: true, ...(onread ? { onread } : {}) };
+  return { host, port, noDelay: true, keepAlive: true, onread };
 }
 
 /** Tries 127.0.0.1 then ::1, again every 100 ms while both refuse, until `waitMs` has passed. */
@@ -115,7 +115,7 @@ function connectTarget(target: TargetSpec, opts: ConnectOptions, done: ConnectCa
     case 'tcp':
       return connectOnce(tcpOptions(target.host, target.port, onread), opts.timeoutMs, done);
     case 'unix':
-      return connectOnce({ path: target.path, ...(onread ? { onread } : {}) }, opts.timeoutMs, done);
+      return connectOnce({ path: target.path, onread }, opts.timeoutMs, done);
     case 'loopback':
       return connectLoopback(target.port, target.waitMs, { ...opts, onread }, done);
   }

@@ -27,7 +27,7 @@ function loadSend(): Promise<Send> {
 export interface WebFailure {
   status: number;
   reason: string;
-  headers?: Record<string, string>;
+  headers?: Record<string, string> | undefined;
 }
 
 export interface StaticFilesOptions {
@@ -83,7 +83,7 @@ export function createStaticFiles(options: StaticFilesOptions): StaticFiles {
     return new Promise((resolve) => {
       const stream = send(req, urlPathOf(relative, false), { root, index: false, dotfiles: 'allow' });
       stream.on('error', (err: { status?: number; message: string; headers?: Record<string, string> }) =>
-        resolve({ status: err.status ?? 500, reason: err.message, ...(err.headers ? { headers: err.headers } : {}) }),
+        resolve({ status: err.status ?? 500, reason: err.message, headers: err.headers }),
       );
       res.once('close', () => resolve(undefined));
       stream.pipe(res);

@@ -6,7 +6,7 @@
 import { EventEmitter } from 'node:events';
 import { constants as osConstants } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { execa, type ResultPromise } from 'execa';
+import { execa } from 'execa';
 import type { Logger } from '../log/logger.js';
 import { randomUUID } from 'node:crypto';
 import { resolveCommand } from './command.js';
@@ -19,9 +19,12 @@ import { defaultPackageRoot } from './rebind-library.js';
 
 export type WrapMode = 'exit' | 'ignore' | 'respawn';
 
+/** A program and its arguments: never empty. */
+export type CommandLine = readonly [program: string, ...args: string[]];
+
 export interface SupervisorOptions {
   /** The program and its arguments. */
-  command: string[];
+  command: CommandLine;
   mode: WrapMode;
   /** The port the program binds (REBIND_OLD_PORT). */
   programPort: number;
@@ -55,6 +58,23 @@ function exitStatus(exitCode: number | undefined, signal: string | undefined): n
   return number === undefined ? 1 : 128 + number;
 }
 
+/** Runs the program in its own process group, so that stopping it reaches everything it started. */
+function spawnProgram(file: string, command: CommandLine, env: NodeJS.ProcessEnv, stdin: 'inherit' | 'ignore') {
+  return execa(file, command.slice(1), {
+    env,
+    extendEnv: true,
+    stdio: [stdin, 'inherit', 'inherit'],
+    detached: true,
+    reject: false,
+    cleanup: false,
+    forceKillAfterDelay: false,
+    argv0: command[0],
+  });
+}
+
+/** A started program, typed by execa from the options above. */
+type Program = ReturnType<typeof spawnProgram>;
+
 /** process.kill that reports whether the target existed instead of throwing ESRCH. */
 function sendSignal(pid: number, signal: NodeJS.Signals | 0): boolean {
   try {
@@ -66,7 +86,7 @@ function sendSignal(pid: number, signal: NodeJS.Signals | 0): boolean {
 }
 
 export class WrapSupervisor extends EventEmitter<SupervisorEvents> {
-  private child: ResultPromise | undefined;
+  private child: Program | undefined;
   private childExited: Promise<number> | undefined;
   private stopping = false;
   private respawnTimer: AbortController | undefined;
@@ -85,7 +105,7 @@ export class WrapSupervisor extends EventEmitter<SupervisorEvents> {
     super();
     this.limiter = opts.respawnLimiter ?? new RespawnLimiter();
     // Throws WrapCommandError (127/126) for a missing or non-executable program.
-    this.file = resolveCommand(opts.command[0]!);
+    this.file = resolveCommand(opts.command[0]);
     this.label = `'${opts.command.join(' ')}'`;
   }
 
@@ -127,17 +147,7 @@ export class WrapSupervisor extends EventEmitter<SupervisorEvents> {
     }
     this.limiter.recordStart(Date.now());
     this.opts.logger.info(`Starting ${this.label}`);
-    const child = execa(this.file, this.opts.command.slice(1), {
-      env: this.environment(),
-      extendEnv: true,
-      stdio: [this.opts.stdin ?? 'inherit', 'inherit', 'inherit'],
-      // Its own process group, so stopping it reaches everything it started.
-      detached: true,
-      reject: false,
-      cleanup: false,
-      forceKillAfterDelay: false,
-      argv0: this.opts.command[0],
-    });
+    const child = spawnProgram(this.file, this.opts.command, this.environment(), this.opts.stdin ?? 'inherit');
     this.child = child;
     await new Promise<void>((resolve, reject) => {
       child.once('spawn', resolve);
@@ -151,7 +161,7 @@ export class WrapSupervisor extends EventEmitter<SupervisorEvents> {
     void this.watchBind(child);
   }
 
-  private onExit(child: ResultPromise, status: number): void {
+  private onExit(child: Program, status: number): void {
     if (this.child === child) this.child = undefined;
     if (this.stopping) return;
     const { logger } = this.opts;
@@ -190,7 +200,7 @@ export class WrapSupervisor extends EventEmitter<SupervisorEvents> {
   }
 
   /** Warns once if the program is still running but has not bound its port after a while. */
-  private async watchBind(child: ResultPromise): Promise<void> {
+  private async watchBind(child: Program): Promise<void> {
     const deadline = Date.now() + (this.opts.bindWarningMs ?? 5000);
     while (Date.now() < deadline) {
       await sleep(250);

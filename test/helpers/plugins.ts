@@ -44,7 +44,7 @@ export async function tokenProxy(
   const { server, port, url } = await startProxy({
     resolveTarget: tokenResolver(plugin, resolverOptions),
     logger,
-    ...(auth ? { auth } : {}),
+    auth,
   });
   defer(() => server.close());
   return { port, url, logger };

@@ -1,7 +1,8 @@
 // The folders that must stay leaves: errors/ imports only itself; config/ runs with nothing
-// above it (it may name other folders' types, but imports no code from them); auth/ does not
-// reach into server/. And no error thrown outside cli/ words a flag (`--web`): library errors
-// name keys. Read from the sources, so a change that breaks either fails here.
+// above it (it may name other folders' types, but imports no code from them); listen/ stands on
+// config/, errors/, log/ and protocol/ only; auth/ does not reach into server/. And no error
+// thrown outside cli/ words a flag (`--web`): library errors name keys. Read from the sources,
+// so a change that breaks either fails here.
 
 import { describe, expect, it } from '@jest/globals';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -42,6 +43,14 @@ describe('layers', () => {
       (i) => !i.typeOnly && ![undefined, 'config', 'errors'].includes(folderOf(i.file, i.from)),
     );
     expect(outside).toEqual([]);
+  });
+
+  it('listen/ imports only listen/, config/, errors/, log/ and protocol/', () => {
+    const above = importsOf('listen').filter(
+      (i) => ![undefined, 'listen', 'config', 'errors', 'log', 'protocol'].includes(folderOf(i.file, i.from)),
+    );
+    expect(importsOf('listen').length).toBeGreaterThan(0);
+    expect(above).toEqual([]);
   });
 
   it('auth/ does not import from server/ or cli/', () => {

@@ -1,7 +1,9 @@
 // The listening socket: one net.Server accepting connections (TCP_NODELAY and keepalive on TCP
-// ones), opened from one of three sources: a TCP address resolved the way the reference does
-// (IPv4 first, IPv6 first with -6; a bare port means 0.0.0.0, or dual-stack :: with -6), a unix
-// socket file (unix-listener.ts) or an inherited listening socket (passed-socket.ts).
+// ones), opened from one of the three listen sources: a TCP address, resolved here the way the
+// reference does (IPv4 first, IPv6 first with -6; a bare port means 0.0.0.0, or dual-stack ::
+// with -6), a unix socket file (unix.ts) or an inherited listening socket (inherited.ts), and
+// described for banners and logs. The standalone server and a cluster's primary both open theirs
+// here.
 
 import dns from 'node:dns/promises';
 import net from 'node:net';
@@ -9,9 +11,9 @@ import { ConfigError } from '../errors/config-error.js';
 import type { ListenSource } from '../config/options.js';
 import type { Logger } from '../log/logger.js';
 import { formatHostPort } from '../config/address.js';
-import { listenFd, unixSocketPath } from './passed-socket.js';
+import { listenFd, unixSocketPath } from './inherited.js';
 import { listenServer } from './server-listen.js';
-import { formatMode, listenUnix } from './unix-listener.js';
+import { formatMode, listenUnix } from './unix.js';
 
 export async function resolveListenHost(host: string | undefined, preferIpv6: boolean): Promise<string> {
   if (host === undefined) return preferIpv6 ? '::' : '0.0.0.0';

@@ -1,8 +1,9 @@
 // Listening on an inherited socket that is already listening: fd 0 from inetd (--inetd), fd 3
-// from systemd socket activation. Before handing it to Node, /proc tells whether the descriptor
-// really is a listening TCP or unix stream socket, so that a terminal, a file or a connected
-// socket gets a clear error (Node would say EINVAL) and an unbound socket is not silently bound
-// to a random port. /proc also gives a unix socket's path, which Node does not know.
+// from systemd socket activation (found by systemd.ts). Before handing it to Node, /proc tells
+// whether the descriptor really is a listening TCP or unix stream socket, so that a terminal, a
+// file or a connected socket gets a clear error (Node would say EINVAL) and an unbound socket is
+// not silently bound to a random port. /proc also gives a unix socket's path, which Node does
+// not know.
 
 import { readFileSync, readlinkSync } from 'node:fs';
 import type net from 'node:net';

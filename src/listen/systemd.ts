@@ -2,6 +2,7 @@
 // passed LISTEN_FDS listening sockets starting at fd 3 (SD_LISTEN_FDS_START), named in
 // LISTEN_FDNAMES. websockify serves exactly one. The variables are removed from the environment
 // whether or not they were meant for us, so no program we start mistakes them for its own.
+// This only finds the socket; inherited.ts listens on it.
 
 import { ConfigError } from '../errors/config-error.js';
 
