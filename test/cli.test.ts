@@ -2,7 +2,7 @@
 // --version, every listen and target form (IPv4, IPv6, dual-stack, hostname, unix target), the
 // banner, listen failure, -v connection lines, --traffic symbols and --libserver.
 
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseCommandLine } from '../src/cli/parse.js';
 import { TRAFFIC_LEGEND } from '../src/cli/banner.js';
+import { defer } from './helpers/cleanup.js';
 import { cliForTest, startCliForTest, exitStatus, isRunning, runToExit } from './helpers/cli.js';
 import { openClient, type OpenClient } from './helpers/clients.js';
 import { catchesSignal } from './helpers/procfs.js';
@@ -24,28 +25,15 @@ const TRY = "Try 'websockify --help' for more information.\n";
 /** What stderr holds after a usage error: the message and the hint, nothing else. */
 const usage = (message: string): string => `websockify: error: ${message}\n${TRY}`;
 
-let targets: TestTarget[] = [];
-let clients: OpenClient[] = [];
-let tmpDirs: string[] = [];
-
-afterEach(async () => {
-  for (const c of clients) c.ws.terminate();
-  clients = [];
-  await Promise.all(targets.map((t) => t.close()));
-  targets = [];
-  await Promise.all(tmpDirs.map((d) => rm(d, { recursive: true, force: true })));
-  tmpDirs = [];
-});
-
 async function echo(listen: { host?: string; path?: string } = {}): Promise<TestTarget> {
   const t = await echoTarget(listen);
-  targets.push(t);
+  defer(() => t.close());
   return t;
 }
 
 async function client(url: string, protocols?: string | string[]): Promise<OpenClient> {
   const c = await openClient(url, protocols);
-  clients.push(c);
+  defer(() => c.ws.terminate());
   return c;
 }
 
@@ -370,7 +358,7 @@ describe('listen and target forms', () => {
 
   it('--unix-target connects to a unix socket', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'websockify-cli-'));
-    tmpDirs.push(dir);
+    defer(() => rm(dir, { recursive: true, force: true }));
     const sock = path.join(dir, 'echo.sock');
     const t = await echo({ path: sock });
     const cli = await startCliForTest(['--unix-target', sock, '127.0.0.1:0']);

@@ -4,7 +4,7 @@
 // the unit's ExecReload signal, stop); the inetd.conf line run by the real openbsd-inetd.
 // systemd is not PID 1 here, so the units are not started by systemd itself.
 
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -12,7 +12,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { defer } from './helpers/cleanup.js';
-import { type CliProcess, runCli } from './helpers/cli.js';
+import { runCli } from './helpers/cli.js';
 import { childrenOf, isAlive } from './helpers/procfs.js';
 import { eventually, withTimeout } from './helpers/wait.js';
 import { clientForTest, expectEcho } from './helpers/per-test.js';
@@ -23,11 +23,6 @@ const CONTRIB = path.join(ROOT, 'contrib');
 const LAUNCHER = path.join(ROOT, 'bin', 'websockify');
 const INSTALLED = '/usr/local/bin/websockify';
 const run = promisify(execFile);
-
-const started: CliProcess[] = [];
-afterEach(async () => {
-  await Promise.all(started.splice(0).map((p) => p.kill()));
-});
 
 async function tmpDir(): Promise<string> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'websockify-contrib-'));
@@ -87,7 +82,7 @@ describe('contrib/systemd', () => {
     const p = runCli(options.replace('127.0.0.1:5900', target).split(' '), process.env, {
       via: ['systemd-socket-activate', '-l', `127.0.0.1:${port}`, LAUNCHER],
     });
-    started.push(p);
+    defer(() => p.kill());
     await p.waitForStderr(/Listening on 127\.0\.0\.1:\d+ as 3\./);
     // websockify starts at the first connection, as under systemd.
     const c = await clientForTest(`ws://127.0.0.1:${port}/`);

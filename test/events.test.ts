@@ -20,8 +20,8 @@ import {
   type WebsockifyOptions,
 } from '../src/index.js';
 import { defer } from './helpers/cleanup.js';
-import { openClient, pollUntil, rawExchange, silentConnections, upgradeRequest } from './helpers/clients.js';
-import { withTimeout } from './helpers/wait.js';
+import { openClient, rawExchange, silentConnections, upgradeRequest } from './helpers/clients.js';
+import { eventually, withTimeout } from './helpers/wait.js';
 import { attemptUpgrade, recordingLogger } from './helpers/plugins.js';
 import { startProxy } from './helpers/proxy.js';
 import { blackhole, echoTarget, unusedPort } from './helpers/targets.js';
@@ -86,10 +86,12 @@ const payloadOf = (seen: Seen[], event: Seen['event']): Record<string, unknown> 
   if (!found) throw new Error(`no ${event} event; seen: ${names(seen).join(', ')}`);
   return found.payload;
 };
-const waitForEvent = (seen: Seen[], event: Seen['event'], count = 1): Promise<void> =>
-  pollUntil(`${count} ${event} event(s)`, () => seen.filter((s) => s.event === event).length >= count, {
-    state: () => `seen: ${names(seen).join(', ')}`,
-  });
+async function waitForEvent(seen: Seen[], event: Seen['event'], count = 1): Promise<void> {
+  await eventually(
+    () => seen.filter((s) => s.event === event).length >= count,
+    () => `${count} ${event} event(s); seen: ${names(seen).join(', ')}`,
+  );
+}
 
 /** The stats fields every event of one session shares. */
 function sessionBase(path: string, target: string): Record<string, unknown> {
@@ -298,12 +300,18 @@ describe('standalone server events', () => {
     raw.on('data', (d) => (answers += d.toString('latin1')));
     raw.on('error', () => {});
     raw.write('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
-    await pollUntil('first answer', () => /^HTTP\/1\.1 405 [^]*\r\n\r\n/.test(answers), { state: () => answers });
+    await eventually(
+      () => /^HTTP\/1\.1 405 [^]*\r\n\r\n/.test(answers),
+      () => `first answer; ${answers}`,
+    );
     const c = await openClient(`${url}/`, 'binary');
     defer(() => c.ws.terminate());
     await waitForEvent(seen, 'upgrade');
     raw.write(upgradeRequest('/'));
-    await pollUntil('503', () => answers.includes('HTTP/1.1 503 '), { state: () => answers });
+    await eventually(
+      () => answers.includes('HTTP/1.1 503 '),
+      () => `503; ${answers}`,
+    );
     await waitForEvent(seen, 'refused');
     expect(seen.filter((s) => s.event === 'refused')).toStrictEqual([
       { event: 'refused', payload: { reason: 'limit', status: 503, peer: '127.0.0.1' } },
@@ -321,7 +329,10 @@ describe('standalone server events', () => {
     defer(() => child.kill('SIGKILL'));
     let out = '';
     child.stdout.on('data', (d) => (out += d));
-    await pollUntil('fixture listening', () => /^listening \d+\n/.test(out), { state: () => out });
+    await eventually(
+      () => /^listening \d+\n/.test(out),
+      () => `fixture listening; ${out}`,
+    );
     const port = Number(/^listening (\d+)/.exec(out)![1]);
     const events = (): unknown[] =>
       out
@@ -334,10 +345,10 @@ describe('standalone server events', () => {
     const TOTAL = 200;
     const conns = silentConnections(port, TOTAL);
     const { open, refused } = conns;
-    await pollUntil(
-      'every refusal an event',
+    await eventually(
       () => refused() > 0 && open() + refused() === TOTAL && events().length === refused(),
-      { ms: 15000, state: () => `open ${open()}, refused ${refused()}, events ${events().length}` },
+      () => `every refusal an event; open ${open()}, refused ${refused()}, events ${events().length}`,
+      { ms: 15000 },
     );
     expect(events()).toStrictEqual(
       Array.from({ length: refused() }, () => ({ reason: 'fd-limit', status: 0, peer: '127.0.0.1' })),

@@ -15,8 +15,8 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
 import { AuthenticationError, tokenResolver, VERSION, type AuthPlugin, type RefusalReason } from '../src/index.js';
 import { collectServerMetrics, OUTCOMES, startMetricsEndpoint } from '../src/metrics/index.js';
 import { defer } from './helpers/cleanup.js';
-import { openClient, pollUntil, rawExchange, upgradeRequest } from './helpers/clients.js';
-import { withTimeout } from './helpers/wait.js';
+import { openClient, rawExchange, upgradeRequest } from './helpers/clients.js';
+import { eventually, withTimeout } from './helpers/wait.js';
 import { runCli, startCliForTest } from './helpers/cli.js';
 import { recordingLogger } from './helpers/plugins.js';
 import { startProxy } from './helpers/proxy.js';
@@ -142,7 +142,7 @@ async function scenario() {
   }
   held.ws.close(1000);
   await withTimeout(held.closed, 5000, 'close');
-  await pollUntil('every session ended', () => m.server.sessionCount === 0);
+  await eventually(() => m.server.sessionCount === 0, 'every session ended');
   const after = await scrape(m.endpoint.url);
   return { during, after, m };
 }
@@ -222,7 +222,7 @@ describe('metrics of one server, scraped', () => {
     expect((await withTimeout(timedOut.closed, 10000, 'close')).code).toBe(1011);
     const left = await openClient(m.url, 'binary');
     left.ws.terminate();
-    await pollUntil('sessions ended', () => m.server.sessionCount === 0);
+    await eventually(() => m.server.sessionCount === 0, 'sessions ended');
     const s = await scrape(m.endpoint.url);
     expect(outcomes(s)).toStrictEqual({ ...zeroOutcomes(), target_failed: 1, abandoned: 1 });
     expect(s.samples.get('websockify_target_connect_seconds_count{result="timeout"}')).toBe(1);
@@ -297,7 +297,11 @@ describe('metrics over node:cluster workers', () => {
       if (child.exitCode === null) child.kill('SIGKILL');
       await exited;
     });
-    await pollUntil('cluster up', () => out.includes('\n'), { ms: 20000, state: () => `stdout ${out}; stderr ${err}` });
+    await eventually(
+      () => out.includes('\n'),
+      () => `cluster up; stdout ${out}; stderr ${err}`,
+      { ms: 20000 },
+    );
     const { metrics, workers } = JSON.parse(out) as { metrics: number; workers: number[] };
     expect(workers).toStrictEqual(ports);
     const url = `http://127.0.0.1:${metrics}/metrics`;
@@ -311,10 +315,10 @@ describe('metrics over node:cluster workers', () => {
     held.ws.send(randomBytes(50));
     await held.waitForBytes(50);
     let s = await scrape(url);
-    await pollUntil('both workers counted', async () => {
+    await eventually(async () => {
       s = await scrape(url);
       return s.samples.get('websockify_sessions_closed_total{code="1000"}') === 2;
-    });
+    }, 'both workers counted');
     expect(s.samples.get('websockify_active_sessions')).toBe(1);
     expect(outcomes(s)).toStrictEqual({ ...zeroOutcomes(), proxied: 3, bad_handshake: 1 });
     expect(series(s, 'websockify_bytes_total')).toStrictEqual({
@@ -327,10 +331,10 @@ describe('metrics over node:cluster workers', () => {
     expect(s.samples.get(`websockify_build_info{version="${VERSION}"}`)).toBe(1);
 
     held.ws.close(1000);
-    await pollUntil('held session ended', async () => {
+    await eventually(async () => {
       s = await scrape(url);
       return s.samples.get('websockify_active_sessions') === 0;
-    });
+    }, 'held session ended');
     expect(series(s, 'websockify_sessions_closed_total')).toStrictEqual({ '{code="1000"}': 3 });
 
     child.kill('SIGTERM');
@@ -353,10 +357,10 @@ describe.each(WORKER_MODES)('websockify --metrics (%s)', (_mode, workers) => {
     // connection to the least busy worker), so the scrape shows the sum over the workers.
     const held = await Promise.all([1, 2].map(() => openClient(`ws://127.0.0.1:${cli.port}/`, 'binary')));
     let s = await scrape(url);
-    await pollUntil('both sessions counted', async () => {
+    await eventually(async () => {
       s = await scrape(url);
       return s.samples.get('websockify_active_sessions') === 2;
-    });
+    }, 'both sessions counted');
     for (const c of held) {
       c.ws.close(1000);
       await withTimeout(c.closed, 5000, 'close');
@@ -365,10 +369,10 @@ describe.each(WORKER_MODES)('websockify --metrics (%s)', (_mode, workers) => {
     expect(await rawExchange(cli.port, upgradeRequest('/', ['Sec-WebSocket-Protocol: chat']))).toMatch(
       /^HTTP\/1\.1 400 /,
     );
-    await pollUntil('the sessions counted', async () => {
+    await eventually(async () => {
       s = await scrape(url);
       return s.samples.get('websockify_sessions_closed_total{code="1000"}') === 3;
-    });
+    }, 'the sessions counted');
     expect(outcomes(s)).toStrictEqual({ ...zeroOutcomes(), proxied: 3, bad_handshake: 1 });
     expect(s.samples.get('websockify_active_sessions')).toBe(0);
     expect(series(s, 'websockify_refusals_total')).toStrictEqual({ '{reason="bad_handshake",status="400"}': 1 });

@@ -4,7 +4,7 @@
 // never reaches a registry) it builds its native parts, answers --version, proxies a
 // byte-exact echo and wraps a program, all from the installed copy.
 
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
@@ -31,7 +31,6 @@ let files: string[];
 let installed: string;
 let project: string;
 let bin: string;
-const started: CliProcess[] = [];
 
 interface LockEntry {
   dev?: boolean;
@@ -91,17 +90,13 @@ beforeAll(async () => {
   bin = path.join(project, 'node_modules', '.bin', 'websockify');
 }, 400000);
 
-afterEach(async () => {
-  await Promise.all(started.splice(0).map((p) => p.kill()));
-});
-
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
 function installedCli(args: string[]): CliProcess {
   const p = runCli(args, process.env, { via: [bin] });
-  started.push(p);
+  defer(() => p.kill());
   return p;
 }
 
@@ -189,7 +184,7 @@ describe('a native part that did not build: the message names it and the command
         via: [bin],
       },
     );
-    started.push(p);
+    defer(() => p.kill());
     expect(await p.exited).toBe(1);
     expect(p.stderr()).toContain(`rebind.so is not built (${installed}/build/Release/rebind.so)`);
     expect(p.stderr()).toContain(`Build it with \`npm rebuild websockify-node (in ${project})\``);
@@ -210,7 +205,7 @@ describe('a native part that did not build: the message names it and the command
     const p = runCli(['--version'], process.env, {
       via: ['unshare', '--pid', '--fork', '--mount-proc', '--kill-child', bin],
     });
-    started.push(p);
+    defer(() => p.kill());
     expect(await p.exited).toBe(0);
     expect(p.stderr()).toBe(
       `websockify: warning: running as PID 1 without ${installed}/build/Release/websockify-init, so orphaned ` +
@@ -318,7 +313,7 @@ describe('Dockerfile: the entrypoint as PID 1 of a PID namespace (unshare), unpr
         'websockify',
       ],
     });
-    started.push(ns);
+    defer(() => ns.kill());
     await ns.waitForStderr(new RegExp(`Listen on 0\\.0\\.0\\.0:${port}`));
     const [pid1] = childrenOf(ns.child.pid!);
     expect(readFileSync(`/proc/${pid1}/comm`, 'utf8')).toBe('websockify-init\n');

@@ -4,7 +4,7 @@
 // root), no mocks. Every process started here is killed by PID afterwards; killing a
 // namespace's init ends the whole namespace.
 
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import {
   accessSync,
@@ -19,7 +19,8 @@ import { copyFile, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promis
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { openClient, type OpenClient } from './helpers/clients.js';
+import { defer } from './helpers/cleanup.js';
+import { openClient } from './helpers/clients.js';
 import { listeningPortsOf } from './helpers/procfs.js';
 import { eventually, withTimeout } from './helpers/wait.js';
 import { echoTarget, unusedPort, type TestTarget } from './helpers/targets.js';
@@ -50,27 +51,15 @@ interface Proc {
   waitFor(stream: 'stdout' | 'stderr', pattern: RegExp, ms?: number): Promise<RegExpMatchArray>;
 }
 
-const started: Proc[] = [];
-let targets: TestTarget[] = [];
-let clients: OpenClient[] = [];
-let tmpDirs: string[] = [];
-
-afterEach(async () => {
-  for (const c of clients) c.ws.terminate();
-  clients = [];
-  for (const p of started.splice(0)) {
-    if (p.child.exitCode === null && p.child.signalCode === null) {
-      // For an unshare process, its child is the namespace's init: SIGKILL ends the namespace.
-      for (const pid of childrenOf(p.pid)) killQuietly(pid, 'SIGKILL');
-      killQuietly(p.pid, 'SIGKILL');
-    }
-    await withTimeout(p.exited, 10000, `exit of pid ${p.pid}`);
+/** Ends `p` if it still runs, and waits for it. */
+async function stop(p: Proc): Promise<void> {
+  if (p.child.exitCode === null && p.child.signalCode === null) {
+    // For an unshare process, its child is the namespace's init: SIGKILL ends the namespace.
+    for (const pid of childrenOf(p.pid)) killQuietly(pid, 'SIGKILL');
+    killQuietly(p.pid, 'SIGKILL');
   }
-  for (const t of targets) await t.close();
-  targets = [];
-  for (const d of tmpDirs) await rm(d, { recursive: true, force: true });
-  tmpDirs = [];
-});
+  await withTimeout(p.exited, 10000, `exit of pid ${p.pid}`);
+}
 
 function killQuietly(pid: number, signal: NodeJS.Signals): void {
   try {
@@ -117,7 +106,7 @@ function start(
       return found;
     },
   };
-  started.push(proc);
+  defer(() => stop(proc));
   return proc;
 }
 
@@ -200,7 +189,7 @@ function namespaceMembers(ns: string): number[] {
 
 async function tmpDir(): Promise<string> {
   const d = await mkdtemp(path.join(os.tmpdir(), 'websockify-pid1-'));
-  tmpDirs.push(d);
+  defer(() => rm(d, { recursive: true, force: true }));
   return d;
 }
 
@@ -378,13 +367,13 @@ describe('bin/websockify (the sh launcher)', () => {
 
   async function echo(): Promise<TestTarget> {
     const t = await echoTarget();
-    targets.push(t);
+    defer(() => t.close());
     return t;
   }
 
   async function roundTrip(port: number): Promise<void> {
     const c = await openClient(`ws://127.0.0.1:${port}`, 'binary');
-    clients.push(c);
+    defer(() => c.ws.terminate());
     c.ws.send(Buffer.from('through the launcher'));
     expect((await c.waitForBytes(20)).toString()).toBe('through the launcher');
   }
@@ -449,7 +438,7 @@ describe('bin/websockify (the sh launcher)', () => {
       await p.waitFor('stderr', BANNER);
       const init = await namespaceInit(p);
       const c = await openClient(`ws://127.0.0.1:${port}`, 'binary', 10000);
-      clients.push(c);
+      defer(() => c.ws.terminate());
       expect((await c.waitForBytes(6, 10000)).toString()).toMatch(/^hello /);
 
       const ns = pidNamespace(init);

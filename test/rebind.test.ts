@@ -1,6 +1,6 @@
 // Tests for rebind.so (native/rebind.c) and locateRebindLibrary (src/wrap/rebind-library.ts),
 // with real processes: Node and Python servers started under LD_PRELOAD, real connects.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { locateRebindLibrary, RebindUnavailableError } from '../src/wrap/rebind-library.js';
+import { defer } from './helpers/cleanup.js';
 import { eventually } from './helpers/wait.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -20,8 +21,6 @@ const WAIT_MS = 10_000;
 
 // ---------------------------------------------------------------------------------------
 // Process and socket helpers
-
-const children = new Set<ChildProcess>();
 
 interface Started {
   child: ChildProcess;
@@ -49,8 +48,7 @@ function start(command: string, args: string[], env: NodeJS.ProcessEnv): Started
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  children.add(child);
-  child.once('exit', () => children.delete(child));
+  defer(() => killChild(child));
   let out = '';
   let err = '';
   child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
@@ -82,10 +80,6 @@ async function killChild(child: ChildProcess): Promise<void> {
     }
   }
   await waitExit(child);
-}
-
-async function killAll(): Promise<void> {
-  await Promise.all([...children].map(killChild));
 }
 
 interface Listening {
@@ -253,10 +247,7 @@ beforeAll(async () => {
   lib = await locateRebindLibrary();
 });
 
-afterEach(killAll);
-
 afterAll(async () => {
-  await killAll();
   await Promise.all(tempDirs.map((dir) => rm(dir, { recursive: true, force: true })));
 });
 

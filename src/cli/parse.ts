@@ -385,7 +385,7 @@ async function parse(typed: string[], context: ParseContext): Promise<CliConfig>
     verbose: s.verbose === true,
     logging,
     daemon: s.daemon === true,
-    workers: s.workers ?? 1,
+    workers: s.workers ?? DEFAULTS.workers,
     notices,
     tokens,
     ...(s.authPlugin === undefined ? {} : { auth: { name: s.authPlugin, source: s.authSource } }),

@@ -207,8 +207,8 @@ export class ClusterPrimary extends EventEmitter<ClusterPrimaryEvents> {
 
   private async doClose(): Promise<void> {
     this.lifetime.stop();
-    const draining = this.drainSeconds !== undefined;
-    if (!draining) this.stopDispatching();
+    // While draining the port stays open (the workers answer with 503) until they have exited.
+    const stopped = this.drainSeconds === undefined ? this.stopDispatching() : undefined;
     this.fdLimit.flush();
     const live = this.slots.filter((s) => !s.gone);
     // Gone means exited and its channel read to the end: the last log lines are written then.
@@ -228,7 +228,7 @@ export class ClusterPrimary extends EventEmitter<ClusterPrimaryEvents> {
     );
     await Promise.all(exited);
     clearTimeout(killTimer);
-    await this.stopDispatching();
+    await (stopped ?? this.stopDispatching());
   }
 
   /** What a worker is told when the cluster ends: close, or drain first. */

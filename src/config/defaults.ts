@@ -34,6 +34,11 @@ export const DEFAULTS = {
   logFormat: 'text',
   /** The command's --wrap-mode. */
   wrapMode: 'exit',
+  /** WebSocket connections open at once, in all and from one address: 0 is no limit. */
+  maxConnections: 0,
+  maxConnectionsPerIp: 0,
+  /** The command's --workers: one process. */
+  workers: 1,
 } as const;
 
 /** The library's logger when the caller gives none: it drops everything. */

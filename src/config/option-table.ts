@@ -501,7 +501,7 @@ export const OPTION_TABLE = [
     value: CONNECTIONS,
     standaloneOnly: true,
     group: G_DEPLOY,
-    help: 'at most N WebSocket connections at once; more get 503 with Retry-After (new; default 0, no limit)',
+    help: `at most N WebSocket connections at once; more get 503 with Retry-After (new; default ${DEFAULTS.maxConnections}, no limit)`,
   },
   {
     flag: 'max-connections-per-ip',
@@ -510,7 +510,7 @@ export const OPTION_TABLE = [
     value: CONNECTIONS,
     standaloneOnly: true,
     group: G_DEPLOY,
-    help: 'at most N WebSocket connections at once from one client address (new; default 0, no limit)',
+    help: `at most N WebSocket connections at once from one client address (new; default ${DEFAULTS.maxConnectionsPerIp}, no limit)`,
   },
   {
     flag: 'drain-seconds',
@@ -536,7 +536,7 @@ export const OPTION_TABLE = [
     use: 'command',
     value: WORKER_COUNT,
     group: G_DEPLOY,
-    help: "proxy in N worker processes behind one primary (default 1; 'auto': one per core) (new)",
+    help: `proxy in N worker processes behind one primary (default ${DEFAULTS.workers}; 'auto': one per core) (new)`,
   },
 
   {

@@ -374,8 +374,12 @@ export function resolveOptions(options: WebsockifyOptions): ResolvedOptions {
     proxyProtocol: options.proxyProtocol ?? false,
     trustedProxies:
       options.trustedProxies === undefined ? undefined : addressRanges(options.trustedProxies, 'trustedProxies'),
-    maxConnections: CONNECTIONS.check(options.maxConnections, 0, 'maxConnections'),
-    maxConnectionsPerIp: CONNECTIONS.check(options.maxConnectionsPerIp, 0, 'maxConnectionsPerIp'),
+    maxConnections: CONNECTIONS.check(options.maxConnections, DEFAULTS.maxConnections, 'maxConnections'),
+    maxConnectionsPerIp: CONNECTIONS.check(
+      options.maxConnectionsPerIp,
+      DEFAULTS.maxConnectionsPerIp,
+      'maxConnectionsPerIp',
+    ),
     drainMs: milliseconds(options.drainSeconds, 'drainSeconds'),
     logger: options.logger ?? silentLogger,
   };

@@ -95,22 +95,6 @@ export function upgradeRequest(path = '/', extra: string[] = []): string {
   ].join('\r\n');
 }
 
-/**
- * Polls `check` every 20 ms until it holds (it may be async, e.g. a scrape); rejects after `ms`
- * with `what` and, when given, `state()` (what was seen last).
- */
-export async function pollUntil(
-  what: string,
-  check: () => boolean | Promise<boolean>,
-  { ms = 10000, state }: { ms?: number; state?: () => string } = {},
-): Promise<void> {
-  const until = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > until) throw new Error(`timed out after ${ms} ms: ${what}${state ? `; ${state()}` : ''}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 /** Connections that send nothing, and what became of them. */
 export interface SilentConnections {
   sockets: net.Socket[];
