@@ -14,18 +14,21 @@ import type { WorkerData } from './worker-main.js';
 
 const WORKER_ENTRY = fileURLToPath(new URL('./worker-main.js', import.meta.url));
 
+/** The young generation each worker starts with (--max-semi-space-size, MB). */
+const WORKER_SEMI_SPACE_MB = 2;
+
 /**
- * Node's flags for the workers: the primary's, and a young generation that shrinks with the
- * number of workers. V8 grows each process's young generation (semi-spaces, up to 16 MB each)
- * under a burst of connections and keeps it; with N workers each sees 1/N of the allocations,
- * so 8/N MB each (at least 2) keeps the cluster's memory per idle connection near one
- * process's (measured: 25 KB per connection over 5,000 with 2 workers at V8's default, 17 KB
- * at 4 MB). A --max-semi-space-size given to node (flags or NODE_OPTIONS) is left alone.
+ * Node's flags for the workers: the primary's, and a small young generation. V8 grows each
+ * process's semi-spaces (up to 16 MB each) under a burst of connections and keeps them, and
+ * with N workers that growth is paid N times. Measured with 2 workers, RSS per idle connection
+ * summed over the three processes at 1,000 connections: 25.5, 23.8, 27.7 KB with 4 MB per
+ * worker, 18.9, 22.6, 19.3 KB with 2 MB (25 KB over 5,000 at V8's default); throughput did not
+ * move beyond noise. A --max-semi-space-size given to node (flags or NODE_OPTIONS) is kept.
  */
-function workerExecArgv(workers: number): string[] {
+function workerExecArgv(): string[] {
   const own = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)];
   if (own.some((flag) => /^--max[-_]semi[-_]space[-_]size/.test(flag))) return process.execArgv;
-  return [...process.execArgv, `--max-semi-space-size=${Math.max(2, Math.round(8 / workers))}`];
+  return [...process.execArgv, `--max-semi-space-size=${WORKER_SEMI_SPACE_MB}`];
 }
 
 const inWorkers = (): never => {
@@ -49,7 +52,7 @@ export function createPrimary(
     workers: config.workers,
     options,
     exec: WORKER_ENTRY,
-    execArgv: workerExecArgv(config.workers),
+    execArgv: workerExecArgv(),
     data,
     sinks: log.sinks,
     terminal: log.terminal,
