@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
 import http from 'node:http';
 import net from 'node:net';
+import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import {
   attachWebsockify,
@@ -19,6 +20,7 @@ import {
   type AuthPlugin,
   type WebsockifyOptions,
 } from '../src/index.js';
+import { makeTestPki } from './helpers/certs.js';
 import { defer } from './helpers/cleanup.js';
 import { openClient, rawExchange, silentConnections, upgradeRequest } from './helpers/clients.js';
 import { eventually, withTimeout } from './helpers/wait.js';
@@ -54,7 +56,10 @@ interface Mounted {
 }
 
 /** Options both kinds take. */
-type Options = Pick<WebsockifyOptions, 'target' | 'resolveTarget' | 'auth' | 'connectTimeout' | 'runOnce'>;
+type Options = Pick<
+  WebsockifyOptions,
+  'target' | 'resolveTarget' | 'auth' | 'connectTimeout' | 'runOnce' | 'tls' | 'handshakeTimeout'
+>;
 
 /** A proxy of `kind` listening on loopback, its events recorded; closed after the test. */
 async function mount(kind: Kind, options: Options): Promise<Mounted> {
@@ -64,7 +69,7 @@ async function mount(kind: Kind, options: Options): Promise<Mounted> {
     defer(() => server.close());
     return { port, url, seen: record(server), close: () => server.close(), sessionCount: () => server.sessionCount };
   }
-  const { runOnce: _standaloneOnly, ...attachOptions } = options;
+  const { runOnce: _standaloneOnly, tls: _tlsStandaloneOnly, ...attachOptions } = options;
   const app = http.createServer((_req, res) => res.end('app'));
   const attached = attachWebsockify(app, { ...attachOptions, logger });
   await new Promise<void>((r) => app.listen(0, '127.0.0.1', () => r()));
@@ -78,6 +83,27 @@ async function mount(kind: Kind, options: Options): Promise<Mounted> {
     close: () => attached.close(),
     sessionCount: () => attached.sessionCount,
   };
+}
+
+/** An echo target closed after the test. */
+async function echoForEvents(): Promise<{ port: number }> {
+  const echo = await echoTarget();
+  defer(() => echo.close());
+  return echo;
+}
+
+/** A TLS handshake attempt without a client certificate; resolves when the server closes. */
+function tlsAttempt(port: number): Promise<void> {
+  return withTimeout(
+    new Promise<void>((resolve) => {
+      const s = tls.connect({ port, host: '127.0.0.1', rejectUnauthorized: false });
+      s.on('error', () => {});
+      s.on('close', () => resolve());
+      defer(() => s.destroy());
+    }),
+    10000,
+    'the server to close the TLS attempt',
+  );
 }
 
 const names = (seen: Seen[]): string[] => seen.map((s) => s.event);
@@ -289,6 +315,61 @@ describe('attached server events', () => {
 });
 
 describe('standalone server events', () => {
+  it('TLS refusals: a failed handshake, a refused client certificate, TLS while off, plain under --ssl-only', async () => {
+    const pki = await makeTestPki();
+    defer(() => pki.remove());
+    const target = `127.0.0.1:${(await echoForEvents()).port}`;
+    const off = await mount('standalone', { target });
+    const verifying = await mount('standalone', {
+      target,
+      tls: { cert: pki.server.cert, key: pki.server.key, verifyClient: true, cafile: pki.ca },
+    });
+    const sslOnly = await mount('standalone', { target, tls: { cert: pki.server.combined, sslOnly: true } });
+
+    await tlsAttempt(off.port); // a TLS client while TLS is off: closed
+    await tlsAttempt(verifying.port); // no client certificate under verifyClient
+    // A handshake record that is no ClientHello: at most a TLS alert comes back, never HTTP.
+    expect(await rawExchange(verifying.port, Buffer.from([0x16, 0x03, 0x01, 0x00, 0x04, 1, 2, 3, 4]))).not.toMatch(
+      /HTTP/,
+    );
+    expect(await rawExchange(sslOnly.port, upgradeRequest('/'))).toBe('');
+    await waitForEvent(off.seen, 'refused');
+    await waitForEvent(verifying.seen, 'refused', 2);
+    await waitForEvent(sslOnly.seen, 'refused');
+    const tlsRefusal = { event: 'refused', payload: { reason: 'tls', status: 0, peer: '127.0.0.1' } };
+    expect(off.seen).toStrictEqual([tlsRefusal]);
+    expect(verifying.seen).toStrictEqual([tlsRefusal, tlsRefusal]);
+    expect(sslOnly.seen).toStrictEqual([tlsRefusal]);
+  });
+
+  it('the handshake deadline: a timeout refusal, 408 where plain HTTP was expected, 0 in the TLS handshake', async () => {
+    const pki = await makeTestPki();
+    defer(() => pki.remove());
+    const target = `127.0.0.1:${(await echoForEvents()).port}`;
+    const { port, seen } = await mount('standalone', {
+      target,
+      handshakeTimeout: 1,
+      tls: { cert: pki.server.combined },
+    });
+    // Nothing sent; half a request; the first byte of a TLS handshake and no more.
+    const answers = await Promise.all([
+      rawExchange(port, Buffer.alloc(0), 10000),
+      rawExchange(port, 'GET / HTTP/1.1\r\nHost: x\r\n', 10000),
+      rawExchange(port, Buffer.from([0x16]), 10000),
+    ]);
+    expect(answers.map((a) => a.split('\r\n')[0])).toStrictEqual([
+      'HTTP/1.1 408 Request Timeout',
+      'HTTP/1.1 408 Request Timeout',
+      '',
+    ]);
+    await waitForEvent(seen, 'refused', 3);
+    const statuses = seen
+      .map((s) => s.payload as { reason: string; status: number })
+      .map((p) => `${p.reason} ${p.status}`)
+      .sort();
+    expect(statuses).toStrictEqual(['timeout 0', 'timeout 408', 'timeout 408']);
+  });
+
   it('--run-once: a second upgrade on a kept-alive connection is refused with 503 (limit)', async () => {
     const echo = await echoTarget();
     defer(() => echo.close());

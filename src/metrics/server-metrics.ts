@@ -37,6 +37,8 @@ export const OUTCOMES = [
   'limit',
   'draining',
   'fd_limit',
+  'tls',
+  'timeout',
 ] as const;
 
 const refusalLabel = (reason: RefusalReason): string => reason.replace('-', '_');
@@ -86,7 +88,7 @@ class ServerMetrics {
     const { live, ended } = this;
     this.connections = new Counter({
       name: 'websockify_connections_total',
-      help: 'WebSocket upgrade attempts by outcome: proxied, target_failed, abandoned, or why refused',
+      help: 'Connections that tried to reach a session, by outcome: proxied, target_failed, abandoned, or why refused',
       labelNames: ['outcome'],
       registers,
     });

@@ -7,9 +7,12 @@
  * WebSocket upgrade), `token` (the target resolver refused: no token, unknown token, lookup
  * failed), `auth` (the auth plugin refused), `origin` (refused for its Origin header),
  * `limit` (a connection limit), `draining` (the server is stopping), `fd-limit` (no file
- * descriptors left).
+ * descriptors left), `tls` (TLS failed or is refused: a failed handshake, a refused client
+ * certificate, a TLS client while TLS is off, a plain one under --ssl-only), `timeout` (the
+ * handshake deadline passed before a request arrived).
  */
-export type RefusalReason = 'bad-handshake' | 'token' | 'auth' | 'limit' | 'draining' | 'fd-limit' | 'origin';
+export type RefusalReason =
+  'bad-handshake' | 'token' | 'auth' | 'limit' | 'draining' | 'fd-limit' | 'origin' | 'tls' | 'timeout';
 
 /** The `'refused'` event's argument. */
 export interface RefusalEvent {

@@ -53,6 +53,8 @@ export class Connection {
     public peer: string,
     deadlineMs: number,
     logger: Logger,
+    /** Called once the deadline has dropped the connection, with the stage it was in. */
+    onExpired?: (conn: Connection, stage: Stage) => void,
   ) {
     this.socket = raw;
     this.address = raw.remoteAddress;
@@ -63,8 +65,10 @@ export class Connection {
       );
       this.deadlinePassed = true;
       const expire = this.onExpire ?? (() => this.socket.destroy());
+      const stage = this.current;
       this.current = 'answered';
       expire();
+      onExpired?.(this, stage);
     }, deadlineMs);
   }
 
@@ -105,6 +109,8 @@ export interface RegistryOptions {
   onEmpty?: () => void;
   /** Called whenever a connection closed. */
   onClosed?: (conn: Connection) => void;
+  /** Called when the handshake deadline dropped a connection, with the stage it was in. */
+  onExpired?: (conn: Connection, stage: Stage) => void;
 }
 
 export class ConnectionRegistry {
@@ -130,7 +136,7 @@ export class ConnectionRegistry {
   /** Records a freshly accepted socket and starts its handshake deadline. */
   accept(socket: net.Socket, id: number): Connection {
     const peer = socket.remoteAddress ?? this.unixPeer;
-    const conn = new Connection(id, socket, peer, this.opts.deadlineMs, this.opts.logger);
+    const conn = new Connection(id, socket, peer, this.opts.deadlineMs, this.opts.logger, this.opts.onExpired);
     this.open.add(conn);
     this.bySocket.set(socket, conn);
     socket.once('close', () => {

@@ -5,6 +5,7 @@
 // the TLS front end, or handed to the HTTP front end as is.
 
 import type { Logger } from '../log/logger.js';
+import type { RefusalEvent } from '../protocol/refusal-event.js';
 import { writeHttpError } from '../protocol/http-response.js';
 import type { Connection } from './connection.js';
 import { answerPolicyRequest } from './flash-policy.js';
@@ -31,6 +32,8 @@ export interface IntakeOptions {
   proxyProtocol?: { trusts: (address: string | undefined) => boolean } | undefined;
   /** A connection closed for a bad PROXY header. */
   onBadHeader?: (conn: Connection) => void;
+  /** A TLS client while TLS is off, or a plain one under --ssl-only (reason `tls`). */
+  refused: (event: RefusalEvent) => void;
 }
 
 export class ConnectionIntake {
@@ -99,9 +102,11 @@ export class ConnectionIntake {
         return;
       case 'tls':
         logger.info(`${conn.label}: TLS connection refused: no certificate (TLS is off)`);
+        this.opts.refused({ reason: 'tls', status: 0, peer: conn.peer });
         break;
       case 'plain':
         logger.info(`${conn.label}: non-TLS connection refused (--ssl-only)`);
+        this.opts.refused({ reason: 'tls', status: 0, peer: conn.peer });
         break;
       case 'timeout':
         // The deadline logged it. What the HTTP stage answers too; a TLS-only port owes a

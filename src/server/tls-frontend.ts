@@ -7,6 +7,7 @@
 import type net from 'node:net';
 import tls from 'node:tls';
 import type { Logger } from '../log/logger.js';
+import type { RefusalEvent } from '../protocol/refusal-event.js';
 import type { TlsCredentials } from '../tls/credentials.js';
 import type { Connection } from './connection.js';
 
@@ -19,6 +20,8 @@ export interface TlsFrontendOptions {
   connectionOf: (socket: net.Socket) => Connection | undefined;
   /** Receives each connection whose handshake (and client certificate check) succeeded. */
   onSecure: (conn: Connection, socket: tls.TLSSocket) => void;
+  /** A failed handshake or a refused client certificate (reason `tls`, nothing answered). */
+  refused: (event: RefusalEvent) => void;
 }
 
 /**
@@ -59,6 +62,7 @@ export class TlsFrontend {
         logger.info(`${conn.label}: client certificate refused: ${why}`);
         conn.enter('answered');
         socket.destroy();
+        opts.refused({ reason: 'tls', status: 0, peer: conn.peer });
         return;
       }
       logger.debug(`${conn.label}: ${socket.getProtocol() ?? 'TLS'} connection`);
@@ -70,6 +74,7 @@ export class TlsFrontend {
       if (conn && !conn.expired && conn.stage === 'tls') {
         logger.info(`${conn.label}: TLS handshake failed: ${err.reason ?? err.message.trim()}`);
         conn.enter('answered');
+        opts.refused({ reason: 'tls', status: 0, peer: conn.peer });
       }
       socket.destroy();
     });

@@ -84,6 +84,12 @@ export class WebsockifyServer extends EventEmitter<WebsockifyServerEvents> {
       logger: o.logger,
       onEmpty: () => this.armIdleTimer(),
       onClosed: () => this.drainWait?.check(),
+      // 408 where the deadline answers (no first bytes on a port that takes plain HTTP, or an
+      // incomplete request); a plain close otherwise.
+      onExpired: (conn, stage) => {
+        const answered = stage === 'http' || (stage === 'first-bytes' && !(o.tls?.sslOnly ?? false));
+        this.emit('refused', { reason: 'timeout', status: answered ? 408 : 0, peer: conn.peer });
+      },
     });
     this.fdLimit = new FdLimitGuard(o.logger);
     const connectionOf = (socket: object): Connection | undefined => this.connections.of(socket);
@@ -132,6 +138,7 @@ export class WebsockifyServer extends EventEmitter<WebsockifyServerEvents> {
           this.connections.wrap(conn, socket);
           toHttp(conn);
         },
+        refused: (event) => this.emit('refused', event),
       });
     this.intake = new ConnectionIntake({
       deadlineMs: o.handshakeTimeoutMs,
@@ -142,6 +149,7 @@ export class WebsockifyServer extends EventEmitter<WebsockifyServerEvents> {
       handOff: toHttp,
       proxyProtocol: o.proxyProtocol ? { trusts: (address) => trusted?.trustsPeer(address) ?? true } : undefined,
       onBadHeader: (conn) => this.emit('refused', { reason: 'bad-handshake', status: 0, peer: conn.peer }),
+      refused: (event) => this.emit('refused', event),
     });
     this.listener = createListener((socket) => this.onConnection(socket));
     // Errors from accept() (libuv reports EMFILE only when it cannot shed the connection itself).
