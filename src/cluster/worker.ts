@@ -45,8 +45,8 @@ export function runWorker(build: BuildWorker): void {
   let built: WorkerServer | undefined;
   let logger: Logger | undefined;
   let exiting = false;
-  /** The connection limits, counted by the primary over every worker. */
-  let limits: WorkerLimits | undefined;
+  /** The connection limits, counted by the primary over every worker (asked only when set). */
+  const limits = new WorkerLimits(send);
   const exit = async (status: number): Promise<void> => {
     if (exiting) return;
     exiting = true;
@@ -73,8 +73,6 @@ export function runWorker(build: BuildWorker): void {
     const { server } = result;
     server.on('upgrade', () => send({ type: 'websockify:upgrade' }));
     server.on('session-end', () => send({ type: 'websockify:session-end' }));
-    const { maxConnections, maxConnectionsPerIp } = server.options;
-    limits = maxConnections > 0 || maxConnectionsPerIp > 0 ? new WorkerLimits(send) : undefined;
     server.serveAccepted(message.unixPeer, limits);
     send({ type: 'websockify:ready' });
   };
@@ -112,7 +110,7 @@ export function runWorker(build: BuildWorker): void {
         built?.server.sessionTakenElsewhere();
         return;
       case 'websockify:admitted':
-        limits?.answered(message.ticket, message.verdict);
+        limits.answered(message.ticket, message.verdict);
         return;
       case 'websockify:close':
         void exit(0);

@@ -57,7 +57,8 @@ export class Admission {
 
   /**
    * Counts through `keeper` from now on instead of this process's own limits: a cluster
-   * worker's primary keeps one count for every worker (cluster/shared-limits.ts).
+   * worker's primary keeps one count for every worker (cluster/shared-limits.ts). It is asked
+   * only while a limit is set.
    */
   shareLimits(keeper: LimitKeeper): void {
     this.keeper = keeper;

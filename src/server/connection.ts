@@ -38,7 +38,7 @@ export class Connection {
   address: string | undefined;
   private current: Stage = 'first-bytes';
   private timer: NodeJS.Timeout | undefined;
-  private onExpire: (() => void) | undefined;
+  private onExpire: (() => number | void) | undefined;
   private deadlinePassed = false;
 
   constructor(
@@ -53,8 +53,8 @@ export class Connection {
     public peer: string,
     deadlineMs: number,
     logger: Logger,
-    /** Called once the deadline has dropped the connection, with the stage it was in. */
-    onExpired?: (conn: Connection, stage: Stage) => void,
+    /** Called once the deadline has dropped the connection, with the HTTP status it sent (0: none). */
+    onExpired?: (conn: Connection, status: number) => void,
   ) {
     this.socket = raw;
     this.address = raw.remoteAddress;
@@ -64,11 +64,9 @@ export class Connection {
         `${this.label}: handshake not done within ${deadlineMs / 1000} s (${STAGE_TEXT[this.current]}); dropped`,
       );
       this.deadlinePassed = true;
-      const expire = this.onExpire ?? (() => this.socket.destroy());
-      const stage = this.current;
+      const expire = this.onExpire ?? (() => void this.socket.destroy());
       this.current = 'answered';
-      expire();
-      onExpired?.(this, stage);
+      onExpired?.(this, expire() ?? 0);
     }, deadlineMs);
   }
 
@@ -87,10 +85,10 @@ export class Connection {
   }
 
   /**
-   * Moves to `stage`. In a handshake stage, `onExpire` is what the deadline does (default: close
-   * the socket); any other stage ends the deadline.
+   * Moves to `stage`. In a handshake stage, `onExpire` is what the deadline does, returning the
+   * HTTP status it answered with, if any (default: close   * the socket); any other stage ends the deadline.
    */
-  enter(stage: Stage, onExpire?: () => void): void {
+  enter(stage: Stage, onExpire?: () => number | void): void {
     this.current = stage;
     this.onExpire = onExpire;
     if (!HANDSHAKE_STAGES.has(stage)) this.stopDeadline();
@@ -109,8 +107,8 @@ export interface RegistryOptions {
   onEmpty?: () => void;
   /** Called whenever a connection closed. */
   onClosed?: (conn: Connection) => void;
-  /** Called when the handshake deadline dropped a connection, with the stage it was in. */
-  onExpired?: (conn: Connection, stage: Stage) => void;
+  /** Called when the handshake deadline dropped a connection, with the HTTP status it sent (0: none). */
+  onExpired?: (conn: Connection, status: number) => void;
 }
 
 export class ConnectionRegistry {

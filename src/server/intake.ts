@@ -72,7 +72,8 @@ export class ConnectionIntake {
   private sniff(conn: Connection, onError: (err: Error) => void): void {
     const socket = conn.raw;
     const expire = sniffConnection(socket, (sniffed) => {
-      if (socket.destroyed) return;
+      // A timeout is answered by the deadline's own action, below.
+      if (socket.destroyed || sniffed === 'timeout') return;
       const kind = sniffed === 'flash-policy' && !this.opts.flashPolicy ? 'plain' : sniffed;
       if (kind === 'tls' && this.opts.tls) {
         this.opts.tls.accept(conn);
@@ -87,11 +88,20 @@ export class ConnectionIntake {
       }
       this.refuse(conn, kind);
     });
-    // The deadline ends sniffing with a 'timeout' result, answered in refuse().
-    conn.enter('first-bytes', expire);
+    // The deadline ends sniffing and answers: 408, as the HTTP stage does; a TLS-only port owes
+    // a silent client nothing.
+    conn.enter('first-bytes', () => {
+      expire();
+      if (this.opts.sslOnly) {
+        socket.destroy();
+        return 0;
+      }
+      writeHttpError(socket, 408);
+      return 408;
+    });
   }
 
-  private refuse(conn: Connection, kind: SniffResult): void {
+  private refuse(conn: Connection, kind: Exclude<SniffResult, 'timeout'>): void {
     const { logger } = this.opts;
     const socket = conn.raw;
     conn.enter('answered');
@@ -107,14 +117,6 @@ export class ConnectionIntake {
       case 'plain':
         logger.info(`${conn.label}: non-TLS connection refused (--ssl-only)`);
         this.opts.refused({ reason: 'tls', status: 0, peer: conn.peer });
-        break;
-      case 'timeout':
-        // The deadline logged it. What the HTTP stage answers too; a TLS-only port owes a
-        // silent client nothing.
-        if (!this.opts.sslOnly) {
-          writeHttpError(socket, 408);
-          return;
-        }
         break;
       case 'closed':
         break;

@@ -84,12 +84,7 @@ export class WebsockifyServer extends EventEmitter<WebsockifyServerEvents> {
       logger: o.logger,
       onEmpty: () => this.armIdleTimer(),
       onClosed: () => this.drainWait?.check(),
-      // 408 where the deadline answers (no first bytes on a port that takes plain HTTP, or an
-      // incomplete request); a plain close otherwise.
-      onExpired: (conn, stage) => {
-        const answered = stage === 'http' || (stage === 'first-bytes' && !(o.tls?.sslOnly ?? false));
-        this.emit('refused', { reason: 'timeout', status: answered ? 408 : 0, peer: conn.peer });
-      },
+      onExpired: (conn, status) => this.emit('refused', { reason: 'timeout', status, peer: conn.peer }),
     });
     this.fdLimit = new FdLimitGuard(o.logger);
     const connectionOf = (socket: object): Connection | undefined => this.connections.of(socket);
@@ -124,7 +119,10 @@ export class WebsockifyServer extends EventEmitter<WebsockifyServerEvents> {
     });
     const toHttp = (conn: Connection): void => {
       // Until the request headers are in, the deadline answers 408 (over TLS when it is TLS).
-      conn.enter('http', () => writeHttpError(conn.socket, 408));
+      conn.enter('http', () => {
+        writeHttpError(conn.socket, 408);
+        return 408;
+      });
       this.http.emit('connection', conn.socket);
     };
     const tlsFrontend =
