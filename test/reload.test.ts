@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { makeTestPki, servedSerial, type TestPki } from './helpers/certs.js';
+import { livePair, makeTestPki, servedSerial, type TestPki } from './helpers/certs.js';
 import { defer } from './helpers/cleanup.js';
 import { startCliForTest, exitStatus, isRunning, untimed } from './helpers/cli.js';
 import { eventually, withTimeout } from './helpers/wait.js';
@@ -67,10 +67,7 @@ describe.each(WORKER_MODES)('%s', (_mode, workers) => {
 
     it('reads the TLS files again at once (no change needed); a changed pair serves new handshakes', async () => {
       const t = await echoForTest();
-      const cert = path.join(dir, 'live.pem');
-      const key = path.join(dir, 'live.key');
-      await writeFile(cert, await readFile(pki.server.cert));
-      await writeFile(key, await readFile(pki.server.key));
+      const { cert, key } = await livePair(pki, dir);
       const cli = await startCliForTest([
         ...workers,
         '--cert',

@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
 import type { ClientOptions } from 'ws';
-import { KEY_PASSWORD, makeTestPki, servedSerial, type TestPki } from './helpers/certs.js';
+import { KEY_PASSWORD, livePair, makeTestPki, servedSerial, type TestPki } from './helpers/certs.js';
 import { defer } from './helpers/cleanup.js';
 import { startCliForTest, runCli, runToExit } from './helpers/cli.js';
 import { openWs, rawExchange, type TrackedWs, upgradeRequest } from './helpers/clients.js';
@@ -190,10 +190,7 @@ describe.each(WORKER_MODES)('%s', (_mode, workers) => {
     it('new connections get the certificate written over the old one; a bad file keeps the old one', async () => {
       const dir = await mkdtemp(path.join(os.tmpdir(), 'websockify-rotate-'));
       defer(() => rm(dir, { recursive: true, force: true }));
-      const cert = path.join(dir, 'live.pem');
-      const key = path.join(dir, 'live.key');
-      await writeFile(cert, await readFile(pki.server.cert));
-      await writeFile(key, await readFile(pki.server.key));
+      const { cert, key } = await livePair(pki, dir);
       const cli = await startCliForTest([
         ...workers,
         '--cert',

@@ -105,6 +105,18 @@ export async function makeTestPki(): Promise<TestPki> {
   };
 }
 
+/**
+ * Copies the server's certificate and key to `live.pem` and `live.key` in `dir`: files a test
+ * may then replace under a running server (rotation, SIGHUP reloads).
+ */
+export async function livePair(pki: TestPki, dir: string): Promise<{ cert: string; key: string }> {
+  const cert = path.join(dir, 'live.pem');
+  const key = path.join(dir, 'live.key');
+  await writeFile(cert, await readFile(pki.server.cert));
+  await writeFile(key, await readFile(pki.server.key));
+  return { cert, key };
+}
+
 /** The serial number of the certificate that `port` on 127.0.0.1 serves (verified against `ca`). */
 export function servedSerial(port: number, ca: string): Promise<string> {
   return withTimeout(
