@@ -390,3 +390,68 @@ describe('message framing', () => {
     expect(m.equals(Buffer.concat([head, Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('café', 'utf8')]))).toBe(true);
   });
 });
+
+describe('stderr batching', () => {
+  /** Runs `body` in a node child that has `log`, the built package's stderr logger; its stderr and exit status. */
+  function runLogger(body: string): Promise<{ stderr: string; status: number | null; signal: string | null }> {
+    const entry = new URL('../dist/log/logger.js', import.meta.url).href;
+    const script = `import { createLogger } from ${JSON.stringify(entry)}; const log = createLogger(); ${body}`;
+    const env = { ...process.env };
+    delete env.NODE_OPTIONS;
+    return withTimeout(
+      new Promise((resolve) => {
+        const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+          env,
+          stdio: ['ignore', 'ignore', 'pipe'],
+        });
+        let stderr = '';
+        child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+        child.on('close', (status, signal) => resolve({ stderr, status, signal }));
+      }),
+      10000,
+      'logger child',
+    );
+  }
+  const messages = (stderr: string): string[] =>
+    stderr
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => l.replace(/^\S+ /, ''));
+
+  it('lines logged in one burst go out in one write, in order', async () => {
+    // process.stderr.write is counted in the child: three info lines, then the count after the batch.
+    const { stderr, status } = await runLogger(
+      `let writes = 0; const w = process.stderr.write.bind(process.stderr);
+       process.stderr.write = (s, ...a) => { writes++; return w(s, ...a); };
+       log.info('one'); log.info('two'); log.info('three');
+       setTimeout(() => { process.stderr.write = w; w('writes ' + writes + '\\n'); }, 200);`,
+    );
+    expect(status).toBe(0);
+    expect(
+      stderr
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => (l.startsWith('writes') ? l : l.replace(/^\S+ /, ''))),
+    ).toEqual(['one', 'two', 'three', 'writes 1']);
+  });
+
+  it('process.exit() and an uncaught exception lose no waiting line', async () => {
+    const exited = await runLogger(`log.info('before exit'); process.exit(3);`);
+    expect(exited.status).toBe(3);
+    expect(messages(exited.stderr)).toEqual(['before exit']);
+    const crashed = await runLogger(`log.info('before the crash'); setImmediate(() => { throw new Error('boom'); });`);
+    expect(crashed.status).toBe(1);
+    // The waiting line comes first, then Node's report of the error.
+    expect(crashed.stderr.indexOf('before the crash')).toBeGreaterThanOrEqual(0);
+    expect(crashed.stderr.indexOf('before the crash')).toBeLessThan(crashed.stderr.indexOf('Error: boom'));
+  });
+
+  it('a warning is written at once, after the lines waiting before it', async () => {
+    // SIGKILL right after: nothing runs at exit, so only what was written already is there.
+    const { stderr, signal } = await runLogger(
+      `log.info('waiting'); log.warn('at once'); process.kill(process.pid, 'SIGKILL');`,
+    );
+    expect(signal).toBe('SIGKILL');
+    expect(messages(stderr)).toEqual(['waiting', 'at once']);
+  });
+});

@@ -5,6 +5,7 @@
 // syslog-sink.ts (--syslog) add others.
 
 import { formatEntry, stderrCarriesTime, type LogFormat } from './log-format.js';
+import { batchedWriter } from './batched-writer.js';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -56,7 +57,9 @@ export interface TextSinkOptions {
 
 /**
  * A sink writing each line to stderr, timestamped (not when stderr is the systemd journal,
- * which stamps lines itself). A broken stderr (EPIPE) never crashes the proxy.
+ * which stamps lines itself). Info and debug lines are written in batches (batched-writer.ts:
+ * at most 20 ms late); a warning, an error or bare text is written at once, after them. A broken
+ * stderr (EPIPE) never crashes the proxy.
  */
 export function stderrSink(options: TextSinkOptions = {}): LogSink {
   const format = options.format ?? 'text';
@@ -65,8 +68,12 @@ export function stderrSink(options: TextSinkOptions = {}): LogSink {
   process.stderr.on('error', () => {
     broken = true;
   });
-  return (_level, line, entry) => {
-    if (!broken) process.stderr.write((entry ? formatEntry(entry, format, withTime) : line) + '\n');
+  const out = batchedWriter((text) => {
+    if (!broken) process.stderr.write(text);
+  });
+  return (level, line, entry) => {
+    out.add((entry ? formatEntry(entry, format, withTime) : line) + '\n');
+    if (!entry || level === 'warn' || level === 'error') out.flush();
   };
 }
 
