@@ -140,11 +140,14 @@ function readProc(pid: number, file: string): string {
   }
 }
 
-/** A node process's command line without the flag the launcher adds on Node 22.14+. */
+/** The flags the launcher gives node: always the young generation's size, and on Node 22.14+ no SIGUSR1. */
+const LAUNCHER_FLAGS = ['--disable-sigusr1', '--max-semi-space-size=4'];
+
+/** A node process's command line without the flags the launcher adds. */
 function nodeArgv(pid: number): string[] {
   return readProc(pid, 'cmdline')
     .split('\0')
-    .filter((a) => a !== '' && a !== '--disable-sigusr1');
+    .filter((a) => a !== '' && !LAUNCHER_FLAGS.includes(a));
 }
 
 /**
@@ -509,18 +512,11 @@ describe('bin/websockify (the sh launcher)', () => {
     expect(await status(p)).toBe(0);
   });
 
-  it.each([
-    ['v20.20.2', false],
-    ['v22.13.1', false],
-    ['v22.14.0', true],
-    ['v23.6.0', false],
-    ['v23.7.0', true],
-    ['v24.0.0', true],
-    ['v100.1.2', true],
-    ['not a version', false],
-  ])('node %s: --disable-sigusr1 is passed to it: %p', async (version, passed) => {
-    // A node that reports `version` and records its arguments, then runs the real node (which,
-    // being 20, does not know the flag: it is removed again).
+  /**
+   * The arguments the launcher gives node, recorded by a node that reports `version` and then
+   * runs the real one (Node 20, which does not know --disable-sigusr1: that flag is removed).
+   */
+  async function launcherArgs(version: string, env: NodeJS.ProcessEnv = {}): Promise<string[]> {
     const dir = await tmpDir();
     const fake = path.join(dir, 'node');
     const log = path.join(dir, 'args');
@@ -533,14 +529,35 @@ describe('bin/websockify (the sh launcher)', () => {
       '',
     ].join('\n');
     await writeFile(fake, script, { mode: 0o755 });
-    const p = start(LAUNCHER, ['--version'], { env: { ...process.env, NODE: fake } });
+    const p = start(LAUNCHER, ['--version'], { env: { ...process.env, ...env, NODE: fake } });
     expect(await status(p)).toBe(0);
     expect(p.stdout()).toBe(`${VERSION}\n`);
-    const args = readFileSync(log, 'utf8').split('\n').filter(Boolean);
-    expect(args).toEqual([
+    return readFileSync(log, 'utf8').split('\n').filter(Boolean);
+  }
+  const ENTRY_ARGS = [path.join(ROOT, 'bin', 'websockify.js'), '--version'];
+
+  it.each([
+    ['', ['--max-semi-space-size=4']],
+    ['--max-semi-space-size=8', []],
+    ['--trace-warnings --max_semi_space_size=1', []],
+  ])('NODE_OPTIONS %p: the launcher adds %p', async (nodeOptions, added) => {
+    expect(await launcherArgs('v20.20.2', { NODE_OPTIONS: nodeOptions })).toEqual([...added, ...ENTRY_ARGS]);
+  });
+
+  it.each([
+    ['v20.20.2', false],
+    ['v22.13.1', false],
+    ['v22.14.0', true],
+    ['v23.6.0', false],
+    ['v23.7.0', true],
+    ['v24.0.0', true],
+    ['v100.1.2', true],
+    ['not a version', false],
+  ])('node %s: --disable-sigusr1 is passed to it: %p', async (version, passed) => {
+    expect(await launcherArgs(version)).toEqual([
       ...(passed ? ['--disable-sigusr1'] : []),
-      path.join(ROOT, 'bin', 'websockify.js'),
-      '--version',
+      '--max-semi-space-size=4',
+      ...ENTRY_ARGS,
     ]);
   });
 

@@ -8,13 +8,14 @@
 // lifetime rules run their command-line tests with --workers 2 as well.)
 
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
 import { pattern } from './helpers/bytes.js';
 import { defer } from './helpers/cleanup.js';
-import { cliForTest, exitStatus, startCliForTest } from './helpers/cli.js';
+import { BIN, cliForTest, exitStatus, startCliForTest } from './helpers/cli.js';
 import { openClient, tryConnect, type OpenClient } from './helpers/clients.js';
 import { clientForTest as client, echoForTest, expectHello, wrapServerCommand } from './helpers/per-test.js';
 import { childrenOf, isAlive } from './helpers/procfs.js';
@@ -61,6 +62,33 @@ async function workersOf(pid: number, count: number): Promise<number[]> {
 }
 
 describe('--workers 2', () => {
+  /** The young-generation flags a process was started with, in order (the last one counts). */
+  const semiSpaceFlags = (pid: number): string[] =>
+    readFileSync(`/proc/${pid}/cmdline`, 'utf8')
+      .split('\0')
+      .filter((a) => a.startsWith('--max-semi-space-size'));
+
+  it.each([
+    [
+      'node --max-semi-space-size=4 (as the launcher starts it)',
+      ['--max-semi-space-size=4', '--max-semi-space-size=2'],
+      ['--max-semi-space-size=4'],
+      {},
+    ],
+    ['NODE_OPTIONS=--max-semi-space-size=8', [], [], { NODE_OPTIONS: '--max-semi-space-size=8' }],
+  ])('%s: the workers start with %p', async (_label, workerFlags, nodeFlags, env) => {
+    const target = await echoForTest();
+    const cli = cliForTest(
+      ['--workers', '2', '127.0.0.1:0', target],
+      { ...process.env, ...env },
+      {
+        via: [process.execPath, ...nodeFlags, BIN],
+      },
+    );
+    await cli.waitForStderr(/ - 2 worker processes/);
+    for (const pid of await workersOf(cli.child.pid!, 2)) expect(semiSpaceFlags(pid)).toEqual(workerFlags);
+  });
+
   it('hands connections to both workers, numbered across them, with byte-exact echoes', async () => {
     const target = await echoForTest();
     const cli = await startCliForTest(['-v', '--workers', '2', '127.0.0.1:0', target]);

@@ -23,11 +23,11 @@ const WORKER_SEMI_SPACE_MB = 2;
  * with N workers that growth is paid N times. Measured with 2 workers, RSS per idle connection
  * summed over the three processes at 1,000 connections: 25.5, 23.8, 27.7 KB with 4 MB per
  * worker, 18.9, 22.6, 19.3 KB with 2 MB (25 KB over 5,000 at V8's default); throughput did not
- * move beyond noise. A --max-semi-space-size given to node (flags or NODE_OPTIONS) is kept.
+ * move beyond noise. The flag comes after the primary's own (the launcher's 4 MB), so it wins;
+ * a size set in NODE_OPTIONS, which the workers inherit, is kept instead.
  */
 function workerExecArgv(): string[] {
-  const own = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)];
-  if (own.some((flag) => /^--max[-_]semi[-_]space[-_]size/.test(flag))) return process.execArgv;
+  if (/--max[-_]semi[-_]space[-_]size/.test(process.env.NODE_OPTIONS ?? '')) return process.execArgv;
   return [...process.execArgv, `--max-semi-space-size=${WORKER_SEMI_SPACE_MB}`];
 }
 
