@@ -446,6 +446,25 @@ describe('stderr batching', () => {
     expect(crashed.stderr.indexOf('before the crash')).toBeLessThan(crashed.stderr.indexOf('Error: boom'));
   });
 
+  it('many loggers share one exit listener, and exit writes every waiting line', async () => {
+    const { stderr, status } = await runLogger(
+      `const before = process.listenerCount('exit');
+       const logs = Array.from({ length: 20 }, () => createLogger());
+       logs.forEach((l, i) => l.info('line ' + i));
+       process.stderr.write('exit listeners added ' + (process.listenerCount('exit') - before) + '\\n');
+       process.exit(0);`,
+    );
+    expect(status).toBe(0);
+    expect(stderr).not.toContain('MaxListenersExceededWarning');
+    expect(stderr).toContain('exit listeners added 1\n');
+    // Every logger's line was still waiting at exit, and each is written once.
+    expect(
+      messages(stderr)
+        .filter((m) => m.startsWith('line '))
+        .sort(),
+    ).toEqual(Array.from({ length: 20 }, (_, i) => `line ${i}`).sort());
+  });
+
   it('a warning is written at once, after the lines waiting before it', async () => {
     // SIGKILL right after: nothing runs at exit, so only what was written already is there.
     const { stderr, signal } = await runLogger(

@@ -17,23 +17,35 @@ export interface BatchedWriter {
   flush(): void;
 }
 
+/** The flushes of writers with lines waiting, run by one exit listener for all of them. */
+const waiting = new Set<() => void>();
+let exitHooked = false;
+
 export function batchedWriter(write: (text: string) => void): BatchedWriter {
   let pending = '';
   let timer: NodeJS.Timeout | undefined;
   const flush = (): void => {
+    if (timer === undefined) return;
     clearTimeout(timer);
     timer = undefined;
-    if (pending === '') return;
+    waiting.delete(flush);
     const text = pending;
     pending = '';
     write(text);
   };
-  process.on('exit', flush);
   return {
     add(text) {
       pending += text;
-      // Unref'd: pending lines never keep the process alive (exit writes them).
-      timer ??= setTimeout(flush, BATCH_MS).unref();
+      if (timer !== undefined) return;
+      // Unref'd: waiting lines never keep the process alive; exit writes them.
+      timer = setTimeout(flush, BATCH_MS).unref();
+      waiting.add(flush);
+      if (!exitHooked) {
+        exitHooked = true;
+        process.on('exit', () => {
+          for (const f of [...waiting]) f();
+        });
+      }
     },
     flush,
   };
