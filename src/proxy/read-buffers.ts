@@ -5,7 +5,8 @@
 // again. A private buffer whose bytes are still queued for the other side (pinned) is not read
 // into again until the session says the write completed: the socket reads nothing meanwhile,
 // and its next read, after the write, goes to the same buffer. If it must read while pinned (a
-// stall probe, the answer to a close), that read is moved to the shared buffer first.
+// stall probe, the answer to a close), that read is moved to the shared buffer first. Private
+// buffers a socket lets go of wait in a small pool for the next socket of that size.
 //
 // Target sockets use Node's documented `onread` option. Accepted client sockets get the same
 // through Node internals, only where they are detected (plain TCP and unix sockets); anything
@@ -26,6 +27,24 @@ function sharedBuffer(): Buffer {
 }
 
 /**
+ * Private buffers that a socket let go of (it grew past them, or its reads got small), kept for
+ * the next one that needs that size: a fresh buffer costs a page fault per 4 KiB the first time
+ * it is filled, and a transfer changes size often. At most POOL_PER_SIZE of each size (the sizes
+ * double from 32 KiB to the maximum), so the pool holds about 4 MiB at the 1 MiB default. Never
+ * a buffer whose bytes may still be queued: those are given back only at unpin().
+ */
+const POOL_PER_SIZE = 2;
+const pool = new Map<number, Buffer[]>();
+function takeBuffer(length: number): Buffer {
+  return pool.get(length)?.pop() ?? Buffer.allocUnsafeSlow(length);
+}
+function giveBack(buf: Buffer): void {
+  let free = pool.get(buf.length);
+  if (!free) pool.set(buf.length, (free = []));
+  if (free.length < POOL_PER_SIZE) free.push(buf);
+}
+
+/**
  * One read: bytes [start, end) of `buf`. `room` is true when HEADROOM bytes in front of start
  * are free to write into; `shared` means the bytes must be copied before they are kept.
  * Return false to stop reading until resume(); call ReadBuffers.pin() if the bytes are still
@@ -38,6 +57,8 @@ export class ReadBuffers {
   /** The buffer (HEADROOM + capacity) the socket reads into next. */
   private current: Buffer = sharedBuffer();
   private pinned = false;
+  /** A pinned private buffer that a bigger one replaced: it goes back to the pool at unpin(). */
+  private retired: Buffer | undefined;
   /** Reading while pinned: reads go to the shared buffer until unpin(). */
   private probing = false;
   /**
@@ -76,6 +97,8 @@ export class ReadBuffers {
   unpin(): void {
     this.pinned = false;
     this.probing = false;
+    if (this.retired) giveBack(this.retired);
+    this.retired = undefined;
   }
 
   /**
@@ -96,7 +119,10 @@ export class ReadBuffers {
       size = Math.min(wasShared ? Math.max(size, 2 * SHARED_SIZE) : 2 * capacity, this.maxCapacity);
     else if (nread < SMALL_READ) size = 0;
     if (size <= SHARED_SIZE || this.maxCapacity <= SHARED_SIZE) {
-      if (!this.pinned) this.private_ = undefined;
+      if (!this.pinned && this.private_) {
+        giveBack(this.private_);
+        this.private_ = undefined;
+      }
       this.current = sharedBuffer();
       return;
     }
@@ -106,11 +132,16 @@ export class ReadBuffers {
         return;
       }
       // The socket reads again only after unpin(), into this buffer; a bigger one takes over
-      // instead, and the pinned one is left to its queued write.
-      if (this.private_?.length !== HEADROOM + size) this.pinned = false;
+      // instead, and the pinned one is left to its queued write (and then to the pool).
+      if (this.private_?.length !== HEADROOM + size) {
+        this.retired = this.private_;
+        this.private_ = undefined;
+        this.pinned = false;
+      }
     }
     if (!this.private_ || this.private_.length !== HEADROOM + size) {
-      this.private_ = Buffer.allocUnsafeSlow(HEADROOM + size);
+      if (this.private_) giveBack(this.private_);
+      this.private_ = takeBuffer(HEADROOM + size);
     }
     this.current = this.private_;
   }
