@@ -191,6 +191,64 @@ describe('byte-exact streams', () => {
   }, 180000);
 });
 
+/** An echo target that pauses 2 ms after each read, so writes toward it queue up (read buffers pin). */
+async function slowEcho(): Promise<number> {
+  const conns: net.Socket[] = [];
+  const slow = net.createServer((c) => {
+    conns.push(c);
+    c.on('error', () => {});
+    c.on('data', (d) => {
+      c.write(d);
+      c.pause();
+      setTimeout(() => c.resume(), 2);
+    });
+  });
+  await new Promise<void>((r) => slow.listen(0, '127.0.0.1', r));
+  defer(() => new Promise((r) => (conns.forEach((c) => c.destroy()), slow.close(r))));
+  return (slow.address() as net.AddressInfo).port;
+}
+
+/** Reads `r` in fits and starts, so writes toward the client queue up too. */
+function readSlowly(r: RawWebSocket): void {
+  const reader = setInterval(() => {
+    r.socket.pause();
+    setTimeout(() => r.socket.resume(), 3);
+  }, 5);
+  defer(() => clearInterval(reader));
+}
+
+/**
+ * Messages of `sizes` (random bytes, fragmented and cut at random by `seed`) through the proxy
+ * on `port`, read back slowly; checks they come back exactly, then closes.
+ */
+async function slowStream(port: number, seed: number, sizes: number[]): Promise<void> {
+  const rand = seeded(seed);
+  const payloads = sizes.map((n) => crypto.randomBytes(n));
+  const all = Buffer.concat(payloads);
+  const r = await rawWebSocket(port, { protocol: 'binary', keep: all.length + 1 });
+  defer(() => r.destroy());
+  readSlowly(r);
+  await writeInPieces(r.socket, framesFor(payloads, rand), rand);
+  await r.waitForPayload(all.length, 90000);
+  expect(r.kept().equals(all)).toBe(true);
+  r.destroy();
+}
+
+describe('read buffers shared over sessions', () => {
+  it('sessions that end hand their buffers on: the sessions still open and the next ones stay byte-exact', async () => {
+    // One proxy, a slow target and slow readers, so read buffers are often pinned: two long
+    // streams run while 12 short ones (each big enough to grow its buffers) start, finish and
+    // close. Buffers of closed sessions go to the pool and are read into by the others; one
+    // handed on while its bytes were still queued would corrupt them.
+    const { port } = await proxy({ target: `127.0.0.1:${await slowEcho()}` });
+    const long = [11, 12].map((seed) => slowStream(port, seed, [6 * MiB, 300_000, 2 * MiB + 5]));
+    for (let round = 0; round < 4; round++) {
+      await Promise.all([0, 1, 2].map((i) => slowStream(port, 100 + round * 3 + i, [MiB + i, 700_000, 65537])));
+    }
+    await Promise.all(long);
+  }, 180000);
+});
+
 describe('TLS on both sides', () => {
   it('wss client to a --ssl-target target: byte-exact both ways (the data-event path)', async () => {
     const pki = await makeTestPki();
@@ -229,32 +287,8 @@ describe('TLS on both sides', () => {
 describe('slow peers while read buffers are pinned', () => {
   it('a slow target and a slow client: every byte arrives, in order', async () => {
     // The target reads in small steps and echoes; the client reads in small steps too.
-    const conns: net.Socket[] = [];
-    const slow = net.createServer((c) => {
-      conns.push(c);
-      c.on('error', () => {});
-      c.on('data', (d) => {
-        c.write(d);
-        c.pause();
-        setTimeout(() => c.resume(), 2);
-      });
-    });
-    await new Promise<void>((r) => slow.listen(0, '127.0.0.1', r));
-    defer(() => new Promise((r) => (conns.forEach((c) => c.destroy()), slow.close(r))));
-    const { port } = await proxy({ target: `127.0.0.1:${(slow.address() as net.AddressInfo).port}` });
-    const rand = seeded(7);
-    const payloads = [4 * MiB, 300_000, 17].map((n) => crypto.randomBytes(n));
-    const all = Buffer.concat(payloads);
-    const r = await rawWebSocket(port, { protocol: 'binary', keep: all.length + 1 });
-    defer(() => r.destroy());
-    const reader = setInterval(() => {
-      r.socket.pause();
-      setTimeout(() => r.socket.resume(), 3);
-    }, 5);
-    defer(() => clearInterval(reader));
-    await writeInPieces(r.socket, framesFor(payloads, rand), rand);
-    await r.waitForPayload(all.length, 90000);
-    expect(r.kept().equals(all)).toBe(true);
+    const { port } = await proxy({ target: `127.0.0.1:${await slowEcho()}` });
+    await slowStream(port, 7, [4 * MiB, 300_000, 17]);
   }, 120000);
 });
 

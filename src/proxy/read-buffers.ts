@@ -6,7 +6,8 @@
 // into again until the session says the write completed: the socket reads nothing meanwhile,
 // and its next read, after the write, goes to the same buffer. If it must read while pinned (a
 // stall probe, the answer to a close), that read is moved to the shared buffer first. Private
-// buffers a socket lets go of wait in a small pool for the next socket of that size.
+// buffers a socket lets go of (also when it closes) wait in a small pool for the next socket of
+// that size.
 //
 // Target sockets use Node's documented `onread` option. Accepted client sockets get the same
 // through Node internals, only where they are detected (plain TCP and unix sockets); anything
@@ -99,6 +100,17 @@ export class ReadBuffers {
     this.probing = false;
     if (this.retired) giveBack(this.retired);
     this.retired = undefined;
+  }
+
+  /**
+   * The socket closed: its private buffer goes to the pool, unless it is pinned (bytes of it may
+   * still be queued on the other socket; then it is left to the garbage collector).
+   */
+  release(): void {
+    if (!this.pinned && this.private_) giveBack(this.private_);
+    this.private_ = undefined;
+    this.retired = undefined;
+    this.current = sharedBuffer();
   }
 
   /**

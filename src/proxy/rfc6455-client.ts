@@ -76,7 +76,10 @@ export class Rfc6455Client implements ClientTransport {
     socket.on('error', (err) => handlers.debug(`client error: ${err.message}`));
     // The client ended its side: nothing more will come. Finish (which ends ours).
     socket.on('end', () => this.finish());
-    socket.on('close', () => this.finish());
+    socket.on('close', () => {
+      this.buffers.release();
+      this.finish();
+    });
     const onRead = (buf: Buffer, start: number, end: number, _room: boolean, shared: boolean): boolean => {
       if (this.finished) return true; // after the close frame everything is discarded
       this.shared = shared;

@@ -457,6 +457,7 @@ export class ProxySession implements ClientHandlers {
 
   private readonly onTargetClose = (): void => {
     this.targetClosed = true;
+    this.targetBuffers.release();
     if (this.lingerTimer) clearTimeout(this.lingerTimer);
     clearTimeout(this.stallTimer);
     // A target that vanished without an orderly end still closes the client.

@@ -61,4 +61,21 @@ describe('ReadBuffers pool', () => {
     const b = new ReadBuffers(MAX);
     expect(growTo(b, 64 * 1024)).not.toBe(pinned);
   });
+
+  it('a closed socket gives its buffer back, unless it is pinned', () => {
+    const a = new ReadBuffers(MAX);
+    const free = growTo(a, 128 * 1024);
+    a.release();
+    expect(growTo(new ReadBuffers(MAX), 128 * 1024)).toBe(free);
+
+    const b = new ReadBuffers(MAX);
+    const pinned = growTo(b, 256 * 1024);
+    b.deliver(100, () => {
+      b.pin();
+      return false;
+    });
+    b.release(); // closed while its bytes may still be queued on the other socket
+    b.unpin(); // and the write completing later changes nothing
+    expect(growTo(new ReadBuffers(MAX), 256 * 1024)).not.toBe(pinned);
+  });
 });
