@@ -20,7 +20,7 @@ import { startProxy } from './helpers/proxy.js';
 import { closePayload, encodeFrame, rawWebSocket, type RawWebSocket } from './helpers/raw-websocket.js';
 import { eventually, withTimeout } from './helpers/wait.js';
 import { recordingLogger, tempDir } from './helpers/plugins.js';
-import { blackhole, echoTarget, sourceTarget, type TestTarget } from './helpers/targets.js';
+import { blackhole, echoTarget, slowEchoTarget, sourceTarget, type TestTarget } from './helpers/targets.js';
 
 function seeded(seed: number): () => number {
   let s = seed >>> 0;
@@ -191,23 +191,6 @@ describe('byte-exact streams', () => {
   }, 180000);
 });
 
-/** An echo target that pauses 2 ms after each read, so writes toward it queue up (read buffers pin). */
-async function slowEcho(): Promise<number> {
-  const conns: net.Socket[] = [];
-  const slow = net.createServer((c) => {
-    conns.push(c);
-    c.on('error', () => {});
-    c.on('data', (d) => {
-      c.write(d);
-      c.pause();
-      setTimeout(() => c.resume(), 2);
-    });
-  });
-  await new Promise<void>((r) => slow.listen(0, '127.0.0.1', r));
-  defer(() => new Promise((r) => (conns.forEach((c) => c.destroy()), slow.close(r))));
-  return (slow.address() as net.AddressInfo).port;
-}
-
 /** Reads `r` in fits and starts, so writes toward the client queue up too. */
 function readSlowly(r: RawWebSocket): void {
   const reader = setInterval(() => {
@@ -240,7 +223,7 @@ describe('read buffers shared over sessions', () => {
     // streams run while 12 short ones (each big enough to grow its buffers) start, finish and
     // close. Buffers of closed sessions go to the pool and are read into by the others; one
     // handed on while its bytes were still queued would corrupt them.
-    const { port } = await proxy({ target: `127.0.0.1:${await slowEcho()}` });
+    const { port } = await proxy({ target: `127.0.0.1:${(await slowEchoTarget()).port}` });
     const long = [11, 12].map((seed) => slowStream(port, seed, [6 * MiB, 300_000, 2 * MiB + 5]));
     for (let round = 0; round < 4; round++) {
       await Promise.all([0, 1, 2].map((i) => slowStream(port, 100 + round * 3 + i, [MiB + i, 700_000, 65537])));
@@ -287,7 +270,7 @@ describe('TLS on both sides', () => {
 describe('slow peers while read buffers are pinned', () => {
   it('a slow target and a slow client: every byte arrives, in order', async () => {
     // The target reads in small steps and echoes; the client reads in small steps too.
-    const { port } = await proxy({ target: `127.0.0.1:${await slowEcho()}` });
+    const { port } = await proxy({ target: `127.0.0.1:${(await slowEchoTarget()).port}` });
     await slowStream(port, 7, [4 * MiB, 300_000, 17]);
   }, 120000);
 });

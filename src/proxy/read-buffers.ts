@@ -28,11 +28,12 @@ function sharedBuffer(): Buffer {
 }
 
 /**
- * Private buffers that a socket let go of (it grew past them, or its reads got small), kept for
- * the next one that needs that size: a fresh buffer costs a page fault per 4 KiB the first time
- * it is filled, and a transfer changes size often. At most POOL_PER_SIZE of each size (the sizes
- * double from 32 KiB to the maximum), so the pool holds about 4 MiB at the 1 MiB default. Never
- * a buffer whose bytes may still be queued: those are given back only at unpin().
+ * Private buffers that a socket let go of (it grew past them, its reads got small, or it
+ * closed), kept for the next one that needs that size: a fresh buffer costs a page fault per
+ * 4 KiB the first time it is filled, and a transfer changes size often. At most POOL_PER_SIZE of
+ * each size (the sizes double from 32 KiB to the maximum), so the pool holds about 4 MiB at the
+ * 1 MiB default. Never a buffer whose bytes may still be queued: a pinned buffer that a bigger
+ * one replaced is given back only at unpin(), and a socket that closes pinned gives nothing.
  */
 const POOL_PER_SIZE = 2;
 const pool = new Map<number, Buffer[]>();

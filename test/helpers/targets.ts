@@ -50,6 +50,23 @@ export function echoTarget(listen: { host?: string; path?: string } = {}): Promi
 }
 
 /**
+ * Echoes every byte back, pausing 2 ms after each read, so writes toward it queue up (the
+ * proxy's read buffers stay pinned); ends its side when the peer ends. Closed after the test.
+ */
+export async function slowEchoTarget(): Promise<TestTarget> {
+  const t = await serve((c) => {
+    c.on('data', (d) => {
+      c.write(d);
+      c.pause();
+      setTimeout(() => c.resume(), 2);
+    });
+    c.on('end', () => c.end());
+  }, {});
+  defer(() => t.close());
+  return t;
+}
+
+/**
  * Collects what each connection sends. `received(i)` concatenates connection `i`; `ended(i)`
  * resolves when connection `i` (waiting for it to arrive if need be) has ended its side.
  * Like most servers, it ends its own side when the peer does.
