@@ -3,14 +3,16 @@
 //
 //   node bench/clients.js '{"kind":"rtt","endpoint":{"proto":"ws","host":"127.0.0.1","port":8080},"count":2000}'
 //
-// An endpoint is {proto:'ws'|'tcp', host, port, path?, subprotocols?}. 'ws' speaks
+// An endpoint is {proto:'ws'|'tcp', host, port, path?, subprotocols?, client?}. 'ws' speaks
 // WebSocket (binary frames, ws library, no compression); 'tcp' is plain TCP for the raw
-// relay. Jobs: up, down, aggregate, rtt, rate, memory, probe. While a job runs the client can send
+// relay. client 'lean' opens bench/lean-client.js's connection instead (the bulk tests'). Jobs: up, down, aggregate, rtt, rate, memory, probe. While a job runs the client can send
 // {type:'mark', name, wait} to the parent, which records CPU/memory snapshots and, for
 // wait marks, answers {type:'continue'}.
 import crypto from 'node:crypto';
 import net from 'node:net';
 import WebSocket from 'ws';
+import { openLean } from './lean-client.js';
+import { SendWindow } from './send-window.js';
 
 const now = () => process.hrtime.bigint();
 const seconds = (a, b) => Number(b - a) / 1e9;
@@ -34,8 +36,7 @@ class WsConn {
     this.onData = null;
     this.unclaimed = [];
     this.error = null;
-    this.pending = 0;
-    this.waiter = null;
+    this.window = new SendWindow(WS_MAX_PENDING, (err) => (this.error ??= err));
     this.closed = new Promise((resolve) => ws.once('close', resolve));
     // Messages parsed in the same read as the 101 arrive before anyone listens: keep those
     // (only until the first listener; later unclaimed data is not wanted).
@@ -46,29 +47,17 @@ class WsConn {
     ws.on('error', (err) => {
       this.error = err;
     });
-    this.sent = (err) => {
-      this.pending--;
-      if (err && !this.error) this.error = err;
-      if (this.waiter && (this.pending <= WS_MAX_PENDING / 2 || err)) {
-        const w = this.waiter;
-        this.waiter = null;
-        w();
-      }
-    };
   }
 
   /** Queue bytes; false means "wait for drained() before writing more". */
   write(buf) {
-    this.pending++;
-    this.ws.send(buf, { binary: true }, this.sent);
-    return this.pending < WS_MAX_PENDING;
+    const more = this.window.add();
+    this.ws.send(buf, { binary: true }, this.window.done);
+    return more;
   }
 
   drained() {
-    if (this.pending <= WS_MAX_PENDING / 2) return Promise.resolve();
-    return new Promise((resolve) => {
-      this.waiter = resolve;
-    });
+    return this.window.drained();
   }
 
   async close(timeoutMs = 5000) {
@@ -122,6 +111,7 @@ class TcpConn {
 }
 
 function open(ep, timeoutMs = 15000) {
+  if (ep.client === 'lean') return openLean(ep, timeoutMs);
   if (ep.proto === 'tcp') {
     return new Promise((resolve, reject) => {
       const sock = net.connect({ host: ep.host, port: ep.port, noDelay: true });

@@ -69,6 +69,8 @@ Options:
                         (default 512, quick 128)
   --python-mem-cap N    idle connections for python and socat (default 200)
   --subprotocol NAME    offer this WebSocket subprotocol (default: none offered)
+  --load-client KIND    the client of the throughput and syscalls tests: lean (default,
+                        bench/lean-client.js) or ws (the ws library's)
   --out DIR             results directory (default bench/results)
   --chart FILE          also write the CPU-per-GiB chart (SVG) to FILE
   --verbose             print proxy stderr and per-measurement details
@@ -94,6 +96,7 @@ const { values: opt } = parseArgs({
     'agg-bytes': { type: 'string' },
     'python-mem-cap': { type: 'string' },
     subprotocol: { type: 'string' },
+    'load-client': { type: 'string' },
     out: { type: 'string' },
     verbose: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
@@ -126,8 +129,13 @@ for (const name of ['rounds', 'budget']) {
     process.exit(2);
   }
 }
+if (opt['load-client'] !== undefined && !['lean', 'ws'].includes(opt['load-client'])) {
+  process.stderr.write(`--load-client must be lean or ws, got "${opt['load-client']}"\n`);
+  process.exit(2);
+}
 const config = {
   quick,
+  loadClient: opt['load-client'] ?? 'lean',
   rounds: Number(opt.rounds ?? (quick ? 1 : 5)),
   systems: listOpt(opt.only, ALL_SYSTEMS, 'system'),
   tests: listOpt(opt.tests, ALL_TESTS, 'test'),
@@ -572,6 +580,11 @@ function endpoint(sys, inst) {
   return { proto: sys.proto, host: HOST, port: inst.port, subprotocols: sys.subprotocols ?? config.subprotocols };
 }
 
+/** The endpoint for a bulk transfer: the same, with the client that moves the bytes. */
+function bulkEndpoint(sys, inst) {
+  return { ...endpoint(sys, inst), client: config.loadClient };
+}
+
 /** Page faults of the proxy between two marks, per MiB moved. */
 function faultsPerMiB(marks, a, b, bytes) {
   const m0 = marks.find((m) => m.name === a);
@@ -601,7 +614,7 @@ async function syscallsPerMiB(sys, targets, direction) {
     let result;
     try {
       ({ result } = await runClientJob(
-        { kind: direction, endpoint: endpoint(sys, inst), bytes, chunk: config.chunk },
+        { kind: direction, endpoint: bulkEndpoint(sys, inst), bytes, chunk: config.chunk },
         { proxyPid: inst.pid, targetsPid: targets.pid, timeoutMs: 180000 },
       ));
     } finally {
@@ -727,7 +740,7 @@ const MEASURE = {
       const { result, marks } = await runClientJob(
         {
           kind: 'up',
-          endpoint: endpoint(sys, inst),
+          endpoint: bulkEndpoint(sys, inst),
           bytes: config.bytes,
           chunk: config.chunk,
           warmupBytes: config.warmupBytes,
@@ -743,7 +756,7 @@ const MEASURE = {
   async down(sys, targets) {
     return withSystem(sys, targets.ports.source, async (inst) => {
       const { result, marks } = await runClientJob(
-        { kind: 'down', endpoint: endpoint(sys, inst), bytes: config.bytes, warmupBytes: config.warmupBytes },
+        { kind: 'down', endpoint: bulkEndpoint(sys, inst), bytes: config.bytes, warmupBytes: config.warmupBytes },
         { proxyPid: inst.pid, targetsPid: targets.pid, timeoutMs: 180000 },
       );
       const cpu = cpuBetween(marks, 'start', 'end');
@@ -869,7 +882,7 @@ async function groupThroughput(direction, names, defs, targets) {
   try {
     const up = Object.keys(insts);
     if (!up.length) return { results: {}, errors };
-    const endpoints = Object.fromEntries(up.map((n) => [n, endpoint(defs[n], insts[n])]));
+    const endpoints = Object.fromEntries(up.map((n) => [n, bulkEndpoint(defs[n], insts[n])]));
     const { result, marks } = await runClientJob(
       {
         kind: 'throughputInterleaved',
