@@ -23,7 +23,7 @@ export interface IntakeOptions {
   /** Answer `<policy-file-request/>` (legacy on); else it goes to HTTP like any other bytes. */
   flashPolicy: boolean;
   logger: Logger;
-  /** Receives each plain connection, its first bytes back in place. */
+  /** Receives each plain connection, paused with its first bytes back in place; it resumes it. */
   handOff: (conn: Connection) => void;
   /**
    * Read a PROXY protocol header first; `trusts` says whether the sender (the socket's remote
@@ -82,8 +82,6 @@ export class ConnectionIntake {
       if (kind === 'plain' && !this.opts.sslOnly) {
         socket.off('error', onError);
         this.opts.handOff(conn);
-        // The bytes sniffed wait in the socket's buffer; HTTP's data listener reads them now.
-        socket.resume();
         return;
       }
       this.refuse(conn, kind);

@@ -1,5 +1,6 @@
 // A standalone websockify server: listener (listen/: TCP, unix socket or inherited socket) ->
-// intake (first-byte sniffing, TLS) -> HTTP front end -> proxy core, each accepted socket tracked
+// intake (first-byte sniffing, TLS) -> HTTP front end (or, for a whole upgrade request in a plain
+// connection's first bytes, fast-upgrade.ts) -> proxy core, each accepted socket tracked
 // as one Connection (connection.ts) from accept to close, plus the lifetime rules (--run-once,
 // --timeout, --idle-timeout), graceful close and draining. Behind a load balancer: the PROXY
 // protocol (intake), /healthz (health.ts), the client's real address and connection limits
@@ -9,6 +10,7 @@
 import { EventEmitter } from 'node:events';
 import type * as http from 'node:http';
 import type * as net from 'node:net';
+import type { Duplex } from 'node:stream';
 import { resolveOptions, type ResolvedOptions, type WebsockifyOptions } from '../config/options.js';
 import { writeHttpError } from '../protocol/http-response.js';
 import { ProxyCore, type ProxyCoreEvents } from '../proxy/proxy.js';
@@ -16,6 +18,7 @@ import type { SessionStats } from '../proxy/session.js';
 import { TlsCredentials } from '../tls/credentials.js';
 import { ConnectionRegistry, type Connection } from './connection.js';
 import { createHttpFrontend } from './http-frontend.js';
+import { takeUpgradeRequest } from './fast-upgrade.js';
 import { FdLimitGuard } from './fd-limit.js';
 import { ConnectionIntake } from './intake.js';
 import { TlsFrontend } from './tls-frontend.js';
@@ -89,6 +92,18 @@ export class WebsockifyServer extends EventEmitter<WebsockifyServerEvents> {
     this.fdLimit = new FdLimitGuard(o.logger);
     const connectionOf = (socket: object): Connection | undefined => this.connections.of(socket);
     const peerOf = (req: http.IncomingMessage): string => this.admission.clientOf(req, connectionOf(req.socket)).peer;
+    const upgrade = (req: http.IncomingMessage, socket: Duplex, head: Buffer, conn: Connection): void => {
+      if (this.upgradedOnce && o.runOnce) {
+        // --run-once serves one WebSocket session; a kept-alive HTTP connection gets no second.
+        writeHttpError(socket, 503, 'This server handles a single WebSocket connection (--run-once)');
+        this.emit('refused', { reason: 'limit', status: 503, peer: conn.peer });
+        return;
+      }
+      // The core logs and reports the client by the admitted label (the real client's).
+      this.admission.admitUpgrade(req, socket, conn, (peer) =>
+        this.core.handleUpgrade(req, socket, head, { id: conn.id, peer, enter: (s) => conn.enter(s) }),
+      );
+    };
     this.http = createHttpFrontend({
       handshakeTimeoutMs: o.handshakeTimeoutMs,
       maxHeaderSize: o.maxHeaderSize,
@@ -104,26 +119,25 @@ export class WebsockifyServer extends EventEmitter<WebsockifyServerEvents> {
         }),
         { draining: () => this.draining !== undefined, logger: o.logger, peerOf },
       ),
-      onUpgrade: (req, socket, head, conn) => {
-        if (this.upgradedOnce && o.runOnce) {
-          // --run-once serves one WebSocket session; a kept-alive HTTP connection gets no second.
-          writeHttpError(socket, 503, 'This server handles a single WebSocket connection (--run-once)');
-          this.emit('refused', { reason: 'limit', status: 503, peer: conn.peer });
-          return;
-        }
-        // The core logs and reports the client by the admitted label (the real client's).
-        this.admission.admitUpgrade(req, socket, conn, (peer) =>
-          this.core.handleUpgrade(req, socket, head, { id: conn.id, peer, enter: (s) => conn.enter(s) }),
-        );
-      },
+      onUpgrade: upgrade,
     });
+    /** Takes a connection whose first bytes are back on its paused socket (or a TLS one's). */
     const toHttp = (conn: Connection): void => {
+      // A whole upgrade request in the first bytes of a plain connection skips the HTTP server.
+      const fast = conn.socket === conn.raw ? takeUpgradeRequest(conn.raw, o.maxHeaderSize) : undefined;
+      if (fast) {
+        conn.enter('proxy');
+        upgrade(fast.req, conn.socket, fast.head, conn);
+        return;
+      }
       // Until the request headers are in, the deadline answers 408 (over TLS when it is TLS).
       conn.enter('http', () => {
         writeHttpError(conn.socket, 408);
         return 408;
       });
       this.http.emit('connection', conn.socket);
+      // The bytes sniffed wait in the socket's buffer; HTTP's data listener reads them now.
+      conn.socket.resume();
     };
     const tlsFrontend =
       this.tls &&
