@@ -157,6 +157,8 @@ describe('--workers 2', () => {
     const b = await client(`${url}/b`);
     await echoesExactly(a, pattern(0, 65536));
     await echoesExactly(b, pattern(0, 65536));
+    // Info lines are written in batches: wait for the second hand-off line to be out.
+    await cli.waitForStderr(/^2: 127\.0\.0\.1: to worker/m);
     expect(new Set(handedTo(cli.stderr()).values()).size).toBe(2);
 
     cli.child.kill('SIGTERM');
@@ -267,6 +269,8 @@ describe('--workers values', () => {
     const a = await client(url);
     await echoesExactly(a, Buffer.from('holds the one place'));
     await expect(openClient(url)).rejects.toThrow('HTTP 503');
+    // Info lines are written in batches (up to 20 ms later): wait for the hand-off line.
+    await cli.waitForStderr(/^1: 127\.0\.0\.1: to worker/m);
     const holder = handedTo(cli.stderr()).get(1)!;
     process.kill(holder, 'SIGKILL');
     expect((await withTimeout(a.closed, 15000, 'client of the killed worker')).code).toBe(1006);
