@@ -1,10 +1,10 @@
 // Reading a WebSocket upgrade request straight from a connection's first bytes, without Node's
 // HTTP server: the fast path for the common case. It accepts only a strict subset of HTTP/1.1
-// that Node's parser accepts too and reads the same way: `GET /origin-form HTTP/1.1`, CRLF line
-// ends, token header names, printable ASCII values, no folding, no body headers, the whole head
-// in hand and within the header size limit, one Host, and one Upgrade header with `upgrade`
-// among the tokens of one Connection header. Anything else, valid or not, is left to Node's parser (undefined), which
-// answers it as before. Pure: bytes in, fields out.
+// that Node's parser accepts too and reads the same way: `GET /origin-form HTTP/1.1` (no
+// fragment), CRLF line ends, token header names, printable ASCII values, no folding, no body
+// headers, the whole head in hand and within the header size limit, one Host, and one Upgrade
+// header with `upgrade` among the tokens of one Connection header. Anything else, valid or not,
+// is left to Node's parser (undefined), which answers it as before. Pure: bytes in, fields out.
 
 /** What the fast path read: the request line, the headers as received, and where the head ends. */
 export interface UpgradeHead {
@@ -42,8 +42,8 @@ const ALNUM: [number, number][] = [
 ];
 /** RFC 9110 tchar. */
 const TOKEN = table("!#$%&'*+-.^_`|~", ...ALNUM);
-/** RFC 3986 unreserved, reserved and '%': the request target's characters on the fast path. */
-const URL_CHAR = table("-._~:/?#[]@!$&'()*+,;=%", ...ALNUM);
+/** RFC 3986 pchar, '/', '?' and '%': the request target's characters on the fast path. */
+const URL_CHAR = table("-._~!$&'()*+,;=:@/?%", ...ALNUM);
 /** Printable ASCII, space and tab: header value bytes on the fast path. */
 const VALUE_CHAR = table('\t', [0x20, 0x7e]);
 

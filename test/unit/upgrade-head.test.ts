@@ -71,6 +71,8 @@ describe('readUpgradeHead', () => {
     ['an asterisk target', replaced(/^GET /, 'GET * HTTP/1.1')],
     ['a space in the target', replaced(/^GET /, 'GET /a b HTTP/1.1')],
     ['a quote in the target', replaced(/^GET /, 'GET /a"b HTTP/1.1')],
+    ['a fragment in the target', replaced(/^GET /, 'GET /a#b HTTP/1.1')],
+    ['brackets in the target', replaced(/^GET /, 'GET /[a] HTTP/1.1')],
     ['two spaces before the version', replaced(/^GET /, 'GET /  HTTP/1.1')],
     [
       'a bare LF ending a header line',
