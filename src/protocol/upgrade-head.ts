@@ -63,7 +63,8 @@ function hasToken(value: string, token: string): boolean {
  */
 export function readUpgradeHead(bytes: Buffer, maxHeaderSize: number): UpgradeHead | undefined {
   const end = bytes.indexOf(HEAD_END);
-  if (end < 0 || end + HEAD_END.length > maxHeaderSize) return undefined;
+  // A request line first: without one the head is shorter than `GET /` (Buffer.compare throws).
+  if (end < REQUEST_LINE_START.length || end + HEAD_END.length > maxHeaderSize) return undefined;
   if (bytes.compare(REQUEST_LINE_START, 0, REQUEST_LINE_START.length, 0, REQUEST_LINE_START.length) !== 0) {
     return undefined;
   }

@@ -110,9 +110,16 @@ function startServer(targetPort) {
   return { child, port, exited, stderr: () => stderr };
 }
 
+/** The server's RSS in bytes; undefined once it has exited (a zombie has no VmRSS line). */
 function rssOf(pid) {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return Number(m[1]) * 1024;
+  let status = '';
+  try {
+    status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const m = /VmRSS:\s+(\d+) kB/.exec(status);
+  return m ? Number(m[1]) * 1024 : undefined;
 }
 
 const fdsOf = (pid) => readdirSync(`/proc/${pid}/fd`).length;
@@ -521,6 +528,7 @@ async function main() {
         const err = await healthEcho(port);
         if (err) fail(`health echo after case ${n}: ${err}`);
         const rss = rssOf(pid);
+        if (rss === undefined) break; // exited: reported below, with its stderr
         rssMax = Math.max(rssMax, rss);
         figures.fdMax = Math.max(figures.fdMax, fdsOf(pid));
         if (rss - rssStart > RSS_BOUND) fail(`RSS ${(rss / 2 ** 20).toFixed(1)} MiB after case ${n}`);
@@ -530,6 +538,8 @@ async function main() {
   await Promise.all(Array.from({ length: opts.concurrency }, worker));
 
   // Idle again: fds must come back (bounded wait), and a last echo must work.
+  // Gone but not yet reaped when the workers stopped: wait for its exit to report it.
+  if (!crashed && rssOf(pid) === undefined) crashed = await server.exited;
   let fdEnd = crashed ? -1 : fdsOf(pid);
   for (let i = 0; i < 200 && !crashed && fdEnd > fdStart + FD_SLACK; i++) {
     await new Promise((r) => setTimeout(r, 50));

@@ -101,4 +101,27 @@ describe('readUpgradeHead', () => {
   it.each(LEFT_TO_NODE)('leaves %s to Node', (_name, bytes) => {
     expect(readUpgradeHead(bytes, 16384)).toBeUndefined();
   });
+
+  // The fuzz run (test/fuzz) found a head of only CRLF CRLF throwing from Buffer.compare.
+  it.each(['\r\n\r\n', 'GET\r\n\r\n', 'GET /\r\n\r\n', '\r\n\r\nGET / HTTP/1.1\r\n'])(
+    'leaves the short head %j to Node without throwing',
+    (text) => {
+      expect(readUpgradeHead(Buffer.from(text, 'latin1'), 16384)).toBeUndefined();
+    },
+  );
+
+  it('never throws on any prefix of a request, or on it with any one byte changed', () => {
+    const good = request(LINES, '\x82\x00');
+    for (let n = 0; n <= good.length; n++) {
+      const prefix = good.subarray(0, n);
+      expect(() => readUpgradeHead(prefix, 16384)).not.toThrow();
+    }
+    let seed = 12345;
+    const next = (): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31);
+    for (let i = 0; i < 2000; i++) {
+      const bytes = Buffer.from(good);
+      bytes[next() % bytes.length] = next() % 256;
+      expect(() => readUpgradeHead(bytes.subarray(0, next() % (bytes.length + 1)), 16384)).not.toThrow();
+    }
+  });
 });
