@@ -6,6 +6,8 @@
 // header with `upgrade` among the tokens of one Connection header. Anything else, valid or not,
 // is left to Node's parser (undefined), which answers it as before. Pure: bytes in, fields out.
 
+import { hasToken } from './upgrade-request.js';
+
 /** What the fast path read: the request line, the headers as received, and where the head ends. */
 export interface UpgradeHead {
   url: string;
@@ -50,11 +52,6 @@ const VALUE_CHAR = table('\t', [0x20, 0x7e]);
 function allowed(bytes: Buffer, from: number, to: number, chars: Uint8Array): boolean {
   for (let i = from; i < to; i++) if (chars[bytes[i]!] === 0) return false;
   return true;
-}
-
-/** Whether a comma-separated header value has `token` among its elements (case-insensitive). */
-function hasToken(value: string, token: string): boolean {
-  return value.split(',').some((part) => part.trim().toLowerCase() === token);
 }
 
 /**

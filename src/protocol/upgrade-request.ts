@@ -60,7 +60,7 @@ export function isValidHost(value: string): boolean {
 }
 
 /** True when a comma-separated header holds `token` (case-insensitive), e.g. `keep-alive, Upgrade`. */
-function hasToken(value: string | string[] | undefined, token: string): boolean {
+export function hasToken(value: string | string[] | undefined, token: string): boolean {
   const text = Array.isArray(value) ? value.join(',') : (value ?? '');
   return text.split(',').some((t) => t.trim().toLowerCase() === token);
 }
