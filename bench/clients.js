@@ -5,7 +5,8 @@
 //
 // An endpoint is {proto:'ws'|'tcp', host, port, path?, subprotocols?, client?}. 'ws' speaks
 // WebSocket (binary frames, ws library, no compression); 'tcp' is plain TCP for the raw
-// relay. client 'lean' opens bench/lean-client.js's connection instead (the bulk tests'). Jobs: up, down, aggregate, rtt, rate, memory, probe. While a job runs the client can send
+// relay. client 'lean' opens bench/lean-client.js's connection instead (the bulk tests do).
+// Jobs: up, down, aggregate, rtt, rate, memory, probe. While a job runs the client can send
 // {type:'mark', name, wait} to the parent, which records CPU/memory snapshots and, for
 // wait marks, answers {type:'continue'}.
 import crypto from 'node:crypto';

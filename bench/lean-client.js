@@ -13,7 +13,7 @@ import crypto from 'node:crypto';
 import net from 'node:net';
 import { SendWindow } from './send-window.js';
 
-const BULK_READ_SIZE = 1024 * 1024;
+const READ_SIZE = 1024 * 1024;
 const MAX_PENDING = 16; // frames written and not yet flushed before write() says wait
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 
@@ -79,8 +79,7 @@ class LeanConn {
       const need = 2 + (len7 === 126 ? 2 : len7 === 127 ? 8 : 0) + (this.head[1] & 0x80 ? 4 : 0);
       if (this.headLen < need) continue;
       const op = this.head[0] & 0x0f;
-      if (op !== 0) this.opcode = op;
-      if (op >= 8) this.opcode = op;
+      if (op !== 0) this.opcode = op; // continuation frames keep their message's opcode
       this.payloadLeft =
         len7 === 126 ? this.head.readUInt16BE(2) : len7 === 127 ? Number(this.head.readBigUInt64BE(2)) : len7;
       this.headLen = 0;
@@ -170,14 +169,11 @@ function upgradeRequest(ep) {
   return { text: lines.join('\r\n') + '\r\n\r\n', accept };
 }
 
-/**
- * Opens a lean connection to `ep` ({proto:'ws'|'tcp', host, port, path?, subprotocols?,
- * readSize?}): reads go into one buffer of readSize bytes (1 MiB unless given).
- */
+/** Opens a lean connection to `ep` ({proto:'ws'|'tcp', host, port, path?, subprotocols?}). */
 export function openLean(ep, timeoutMs = 15000) {
   const ws = ep.proto !== 'tcp';
   return new Promise((resolve, reject) => {
-    const buf = Buffer.allocUnsafeSlow(ep.readSize ?? BULK_READ_SIZE);
+    const buf = Buffer.allocUnsafeSlow(READ_SIZE);
     let conn = null;
     let response = ws ? Buffer.alloc(0) : null;
     let expected = null;
