@@ -185,6 +185,15 @@ const HANDSHAKE_CASES: HandshakeCase[] = [
   { name: 'POST upgrade', request: upgrade('POST / HTTP/1.1'), status: 405, headers: { allow: 'GET' } },
   { name: 'Upgrade: h2c', request: upgrade(undefined, { Upgrade: 'h2c' }), status: 400 },
   { name: 'Upgrade: WebSocket (any case)', request: upgrade(undefined, { Upgrade: 'WebSocket' }), status: 101 },
+  // RFC 6455 4.2.1 item 3: the Upgrade field contains "websocket". Until the proxy wrote its
+  // own 101, ws answered 400 unless it was the only value.
+  { name: 'Upgrade: websocket, h2c', request: upgrade(undefined, { Upgrade: 'websocket, h2c' }), status: 101 },
+  // Empty offers are ignored, as subprotocol.ts says (ws answered 400 to them).
+  ...['', ' , ', 'binary,,base64'].map((offer): HandshakeCase => ({
+    name: `Sec-WebSocket-Protocol: ${JSON.stringify(offer)}`,
+    request: upgrade(undefined, { 'Sec-WebSocket-Protocol': offer }),
+    status: 101,
+  })),
   {
     name: 'Connection: keep-alive, Upgrade',
     request: upgrade(undefined, { Connection: 'keep-alive, Upgrade' }),

@@ -1,5 +1,5 @@
 // The interface between the proxy core and the two ways a WebSocket handshake completes: RFC
-// 6455 (rfc6455-upgrade.ts, the handshake done by `ws`) and the legacy Hixie-75/76 drafts
+// 6455 (rfc6455-upgrade.ts, which writes the 101 itself) and the legacy Hixie-75/76 drafts
 // (hixie-upgrade.ts). The core does what both share (the common request checks, the target
 // lookup and authorization, refusals, starting the session); a handler does what only its
 // protocol needs, before and after the target is known.

@@ -1,7 +1,7 @@
 // The proxy core, independent of how connections arrive: it takes HTTP upgrade requests (from
 // our own listener or from an application's http/https server), runs the checks every upgrade
 // shares, looks up and authorizes the target, has the protocol's handler complete the handshake
-// (rfc6455-upgrade.ts through `ws`, or hixie-upgrade.ts for legacy Hixie-75/76 requests), and
+// (rfc6455-upgrade.ts, or hixie-upgrade.ts for legacy Hixie-75/76 requests), and
 // runs one ProxySession per client. It also owns graceful shutdown of those sessions and of
 // their recordings. Connections not yet in a session belong to whoever handed them over.
 

@@ -1,60 +1,36 @@
-// The RFC 6455 side of an upgrade: choosing the subprotocol, then the handshake by `ws` (its
-// validation, the 101 with Sec-WebSocket-Accept and the chosen protocol), after which the socket
-// becomes an Rfc6455Client on our own data path.
+// The RFC 6455 side of an upgrade: choosing the subprotocol, then writing the 101 (with
+// Sec-WebSocket-Accept and the chosen protocol), after which the socket becomes an
+// Rfc6455Client on our own data path. The request's method, Host, Upgrade, Connection, version
+// and key were checked before (checkUpgradeRequest in proxy.ts).
 
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import WebSocket, { WebSocketServer } from 'ws';
-import { selectSubprotocol, type DataEncoding } from '../protocol/subprotocol.js';
-import type { HandshakeDone, HandshakeRefusal, PendingHandshake, UpgradeHandler } from './handshake.js';
+import { selectSubprotocol } from '../protocol/subprotocol.js';
+import { switchingProtocols } from '../protocol/switching-protocols.js';
+import type { PendingHandshake, HandshakeRefusal, UpgradeHandler } from './handshake.js';
 import { Rfc6455Client, type Rfc6455Options } from './rfc6455-client.js';
 
-/**
- * The WebSocket class `ws` hands the upgraded socket to: it keeps the socket and head for our
- * own data path instead of starting ws's receiver and sender.
- */
-class HandshakeOnly extends WebSocket {
-  socket: Duplex | undefined;
-  head: Buffer | undefined;
-  setSocket(socket: Duplex, head: Buffer): void {
-    this.socket = socket;
-    this.head = head;
-  }
-}
-
-const kProtocol = Symbol('websockify.protocol');
-type TaggedRequest = IncomingMessage & { [kProtocol]?: DataEncoding | undefined };
-
 export class Rfc6455Upgrade implements UpgradeHandler {
-  private readonly wss: WebSocketServer;
-
-  /** ws only does the handshake, so its receiver's limits do not apply: Rfc6455Client gets them. */
-  constructor(private readonly opts: Rfc6455Options) {
-    this.wss = new WebSocketServer({
-      noServer: true,
-      clientTracking: false,
-      perMessageDeflate: false,
-      handleProtocols: (_offered, req) => (req as TaggedRequest)[kProtocol] ?? false,
-      WebSocket: HandshakeOnly,
-    });
-  }
+  /** The client's limits (message size, fragments) are Rfc6455Client's. */
+  constructor(private readonly opts: Rfc6455Options) {}
 
   begin(req: IncomingMessage, socket: Duplex, head: Buffer): PendingHandshake | HandshakeRefusal {
     const choice = selectSubprotocol(req.headers['sec-websocket-protocol']);
     if (!choice.ok) return { refused: choice.reason };
-    (req as TaggedRequest)[kProtocol] = choice.protocol;
+    const key = req.headers['sec-websocket-key']!;
     return {
       encoding: choice.encoding,
       legacy: undefined,
       heartbeat: true,
-      // ws answers synchronously (no verifyClient): the session starts in the same tick as the 101.
+      // The session starts in the same tick as the 101.
       complete: () => {
-        let done: HandshakeDone | string = 'the RFC 6455 handshake did not complete';
-        this.wss.handleUpgrade(req, socket, head, (ws) => {
-          const taken = ws as HandshakeOnly;
-          done = { client: new Rfc6455Client(taken.socket!, taken.head!, this.opts) };
-        });
-        return done;
+        // The client hung up or half-closed while the target was resolved or auth ran.
+        if (!socket.readable || !socket.writable) {
+          socket.destroy();
+          return 'the client went away before the 101';
+        }
+        socket.write(switchingProtocols(key, choice.protocol));
+        return { client: new Rfc6455Client(socket, head, this.opts) };
       },
     };
   }
