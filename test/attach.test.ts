@@ -1,14 +1,15 @@
 // attachWebsockify with a path on an application's own http server: upgrades on other paths
 // are answered (400) when the application has no 'upgrade' listener of its own, and left to it
 // when it has one; either way no socket is left open. Upgrades still resolving their target are
-// dropped by close(); unix-socket clients get a real peer label. Real servers, raw requests.
+// dropped by close(); unix-socket clients get a real peer label; resolvers may answer with any
+// thenable, and one that throws at once refuses the upgrade. Real servers, raw requests.
 
 import { describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
-import { attachWebsockify } from '../src/index.js';
+import { attachWebsockify, UpgradeRefused, type TargetResolver, type TargetSpec } from '../src/index.js';
 import { openClient, rawExchange, upgradeRequest } from './helpers/clients.js';
 import { defer } from './helpers/cleanup.js';
 import { recordingLogger, tempDir } from './helpers/plugins.js';
@@ -126,5 +127,44 @@ describe('attachWebsockify: connections before their session', () => {
     expect(logger.lines).toContain(
       `1: unix:${sock}: WebSocket connection on /unix (binary), proxying to 127.0.0.1:${target.port}`,
     );
+  });
+});
+
+describe('attachWebsockify: target resolvers', () => {
+  /** An app server with websockify attached, its target chosen by `resolveTarget`. */
+  async function resolving(resolveTarget: TargetResolver): Promise<number> {
+    const app = http.createServer();
+    const attached = attachWebsockify(app, { resolveTarget, logger: recordingLogger() });
+    defer(() => attached.close());
+    await new Promise<void>((r) => app.listen(0, '127.0.0.1', () => r()));
+    defer(() => {
+      app.closeAllConnections();
+      return new Promise<void>((r) => app.close(() => r()));
+    });
+    return (app.address() as net.AddressInfo).port;
+  }
+
+  it('may answer with a thenable that is not a native promise', async () => {
+    const target = await echoTarget();
+    defer(() => target.close());
+    const spec: TargetSpec = { kind: 'tcp', host: '127.0.0.1', port: target.port };
+    const thenable = { then: (resolve: (s: TargetSpec) => void) => setImmediate(resolve, spec) };
+    const port = await resolving(() => thenable as unknown as Promise<TargetSpec>);
+    const c = await openClient(`ws://127.0.0.1:${port}/`);
+    const data = randomBytes(64);
+    c.ws.send(data);
+    expect((await c.waitForBytes(64)).equals(data)).toBe(true);
+    c.ws.terminate();
+  });
+
+  it('that throw at once refuse the upgrade: their status, else 502 with the message', async () => {
+    const port = await resolving((req) => {
+      if (req.url === '/refused') throw new UpgradeRefused(404, 'no such token');
+      throw new Error('lookup broke');
+    });
+    expect(await rawExchange(port, upgradeRequest('/refused'))).toMatch(/^HTTP\/1\.1 404 Not Found\r\n/);
+    const failed = await rawExchange(port, upgradeRequest('/other'));
+    expect(failed).toMatch(/^HTTP\/1\.1 502 Bad Gateway\r\n/);
+    expect(failed).toMatch(/lookup broke/);
   });
 });

@@ -83,6 +83,11 @@ export interface ProxyCoreEvents {
   refused: [refusal: RefusalEvent];
 }
 
+/** A promise, or any value with a `then` method that resolves like one (a plugin's). */
+function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return typeof (value as { then?: unknown } | null)?.then === 'function';
+}
+
 export class ProxyCore extends EventEmitter<ProxyCoreEvents> {
   private readonly rfc6455: Rfc6455Upgrade;
   private readonly hixie: HixieUpgrade;
@@ -152,36 +157,49 @@ export class ProxyCore extends EventEmitter<ProxyCoreEvents> {
       refuse('bad-handshake', new UpgradeRefused(400, handshake.refused));
       return;
     }
+    /** The handshake's answer once the target is known and allowed. */
+    const answer = (target: TargetSpec): void => {
+      if (socket.destroyed) return;
+      const done = handshake.complete();
+      if (isThenable(done)) void done.then((d) => started(d, target));
+      else started(done, target);
+    };
+    const started = (done: HandshakeDone | string, target: TargetSpec): void => {
+      if (socket.destroyed) return;
+      if (typeof done === 'string') {
+        this.opts.logger.info(`${label}: ${done}`);
+        socket.destroy();
+        refused('bad-handshake', 0);
+        return;
+      }
+      this.startSession({ conn, arrived, path: req.url ?? '/', handshake, done, target });
+    };
     let step: RefusalReason = 'token';
-    Promise.resolve()
-      .then(() => this.opts.resolveTarget(req))
+    const failed = (err: unknown): void => {
+      if (socket.destroyed) return;
+      const refusal =
+        err instanceof UpgradeRefused ? err : new UpgradeRefused(502, err instanceof Error ? err.message : String(err));
+      refuse(refusal.kind ?? step, refusal);
+    };
+    let resolved: TargetSpec | Promise<TargetSpec>;
+    try {
+      resolved = this.opts.resolveTarget(req);
+    } catch (err) {
+      failed(err);
+      return;
+    }
+    // A fixed target and no auth plugin (the common case): the 101 goes out in this tick.
+    if (!this.opts.auth && !isThenable(resolved)) {
+      answer(resolved);
+      return;
+    }
+    Promise.resolve(resolved)
       .then(async (target) => {
         step = 'auth';
         if (this.opts.auth) await authorize(this.opts.auth, req, target);
         return target;
       })
-      .then(
-        async (target) => {
-          if (socket.destroyed) return;
-          const done = await handshake.complete();
-          if (socket.destroyed) return;
-          if (typeof done === 'string') {
-            this.opts.logger.info(`${label}: ${done}`);
-            socket.destroy();
-            refused('bad-handshake', 0);
-            return;
-          }
-          this.startSession({ conn, arrived, path: req.url ?? '/', handshake, done, target });
-        },
-        (err: unknown) => {
-          if (socket.destroyed) return;
-          const refusal =
-            err instanceof UpgradeRefused
-              ? err
-              : new UpgradeRefused(502, err instanceof Error ? err.message : String(err));
-          refuse(refusal.kind ?? step, refusal);
-        },
-      );
+      .then(answer, failed);
   }
 
   private startSession({ conn, arrived, path, handshake, done, target }: SessionStart): void {

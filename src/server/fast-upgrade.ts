@@ -1,8 +1,8 @@
 // The fast path from a plain connection to the proxy core: when the connection's first bytes
-// (back on the socket after sniffing) are a whole upgrade request that protocol/upgrade-head.ts
-// reads, the request is built here and goes straight to the upgrade handler, without Node's
-// HTTP server and its per-connection parser, listeners and tracking. Everything else is put
-// back as it was, for the HTTP front end.
+// (as sniffing read them) are a whole upgrade request that protocol/upgrade-head.ts reads, the
+// request is built here and goes straight to the upgrade handler, without Node's HTTP server
+// and its per-connection parser, listeners and tracking. Anything else is put back on the
+// socket, for the HTTP front end.
 
 import { IncomingMessage } from 'node:http';
 import type net from 'node:net';
@@ -14,17 +14,16 @@ type HeaderLines = { _addHeaderLines?: (headers: string[], n: number) => void };
 const canAddHeaders = typeof (IncomingMessage.prototype as HeaderLines)._addHeaderLines === 'function';
 
 /**
- * The upgrade request at the start of `socket` (paused, its first bytes buffered), and the bytes
- * after it; undefined, with the socket as it was, when Node's HTTP server is to read it.
+ * The upgrade request that `first`, the bytes read from the start of `socket` (paused), begins
+ * with, and the bytes after it; undefined when Node's HTTP server is to read it, with `first`
+ * put back on the socket.
  */
 export function takeUpgradeRequest(
   socket: net.Socket,
+  first: Buffer,
   maxHeaderSize: number,
 ): { req: IncomingMessage; head: Buffer } | undefined {
-  if (!canAddHeaders || socket.readableLength === 0) return undefined;
-  const first = socket.read() as Buffer | null;
-  if (first === null) return undefined;
-  const read = readUpgradeHead(first, maxHeaderSize);
+  const read = canAddHeaders ? readUpgradeHead(first, maxHeaderSize) : undefined;
   if (!read) {
     socket.unshift(first);
     return undefined;

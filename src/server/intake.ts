@@ -23,8 +23,8 @@ export interface IntakeOptions {
   /** Answer `<policy-file-request/>` (legacy on); else it goes to HTTP like any other bytes. */
   flashPolicy: boolean;
   logger: Logger;
-  /** Receives each plain connection, paused with its first bytes back in place; it resumes it. */
-  handOff: (conn: Connection) => void;
+  /** Receives each plain connection, paused, and its first bytes (taken off the socket); it resumes it. */
+  handOff: (conn: Connection, first: Buffer) => void;
   /**
    * Read a PROXY protocol header first; `trusts` says whether the sender (the socket's remote
    * address, undefined on a unix socket) may name the client. Undefined: no header expected.
@@ -71,17 +71,18 @@ export class ConnectionIntake {
 
   private sniff(conn: Connection, onError: (err: Error) => void): void {
     const socket = conn.raw;
-    const expire = sniffConnection(socket, (sniffed) => {
+    const expire = sniffConnection(socket, (sniffed, first) => {
       // A timeout is answered by the deadline's own action, below.
       if (socket.destroyed || sniffed === 'timeout') return;
       const kind = sniffed === 'flash-policy' && !this.opts.flashPolicy ? 'plain' : sniffed;
       if (kind === 'tls' && this.opts.tls) {
+        socket.unshift(first!);
         this.opts.tls.accept(conn);
         return;
       }
       if (kind === 'plain' && !this.opts.sslOnly) {
         socket.off('error', onError);
-        this.opts.handOff(conn);
+        this.opts.handOff(conn, first!);
         return;
       }
       this.refuse(conn, kind);

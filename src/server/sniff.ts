@@ -1,7 +1,7 @@
 // First-byte sniffing: what a new connection speaks, judged from its first bytes. 0x16 (a TLS
 // handshake record) or 0x80 (an SSLv2-style ClientHello) is TLS, `<policy-file-request/>` is
-// Flash asking for its socket policy, anything else is plain HTTP. The bytes read are put back
-// on the socket, so whoever takes it next reads the connection from its start.
+// Flash asking for its socket policy, anything else is plain HTTP. The bytes read are handed on
+// with the result, for whoever takes the connection next to read first (or put back on it).
 
 import type net from 'node:net';
 import { POLICY_REQUEST } from './flash-policy.js';
@@ -26,12 +26,13 @@ export function classifyFirstBytes(bytes: Buffer): FirstBytes | undefined {
 }
 
 /**
- * Waits for the first bytes and classifies them; `done` gets the result with the socket paused
- * and those bytes put back (the first chunk itself: plain traffic is not copied). Returns what
- * the handshake deadline calls to end the wait ('timeout').
+ * Waits for the first bytes and classifies them; `done` gets the result with the socket paused,
+ * and with a protocol the bytes read (the first chunk itself: plain traffic is not copied),
+ * which are no longer on the socket. On 'timeout' and 'closed' they are back on it. Returns
+ * what the handshake deadline calls to end the wait ('timeout').
  */
-export function sniffConnection(socket: net.Socket, done: (result: SniffResult) => void): () => void {
-  return readPrefix(socket, examineFirstBytes, done);
+export function sniffConnection(socket: net.Socket, done: (result: SniffResult, first?: Buffer) => void): () => void {
+  return readPrefix(socket, examineFirstBytes, done, { handBack: true });
 }
 
 function examineFirstBytes(seen: Buffer): PrefixVerdict<FirstBytes> | undefined {

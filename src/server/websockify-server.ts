@@ -121,10 +121,13 @@ export class WebsockifyServer extends EventEmitter<WebsockifyServerEvents> {
       ),
       onUpgrade: upgrade,
     });
-    /** Takes a connection whose first bytes are back on its paused socket (or a TLS one's). */
-    const toHttp = (conn: Connection): void => {
+    /**
+     * Takes a paused connection: a plain one with the first bytes sniffing took off it, or a TLS
+     * one (its first bytes on the socket).
+     */
+    const toHttp = (conn: Connection, first?: Buffer): void => {
       // A whole upgrade request in the first bytes of a plain connection skips the HTTP server.
-      const fast = conn.socket === conn.raw ? takeUpgradeRequest(conn.raw, o.maxHeaderSize) : undefined;
+      const fast = first && takeUpgradeRequest(conn.raw, first, o.maxHeaderSize);
       if (fast) {
         conn.enter('proxy');
         upgrade(fast.req, conn.socket, fast.head, conn);
