@@ -6,9 +6,9 @@
 // An endpoint is {proto:'ws'|'tcp', host, port, path?, subprotocols?, client?}. 'ws' speaks
 // WebSocket (binary frames, ws library, no compression); 'tcp' is plain TCP for the raw
 // relay. client 'lean' opens bench/lean-client.js's connection instead (the bulk tests do).
-// Jobs: up, down, aggregate, rtt, rate, memory, probe. While a job runs the client can send
-// {type:'mark', name, wait} to the parent, which records CPU/memory snapshots and, for
-// wait marks, answers {type:'continue'}.
+// Jobs: up, down, throughputInterleaved, aggregate, rtt, rttInterleaved, rate, rateInterleaved,
+// memory, probe. While a job runs the client can send {type:'mark', name, wait} to the
+// parent, which records CPU/memory snapshots and, for wait marks, answers {type:'continue'}.
 import crypto from 'node:crypto';
 import net from 'node:net';
 import WebSocket from 'ws';
@@ -218,6 +218,45 @@ function mark(name, wait = false, extra = {}) {
   });
 }
 
+/**
+ * `total` connections to `endpoint` (connect, upgrade, one echo of `payload`, close),
+ * `concurrency` at a time, none started after `limitSec`; each one's time goes to `latencies`.
+ */
+async function connectBatch(endpoint, payload, total, concurrency, limitSec, latencies) {
+  let started = 0;
+  let done = 0;
+  let errors = 0;
+  let lastError = null;
+  const t0 = now();
+  const deadline = t0 + BigInt(Math.round(limitSec * 1e9));
+  const worker = async () => {
+    while (started < total && now() < deadline) {
+      started++;
+      const c0 = now();
+      try {
+        const conn = await open(endpoint, 10000);
+        await echoOnce(conn, payload);
+        await conn.close();
+        done++;
+        if (latencies) latencies.push(micros(c0, now()));
+      } catch (err) {
+        errors++;
+        lastError = String(err?.message || err);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  return { done, errors, lastError, seconds: seconds(t0, now()) };
+}
+
+/** p50 and p99 of connection times in microseconds (null when there are none). */
+function latencyPercentiles(latencies) {
+  const sorted = [...latencies].sort((a, b) => a - b);
+  const pct = (p) =>
+    sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] : null;
+  return { latencyP50: pct(50), latencyP99: pct(99) };
+}
+
 // ------------------------------------------------------------------ jobs
 
 /** An 8-byte big-endian length, as the sink and the request target read it. */
@@ -393,47 +432,62 @@ const jobs = {
 
   async rate({ endpoint, count = 2000, concurrency = 8, maxSeconds = 10, warmup = 100 }) {
     const payload = crypto.randomBytes(32);
-    const run = async (total, limitSec, latencies) => {
-      let started = 0;
-      let done = 0;
-      let errors = 0;
-      let lastError = null;
-      const t0 = now();
-      const deadline = t0 + BigInt(Math.round(limitSec * 1e9));
-      const worker = async () => {
-        while (started < total && now() < deadline) {
-          started++;
-          const c0 = now();
-          try {
-            const conn = await open(endpoint, 10000);
-            await echoOnce(conn, payload);
-            await conn.close();
-            done++;
-            if (latencies) latencies.push(micros(c0, now()));
-          } catch (err) {
-            errors++;
-            lastError = String(err?.message || err);
-          }
-        }
-      };
-      await Promise.all(Array.from({ length: concurrency }, worker));
-      return { done, errors, lastError, seconds: seconds(t0, now()) };
-    };
-    if (warmup) await run(warmup, maxSeconds, null);
+    if (warmup) await connectBatch(endpoint, payload, warmup, concurrency, maxSeconds, null);
     const latencies = [];
     await mark('start');
-    const r = await run(count, maxSeconds, latencies);
+    const r = await connectBatch(endpoint, payload, count, concurrency, maxSeconds, latencies);
     await mark('end');
-    latencies.sort((a, b) => a - b);
-    const pct = (p) =>
-      latencies.length ? latencies[Math.min(latencies.length - 1, Math.ceil((p / 100) * latencies.length) - 1)] : null;
-    return {
-      ...r,
-      concurrency,
-      perSec: r.done / r.seconds,
-      latencyP50: pct(50),
-      latencyP99: pct(99),
-    };
+    return { ...r, concurrency, perSec: r.done / r.seconds, ...latencyPercentiles(latencies) };
+  },
+
+  /**
+   * The rate test against several endpoints at once: after each one's warm-up, blocks of
+   * `block` connections go to one endpoint after the other (the order rotates every block),
+   * each between a pair of waiting marks, so that every system sees the same machine
+   * conditions and the harness can add up each one's CPU over its own blocks.
+   */
+  async rateInterleaved({ endpoints, count = 2000, concurrency = 8, maxSeconds = 10, warmup = 100, block = 500 }) {
+    const payload = crypto.randomBytes(32);
+    const names = Object.keys(endpoints);
+    for (const n of names) {
+      if (warmup) await connectBatch(endpoints[n], payload, warmup, concurrency, maxSeconds, null);
+    }
+    const acc = Object.fromEntries(
+      names.map((n) => [
+        n,
+        { done: 0, errors: 0, lastError: null, seconds: 0, blocks: [], latencies: [], stopped: false },
+      ]),
+    );
+    const left = (n) => (acc[n].stopped ? 0 : count - acc[n].done - acc[n].errors);
+    for (let b = 0; names.some((n) => left(n) > 0); b++) {
+      for (let j = 0; j < names.length; j++) {
+        const n = names[(b + j) % names.length];
+        if (left(n) <= 0) continue;
+        const a = acc[n];
+        const want = Math.min(block, left(n));
+        await mark(`start:${n}:${b}`, true, { system: n });
+        const r = await connectBatch(endpoints[n], payload, want, concurrency, maxSeconds, a.latencies);
+        await mark(`end:${n}:${b}`, true, { system: n });
+        a.done += r.done;
+        a.errors += r.errors;
+        a.lastError = r.lastError ?? a.lastError;
+        a.seconds += r.seconds;
+        a.blocks.push(b);
+        // A block cut short by the time limit, or one that completed nothing, ends this system.
+        if (r.done + r.errors < want || r.done === 0) a.stopped = true;
+      }
+    }
+    const systems = {};
+    for (const n of names) {
+      const { latencies, stopped: _stopped, ...a } = acc[n];
+      systems[n] = {
+        ...a,
+        concurrency,
+        perSec: a.seconds > 0 ? a.done / a.seconds : 0,
+        ...latencyPercentiles(latencies),
+      };
+    }
+    return { systems, block };
   },
 
   async memory({ endpoint, steps = [1000, 5000], concurrency = 32, warmup = 20 }) {

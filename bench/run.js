@@ -48,7 +48,7 @@ Tests:    throughput  bulk client->target and target->client, 64 KiB messages
           aggregate   8 and 64 concurrent streams each way, from 2 client processes:
                       aggregate MiB/s and proxy CPU s/GiB (whole process tree)
           rtt         2,000 sequential 32-byte echoes, p50/p99
-          rate        connect + upgrade + one echo + close, 8 in flight
+          rate        connect + upgrade + one echo + close, 8 in flight (--rate-concurrency)
           memory      proxy RSS/PSS with 1,000 and 5,000 idle connections
 
 Options:
@@ -71,6 +71,8 @@ Options:
   --subprotocol NAME    offer this WebSocket subprotocol (default: none offered)
   --load-client KIND    the client of the throughput and syscalls tests: lean (default,
                         bench/lean-client.js) or ws (the ws library's)
+  --rate-warmup N       connections made before the rate test measures (default 100)
+  --rate-concurrency N  connections in flight in the rate test (default 8)
   --out DIR             results directory (default bench/results)
   --chart FILE          also write the CPU-per-GiB chart (SVG) to FILE
   --verbose             print proxy stderr and per-measurement details
@@ -97,6 +99,8 @@ const { values: opt } = parseArgs({
     'python-mem-cap': { type: 'string' },
     subprotocol: { type: 'string' },
     'load-client': { type: 'string' },
+    'rate-warmup': { type: 'string' },
+    'rate-concurrency': { type: 'string' },
     out: { type: 'string' },
     verbose: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
@@ -129,6 +133,16 @@ for (const name of ['rounds', 'budget']) {
     process.exit(2);
   }
 }
+for (const [name, least] of [
+  ['rate-warmup', 0],
+  ['rate-concurrency', 1],
+]) {
+  const n = Number(opt[name]);
+  if (opt[name] !== undefined && !(Number.isInteger(n) && n >= least)) {
+    process.stderr.write(`--${name} must be a whole number >= ${least}, got "${opt[name]}"\n`);
+    process.exit(2);
+  }
+}
 if (opt['load-client'] !== undefined && !['lean', 'ws'].includes(opt['load-client'])) {
   process.stderr.write(`--load-client must be lean or ws, got "${opt['load-client']}"\n`);
   process.exit(2);
@@ -144,7 +158,14 @@ const config = {
   throughputReps: quick ? 1 : 3,
   chunk: 64 * 1024,
   rtt: { count: 2000, warmup: 200, size: 32, block: 50 },
-  rate: { count: quick ? 1500 : 4000, concurrency: 8, maxSeconds: quick ? 3 : 6, warmup: 100 },
+  rate: {
+    count: quick ? 1500 : 4000,
+    concurrency: Number(opt['rate-concurrency'] ?? 8),
+    maxSeconds: quick ? 3 : 6,
+    warmup: Number(opt['rate-warmup'] ?? 100),
+    // Connections per block when several systems are measured together (interleaved).
+    block: 500,
+  },
   memory: {
     steps: (opt['mem-steps'] ?? '1000,5000').split(',').map(Number),
     pythonCap: Number(opt['python-mem-cap'] ?? 200),
@@ -876,13 +897,28 @@ async function startAll(names, defs, port, errors) {
   return insts;
 }
 
-async function groupThroughput(direction, names, defs, targets) {
+/**
+ * Starts every system against the target `port`, hands those that came up, with their
+ * endpoints, to `measure` (which returns their results and may add to `errors`), and stops
+ * them all afterwards.
+ */
+async function withAll(names, defs, port, endpointOf, measure) {
   const errors = {};
-  const insts = await startAll(names, defs, direction === 'up' ? targets.ports.sink : targets.ports.source, errors);
+  const insts = await startAll(names, defs, port, errors);
   try {
     const up = Object.keys(insts);
     if (!up.length) return { results: {}, errors };
-    const endpoints = Object.fromEntries(up.map((n) => [n, bulkEndpoint(defs[n], insts[n])]));
+    const endpoints = Object.fromEntries(up.map((n) => [n, endpointOf(defs[n], insts[n])]));
+    const proxyPids = Object.fromEntries(up.map((n) => [n, insts[n].pid]));
+    return { results: await measure({ up, endpoints, proxyPids, errors }), errors };
+  } finally {
+    for (const n of Object.keys(insts)) await stopChild(insts[n].child);
+  }
+}
+
+function groupThroughput(direction, names, defs, targets) {
+  const port = direction === 'up' ? targets.ports.sink : targets.ports.source;
+  return withAll(names, defs, port, bulkEndpoint, async ({ up, endpoints, proxyPids }) => {
     const { result, marks } = await runClientJob(
       {
         kind: 'throughputInterleaved',
@@ -893,11 +929,7 @@ async function groupThroughput(direction, names, defs, targets) {
         warmupBytes: config.warmupBytes,
         reps: config.throughputReps,
       },
-      {
-        proxyPids: Object.fromEntries(up.map((n) => [n, insts[n].pid])),
-        targetsPid: targets.pid,
-        timeoutMs: 120000 + 60000 * config.throughputReps * up.length,
-      },
+      { proxyPids, targetsPid: targets.pid, timeoutMs: 120000 + 60000 * config.throughputReps * up.length },
     );
     const results = {};
     for (const n of up) {
@@ -926,10 +958,8 @@ async function groupThroughput(direction, names, defs, targets) {
         },
       };
     }
-    return { results, errors };
-  } finally {
-    for (const n of Object.keys(insts)) await stopChild(insts[n].child);
-  }
+    return results;
+  });
 }
 
 /**
@@ -940,27 +970,62 @@ async function groupThroughput(direction, names, defs, targets) {
 const GROUP = {
   up: (names, defs, targets) => groupThroughput('up', names, defs, targets),
   down: (names, defs, targets) => groupThroughput('down', names, defs, targets),
-  async rtt(names, defs, targets) {
-    const errors = {};
-    const insts = await startAll(names, defs, targets.ports.echo, errors);
-    try {
-      const up = Object.keys(insts);
-      if (!up.length) return { results: {}, errors };
-      const endpoints = Object.fromEntries(up.map((n) => [n, endpoint(defs[n], insts[n])]));
+  rtt: (names, defs, targets) =>
+    withAll(names, defs, targets.ports.echo, endpoint, async ({ up, endpoints, proxyPids }) => {
       const { result } = await runClientJob(
         { kind: 'rttInterleaved', endpoints, ...config.rtt },
-        { proxyPid: insts[up[0]].pid, targetsPid: targets.pid, timeoutMs: 180000 },
+        { proxyPid: proxyPids[up[0]], targetsPid: targets.pid, timeoutMs: 180000 },
       );
       const results = {};
       for (const n of up) {
         const r = result.systems[n];
         results[n] = { metrics: { rttP50: r.p50, rttP99: r.p99 }, detail: { ...r, interleavedBlock: result.block } };
       }
-      return { results, errors };
-    } finally {
-      for (const n of Object.keys(insts)) await stopChild(insts[n].child);
-    }
-  },
+      return results;
+    }),
+  /** The rate test: blocks of connections alternate between the systems. */
+  rate: (names, defs, targets) =>
+    withAll(names, defs, targets.ports.echo, endpoint, async ({ up, endpoints, proxyPids, errors }) => {
+      const blocks = Math.ceil(config.rate.count / config.rate.block) + 1;
+      const { result, marks } = await runClientJob(
+        { kind: 'rateInterleaved', endpoints, ...config.rate },
+        { proxyPids, targetsPid: targets.pid, timeoutMs: (config.rate.maxSeconds * blocks * up.length + 60) * 1000 },
+      );
+      const results = {};
+      for (const n of up) {
+        const r = result.systems[n];
+        if (!r.done) {
+          errors[n] = `no connection completed: ${r.lastError}`;
+          continue;
+        }
+        // Each system's CPU over its own blocks only.
+        let proxyCpuSeconds = 0;
+        let clientCpuSeconds = 0;
+        let measured = true;
+        for (const b of r.blocks) {
+          const cpu = cpuBetween(marks, `start:${n}:${b}`, `end:${n}:${b}`);
+          if (!cpu) measured = false;
+          else {
+            proxyCpuSeconds += cpu.proxyCpuSeconds;
+            clientCpuSeconds += cpu.clientCpuSeconds;
+          }
+        }
+        const perConn = (sec) => (measured ? (sec / r.done) * 1e6 : null);
+        results[n] = {
+          metrics: {
+            connPerSec: r.perSec,
+            connCpuUs: perConn(proxyCpuSeconds),
+            clientCpuUs: perConn(clientCpuSeconds),
+          },
+          detail: {
+            ...r,
+            interleavedBlock: result.block,
+            cpu: measured ? { proxyCpuSeconds, clientCpuSeconds } : null,
+          },
+        };
+      }
+      return results;
+    }),
 };
 
 const TEST_PARTS = {
@@ -1023,7 +1088,13 @@ const ROWS = [
   },
   { key: 'rttP50', label: 'Round trip p50 (us)', digits: 1, better: 'lower', test: 'rtt' },
   { key: 'rttP99', label: 'Round trip p99 (us)', digits: 1, better: 'lower', test: 'rtt' },
-  { key: 'connPerSec', label: 'Connections/s (8 in flight)', digits: 0, better: 'higher', test: 'rate' },
+  {
+    key: 'connPerSec',
+    label: `Connections/s (${config.rate.concurrency} in flight)`,
+    digits: 0,
+    better: 'higher',
+    test: 'rate',
+  },
   { key: 'connCpuUs', label: 'Proxy CPU per connection (us)', digits: 0, better: 'lower', test: 'rate' },
   { key: 'clientCpuUs', label: 'Client CPU per connection (us)', digits: 0, better: 'lower', test: 'rate' },
   { key: 'baseRssMB', label: 'Idle proxy RSS before (MB)', digits: 1, better: 'lower', test: 'memory' },
@@ -1284,7 +1355,7 @@ function notesFor(state) {
   }
   notes.push(
     'Ratios are medians of per-round ratios (systems measured back to back within a round; round trips interleaved in blocks of ' +
-      `${config.rtt.block} echoes). ` +
+      `${config.rtt.block} echoes, connections in blocks of ${config.rate.block}). ` +
       'raw clients speak plain TCP, the others WebSocket (binary frames, no compression).',
   );
   const busy = quietLog.filter((q) => q.load >= config.quietThreshold);
