@@ -453,12 +453,10 @@ const jobs = {
       if (warmup) await connectBatch(endpoints[n], payload, warmup, concurrency, maxSeconds, null);
     }
     const acc = Object.fromEntries(
-      names.map((n) => [
-        n,
-        { done: 0, errors: 0, lastError: null, seconds: 0, blocks: [], latencies: [], stopped: false },
-      ]),
+      names.map((n) => [n, { done: 0, errors: 0, lastError: null, seconds: 0, blocks: [], latencies: [] }]),
     );
-    const left = (n) => (acc[n].stopped ? 0 : count - acc[n].done - acc[n].errors);
+    const stopped = new Set();
+    const left = (n) => (stopped.has(n) ? 0 : count - acc[n].done - acc[n].errors);
     for (let b = 0; names.some((n) => left(n) > 0); b++) {
       for (let j = 0; j < names.length; j++) {
         const n = names[(b + j) % names.length];
@@ -474,12 +472,12 @@ const jobs = {
         a.seconds += r.seconds;
         a.blocks.push(b);
         // A block cut short by the time limit, or one that completed nothing, ends this system.
-        if (r.done + r.errors < want || r.done === 0) a.stopped = true;
+        if (r.done + r.errors < want || r.done === 0) stopped.add(n);
       }
     }
     const systems = {};
     for (const n of names) {
-      const { latencies, stopped: _stopped, ...a } = acc[n];
+      const { latencies, ...a } = acc[n];
       systems[n] = {
         ...a,
         concurrency,
